@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/* Maps and helpers every ztrace BPF program shares: target filter, ring buffer, loss counters. */
+#ifndef ZTRACE_COMMON_BPF_H
+#define ZTRACE_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "ztrace/record.h"
+
+/* Set by the agent before load. With filter_tgids off every process that hits a probe counts
+ * (system-wide tracing of one binary). */
+const volatile bool filter_tgids = false;
+/* The function error rule (enum zt_err_op against err_val), see record.h. */
+const volatile __u32 err_op = ZT_ERR_NONE;
+const volatile __s64 err_val = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ZT_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, __u8);
+} targets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, ZT_RINGBUF_BYTES);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ZT_MAX_PROBES);
+	__type(key, __u32);
+	__type(value, struct zt_probe_stats);
+} probe_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, ZT_MAX_AGGS);
+	__type(key, struct zt_agg_key);
+	__type(value, struct zt_agg_val);
+} aggs SEC(".maps");
+
+/* Aggregates that could not be created because the aggs map was full, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} aggs_full SEC(".maps");
+
+static __always_inline bool zt_is_target(__u32 tgid)
+{
+	if (!filter_tgids)
+		return true;
+	return bpf_map_lookup_elem(&targets, &tgid) != NULL;
+}
+
+static __always_inline struct zt_probe_stats *zt_stats(__u32 probe_id)
+{
+	return bpf_map_lookup_elem(&probe_stats, &probe_id);
+}
+
+static __always_inline bool zt_func_is_error(__s64 ret)
+{
+	switch (err_op) {
+	case ZT_ERR_LT:
+		return ret < err_val;
+	case ZT_ERR_LE:
+		return ret <= err_val;
+	case ZT_ERR_EQ:
+		return ret == err_val;
+	case ZT_ERR_NE:
+		return ret != err_val;
+	case ZT_ERR_GT:
+		return ret > err_val;
+	case ZT_ERR_GE:
+		return ret >= err_val;
+	default:
+		return false;
+	}
+}
+
+/* log2 bucket of a duration: bucket i holds [2^(i-1), 2^i) ns, the last one everything above. */
+static __always_inline __u32 zt_log2_bucket(__u64 ns)
+{
+	__u32 b = 0;
+
+	if (ns >> 32) {
+		b += 32;
+		ns >>= 32;
+	}
+	if (ns >> 16) {
+		b += 16;
+		ns >>= 16;
+	}
+	if (ns >> 8) {
+		b += 8;
+		ns >>= 8;
+	}
+	if (ns >> 4) {
+		b += 4;
+		ns >>= 4;
+	}
+	if (ns >> 2) {
+		b += 2;
+		ns >>= 2;
+	}
+	if (ns >> 1) {
+		b += 1;
+		ns >>= 1;
+	}
+	b += ns; /* bit length: ns in [2^(b-1), 2^b) */
+	return b < ZT_HIST_BUCKETS ? b : ZT_HIST_BUCKETS - 1;
+}
+
+/* Count one completed call in the per-(process, probe) aggregates behind the metrics. */
+static __always_inline void zt_aggregate(__u32 tgid, __u32 probe_id, __u64 ns, bool error)
+{
+	struct zt_agg_key key = { .tgid = tgid, .probe_id = probe_id };
+	struct zt_agg_val *v = bpf_map_lookup_elem(&aggs, &key);
+
+	if (!v) {
+		static const struct zt_agg_val zero;
+		__u32 z = 0;
+
+		if (bpf_map_update_elem(&aggs, &key, &zero, BPF_NOEXIST) &&
+		    !bpf_map_lookup_elem(&aggs, &key)) {
+			__u64 *full = bpf_map_lookup_elem(&aggs_full, &z);
+
+			if (full)
+				*full += 1;
+			return;
+		}
+		v = bpf_map_lookup_elem(&aggs, &key);
+		if (!v)
+			return;
+	}
+	v->count++;
+	v->errors += error;
+	v->sum_ns += ns;
+	v->buckets[zt_log2_bucket(ns) & (ZT_HIST_BUCKETS - 1)]++;
+}
+
+/* Submit without waking the consumer unless the backlog is large: a wakeup per record costs
+ * about 3x the record itself; the consumer drains on a short timer anyway. */
+static __always_inline void zt_submit(void *rec)
+{
+	__u64 backlog = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(rec, backlog >= ZT_RINGBUF_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP
+								   : BPF_RB_NO_WAKEUP);
+}
+
+#endif

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The per-thread stack of open traced calls. Entry pushes {span id, start}; exit pops and emits
+ * one record with the parent and root taken from the stack, so spans nest per thread without
+ * the agent having to pair entries with exits.
+ */
+#ifndef ZTRACE_SPAN_STACK_BPF_H
+#define ZTRACE_SPAN_STACK_BPF_H
+
+#include "common.bpf.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ZT_MAX_THREADS);
+	__type(key, __u32); /* tid */
+	__type(value, struct zt_thread_stack);
+} stacks SEC(".maps");
+
+/* A zeroed stack to insert: too big for the BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct zt_thread_stack);
+} stack_zero SEC(".maps");
+
+/* Per-CPU sequence for span ids: the CPU number in the top byte keeps them unique. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} span_seq SEC(".maps");
+
+static __always_inline __u64 zt_next_span_id(void)
+{
+	__u32 zero = 0;
+	__u64 *seq = bpf_map_lookup_elem(&span_seq, &zero);
+
+	if (!seq)
+		return 0;
+	*seq += 1;
+	return ((__u64)(bpf_get_smp_processor_id() + 1) << 48) | (*seq & 0xffffffffffffULL);
+}
+
+static __always_inline struct zt_thread_stack *zt_stack_get(__u32 tid, bool create)
+{
+	struct zt_thread_stack *st = bpf_map_lookup_elem(&stacks, &tid);
+	__u32 zero = 0;
+
+	if (st || !create)
+		return st;
+	st = bpf_map_lookup_elem(&stack_zero, &zero);
+	if (!st)
+		return NULL;
+	bpf_map_update_elem(&stacks, &tid, st, BPF_NOEXIST);
+	st = bpf_map_lookup_elem(&stacks, &tid);
+	if (st)
+		st->tgid = bpf_get_current_pid_tgid() >> 32;
+	return st;
+}
+
+/* Open a call on the current thread. */
+static __always_inline void zt_push(__u32 probe_id)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct zt_thread_stack *st;
+	struct zt_frame *f;
+	__u32 d;
+
+	if (!zt_is_target(pid_tgid >> 32))
+		return;
+	st = zt_stack_get(tid, true);
+	if (!st)
+		return;
+	d = st->depth;
+	st->depth = d + 1;
+	if (d >= ZT_MAX_DEPTH) {
+		struct zt_probe_stats *s = zt_stats(probe_id);
+
+		if (s)
+			s->overflow++;
+		return;
+	}
+	f = &st->frames[d & (ZT_MAX_DEPTH - 1)];
+	f->span_id = zt_next_span_id();
+	f->probe_id = probe_id;
+	f->syscall_ns = 0;
+	f->syscall_count = 0;
+	if (d == 0)
+		st->root_id = f->span_id;
+	f->start_ns = bpf_ktime_get_ns();
+}
+
+/*
+ * Emit the record for frame d of st; flags (enum zt_span_flags) ride in the top half of d.
+ * A real call rather than inlined: inside the callers' loops clang would otherwise turn the
+ * frame index into a running pointer the verifier cannot bound.
+ */
+static __noinline void zt_emit(struct zt_thread_stack *st, __u32 d_flags, __u64 pid_tgid,
+			       __s64 ret, __u64 end_ns)
+{
+	__u16 flags = d_flags >> 16;
+	__u32 d = d_flags & 0xffff;
+	struct zt_span_rec *r;
+	struct zt_frame *f;
+
+	if (!st)
+		return;
+
+	if (d >= ZT_MAX_DEPTH)
+		return;
+	f = &st->frames[d & (ZT_MAX_DEPTH - 1)];
+	if (!(flags & ZT_SPAN_INCOMPLETE))
+		zt_aggregate(pid_tgid >> 32, f->probe_id, end_ns - f->start_ns, zt_func_is_error(ret));
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		struct zt_probe_stats *s = zt_stats(f->probe_id);
+
+		if (s)
+			s->lost++;
+		return;
+	}
+	r->hdr.type = ZT_REC_SPAN;
+	r->hdr.flags = flags;
+	r->hdr.size = sizeof(*r);
+	r->hdr.ts_ns = end_ns;
+	r->span_id = f->span_id;
+	r->parent_id = d > 0 ? st->frames[(d - 1) & (ZT_MAX_DEPTH - 1)].span_id : 0;
+	r->root_id = st->root_id;
+	r->start_ns = f->start_ns;
+	r->end_ns = end_ns;
+	r->ret = ret;
+	r->syscall_ns = f->syscall_ns;
+	r->syscall_count = f->syscall_count;
+	r->probe_id = f->probe_id;
+	r->pid = pid_tgid >> 32;
+	r->tid = (__u32)pid_tgid;
+	r->depth = d;
+	r->pad0 = 0;
+	r->pad1 = 0;
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	zt_submit(r);
+}
+
+/*
+ * Close the innermost call of probe_id on the current thread. Frames above it whose return was
+ * never seen (longjmp, exceptions) are emitted as incomplete first; a return with no open call
+ * of its probe (attached while the call was running) is ignored.
+ */
+static __always_inline void zt_pop(__u32 probe_id, __s64 ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 now = bpf_ktime_get_ns();
+	struct zt_thread_stack *st;
+	__u32 depth, found = ZT_MAX_DEPTH;
+
+	if (!zt_is_target(pid_tgid >> 32))
+		return;
+	st = zt_stack_get((__u32)pid_tgid, false);
+	if (!st || st->depth == 0)
+		return;
+	depth = st->depth;
+	if (depth > ZT_MAX_DEPTH) {
+		st->depth = depth - 1;
+		return;
+	}
+	for (__u32 i = 0; i < ZT_MAX_DEPTH; i++) {
+		__u32 d = depth - 1 - i;
+
+		if (d >= ZT_MAX_DEPTH)
+			break;
+		if (st->frames[d & (ZT_MAX_DEPTH - 1)].probe_id == probe_id) {
+			found = d;
+			break;
+		}
+	}
+	if (found >= ZT_MAX_DEPTH)
+		return;
+	for (__u32 i = 0; i < ZT_MAX_DEPTH; i++) {
+		__u32 d = depth - 1 - i;
+
+		if (d <= found || d >= ZT_MAX_DEPTH)
+			break;
+		zt_emit(st, d | (ZT_SPAN_INCOMPLETE << 16), pid_tgid, 0, now);
+	}
+	zt_emit(st, found, pid_tgid, ret, now);
+	st->depth = found;
+}
+
+/* The thread is ending: every open call on it is incomplete. */
+static __always_inline void zt_flush_thread(void)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 now = bpf_ktime_get_ns();
+	struct zt_thread_stack *st;
+	__u32 tid = (__u32)pid_tgid;
+
+	st = zt_stack_get(tid, false);
+	if (!st)
+		return;
+	for (int i = 0; i < ZT_MAX_DEPTH; i++) {
+		__u32 d = st->depth;
+
+		if (d == 0)
+			break;
+		if (d > ZT_MAX_DEPTH) {
+			st->depth = ZT_MAX_DEPTH;
+			continue;
+		}
+		zt_emit(st, (d - 1) | (ZT_SPAN_INCOMPLETE << 16), pid_tgid, 0, now);
+		st->depth = d - 1;
+	}
+	bpf_map_delete_elem(&stacks, &tid);
+}
+
+#endif

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/* Every limit ztrace enforces, shared by the BPF programs and the agent. */
+#ifndef ZTRACE_LIMITS_H
+#define ZTRACE_LIMITS_H
+
+/* Open traced calls kept per thread; deeper calls are counted as overflow, not recorded. */
+#define ZT_MAX_DEPTH 32
+/* Distinct probes (function or syscall ids) one run can attach; indexes the stats arrays. */
+#define ZT_MAX_PROBES 4096
+/* Default for --max-probes: a glob matching more functions than this is refused. */
+#define ZT_DEFAULT_MAX_PROBES 1000
+/* Threads with a span stack at once (BPF hash map size). */
+#define ZT_MAX_THREADS 16384
+/* Processes the kernel filter can hold. */
+#define ZT_MAX_TARGETS 1024
+/* Ring buffer size in bytes (power of two, multiple of the page size). */
+#define ZT_RINGBUF_BYTES (8u << 20)
+/* The consumer is woken at most once per this many bytes of backlog; otherwise it polls. */
+#define ZT_RINGBUF_WAKEUP_BYTES (ZT_RINGBUF_BYTES / 8)
+/* How often the consumer drains the ring buffer when nobody woke it, in milliseconds. */
+#define ZT_POLL_INTERVAL_MS 10
+/* Syscall numbers the syscall tracer knows (x86_64 has fewer than this). */
+#define ZT_MAX_SYSCALLS 512
+/* Log2 latency histogram buckets: bucket i counts durations in [2^(i-1), 2^i) ns. */
+#define ZT_HIST_BUCKETS 64
+/* (process, probe) pairs with in-kernel aggregates at once. */
+#define ZT_MAX_AGGS 65536
+/* Length of a task's comm, as in the kernel. */
+#define ZT_COMM_LEN 16
+
+/* Record file: a block is compressed and written once this much payload is buffered. */
+#define ZT_STORE_BLOCK_BYTES (64u << 10)
+/* Record file: largest uncompressed block a reader accepts; a larger length is corruption. */
+#define ZT_STORE_BLOCK_MAX (16u << 20)
+/* Record file: largest single entry (a span, a process, a metric snapshot) in bytes. */
+#define ZT_STORE_ENTRY_MAX (4u << 20)
+/* Record file: bytes of the host name kept in the header, NUL included. */
+#define ZT_STORE_HOSTNAME_LEN 72
+/* ztrace report: spans printed per trace tree; the rest of a tree is summarised as a count. */
+#define ZT_TRACE_TREE_MAX_LINES 200
+/* ztrace report: slowest traces shown as trees when --top is not given. */
+#define ZT_REPORT_DEFAULT_TOP 5
+
+/* Bytes read from /proc/PID/cmdline or /proc/PID/environ; the rest is ignored. */
+#define ZT_PROC_FILE_MAX (1u << 20)
+/* OTLP export: spans waiting to be sent; a span submitted to a full queue is dropped, counted. */
+#define ZT_OTLP_DEFAULT_QUEUE_SPANS 8192
+/* OTLP export: spans per request at most (the OpenTelemetry SDKs' default batch size). */
+#define ZT_OTLP_DEFAULT_BATCH_SPANS 512
+/* OTLP export: a partial batch is sent after this many milliseconds. */
+#define ZT_OTLP_DEFAULT_BATCH_MS 1000
+/* OTLP export: a batch still not accepted after this many milliseconds of retries is failed. */
+#define ZT_OTLP_DEFAULT_GIVE_UP_MS 30000
+/* OTLP export: one request may take this long in total (OTEL_EXPORTER_OTLP_TIMEOUT default). */
+#define ZT_OTLP_DEFAULT_TIMEOUT_MS 10000
+/* OTLP export: TCP (and TLS) connection set-up limit per request. */
+#define ZT_OTLP_CONNECT_TIMEOUT_MS 2000
+/* OTLP export: first retry delay, doubled on each retry up to the maximum. */
+#define ZT_OTLP_BACKOFF_INITIAL_MS 200
+#define ZT_OTLP_BACKOFF_MAX_MS 5000
+/* OTLP export: resource attributes per process; entries past this are counted as dropped. */
+#define ZT_OTLP_MAX_RESOURCE_ATTRS 64
+/* OTLP export: processes whose resource is kept while none of their spans are queued. */
+#define ZT_OTLP_PROC_CACHE 64
+
+/* Longest GNU build-id note accepted, in bytes (SHA-1, the longest ld produces). */
+#define ZT_BUILD_ID_MAX_BYTES 20
+/* Largest /proc/PID/maps read, in bytes; a larger one is refused with -EFBIG. */
+#define ZT_PROCMAPS_MAX_BYTES (64u << 20)
+/* Largest /etc/ld.so.cache read, in bytes. */
+#define ZT_LDCACHE_MAX_BYTES (64u << 20)
+/* Objects (the program and its libraries) one library resolution walks at most. */
+#define ZT_LIBRESOLVE_MAX_OBJECTS 1024
+
+/* Metrics: an exited process's series stay for one more scrape; without a scrape, this long. */
+#define ZT_METRICS_EXITED_GRACE_S 600
+/* Metrics HTTP server: clients served at once; more wait in the listen backlog. */
+#define ZT_HTTP_MAX_CONNECTIONS 16
+/* Metrics HTTP server: pending connections the kernel queues for accept(). */
+#define ZT_HTTP_LISTEN_BACKLOG 64
+/* Metrics HTTP server: an idle client connection is closed after this many seconds. */
+#define ZT_HTTP_CONNECTION_TIMEOUT_S 10
+
+#endif

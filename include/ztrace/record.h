@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The record ABI between ztrace's BPF programs and its agent. Every ring-buffer record starts
+ * with struct zt_rec_hdr; type numbers are fixed. Padding is explicit so BPF (clang -target bpf)
+ * and the agent (gcc) lay records out the same; user/record_abi.c checks sizes and offsets.
+ */
+#ifndef ZTRACE_RECORD_H
+#define ZTRACE_RECORD_H
+
+#include "limits.h"
+
+#ifdef __bpf__
+typedef __u8 zt_u8;
+typedef __u16 zt_u16;
+typedef __u32 zt_u32;
+typedef __u64 zt_u64;
+typedef __s64 zt_s64;
+#else
+#include <stdint.h>
+typedef uint8_t zt_u8;
+typedef uint16_t zt_u16;
+typedef uint32_t zt_u32;
+typedef uint64_t zt_u64;
+typedef int64_t zt_s64;
+#endif
+
+enum zt_rec_type {
+	ZT_REC_SPAN = 1,	/* a completed (or abandoned) call: struct zt_span_rec */
+};
+
+/* zt_span_rec.flags */
+enum zt_span_flags {
+	ZT_SPAN_INCOMPLETE = 1 << 0, /* thread ended before the call returned */
+	ZT_SPAN_SYSCALL = 1 << 1,    /* probe_id is a syscall number, not a function probe */
+};
+
+struct zt_rec_hdr {
+	zt_u16 type;  /* enum zt_rec_type */
+	zt_u16 flags; /* type-specific */
+	zt_u32 size;  /* whole record, header included */
+	zt_u64 ts_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) when the record was made */
+};
+
+/* One span, emitted when the call returns: entry and exit in one record. */
+struct zt_span_rec {
+	struct zt_rec_hdr hdr;
+	zt_u64 span_id;	     /* unique per boot and run; 0 is never used */
+	zt_u64 parent_id;    /* innermost open call on the same thread, 0 for a root */
+	zt_u64 root_id;	     /* span id of the root of this call's trace */
+	zt_u64 start_ns;     /* CLOCK_MONOTONIC */
+	zt_u64 end_ns;	     /* CLOCK_MONOTONIC */
+	zt_s64 ret;	     /* return value (rax) */
+	zt_u64 syscall_ns;   /* time spent in syscalls made while this call was innermost */
+	zt_u32 syscall_count;
+	zt_u32 probe_id;     /* index into the agent's probe table (or syscall number) */
+	zt_u32 pid;	     /* tgid */
+	zt_u32 tid;
+	zt_u16 depth;	     /* 0 for a root */
+	zt_u16 pad0;
+	zt_u32 pad1;
+	char comm[ZT_COMM_LEN];
+};
+
+/*
+ * The error rule (--error-if 'ret<0'), applied by the kernel side to count errors in the
+ * aggregates and by the agent to set span status, so both always agree.
+ */
+enum zt_err_op {
+	ZT_ERR_NONE = 0, /* no call is an error */
+	ZT_ERR_LT,
+	ZT_ERR_LE,
+	ZT_ERR_EQ,
+	ZT_ERR_NE,
+	ZT_ERR_GT,
+	ZT_ERR_GE,
+};
+
+/*
+ * The per-thread stack of open calls (BPF hash map keyed by tid). The agent reads it at detach
+ * to report calls still open as incomplete.
+ */
+struct zt_frame {
+	zt_u64 span_id;
+	zt_u64 start_ns;
+	zt_u64 syscall_ns;
+	zt_u32 syscall_count;
+	zt_u32 probe_id;
+};
+
+struct zt_thread_stack {
+	zt_u64 root_id; /* root span of the trace the thread is in */
+	zt_u32 depth;	/* open calls, including ones past ZT_MAX_DEPTH that were not stored */
+	zt_u32 tgid;
+	struct zt_frame frames[ZT_MAX_DEPTH];
+};
+
+/* Per-probe counters kept by the kernel side (per-CPU array indexed by probe id). */
+struct zt_probe_stats {
+	zt_u64 lost;	 /* ring buffer full: a completed span could not be recorded */
+	zt_u64 overflow; /* call deeper than ZT_MAX_DEPTH: not recorded */
+};
+
+/*
+ * In-kernel aggregates per (process, probe): counters and a log2 latency histogram, updated by
+ * the BPF side for every completed call, read by the agent for metrics. Per-CPU hash map.
+ * For syscalls probe_id is ZT_AGG_SYSCALL_BASE + syscall number.
+ */
+#define ZT_AGG_SYSCALL_BASE 0x80000000u
+
+struct zt_agg_key {
+	zt_u32 tgid;
+	zt_u32 probe_id;
+};
+
+struct zt_agg_val {
+	zt_u64 count;
+	zt_u64 errors;
+	zt_u64 sum_ns;
+	zt_u64 buckets[ZT_HIST_BUCKETS]; /* bucket i: duration < 2^i ns (and >= 2^(i-1)) */
+};
+
+#endif

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/* Test helper: BPF links and programs, as the kernel sees them. */
+#define _GNU_SOURCE
+#include "bpfstate.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <linux/bpf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define ZT_UPROBE_EVENTS "/sys/kernel/tracing/uprobe_events"
+/* Longest fdinfo or uprobe_events line read. */
+#define ZT_INFO_LINE_MAX 4096
+
+static long sys_bpf(int cmd, union bpf_attr *attr)
+{
+	return syscall(__NR_bpf, cmd, attr, sizeof(*attr));
+}
+
+/* Appends @id to @v (@n entries) unless present. Returns 0 or -ENOMEM. */
+static int add_id(unsigned int **v, size_t *n, unsigned int id)
+{
+	unsigned int *grown;
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if ((*v)[i] == id)
+			return 0;
+	grown = realloc(*v, (*n + 1) * sizeof(**v));
+	if (!grown)
+		return -ENOMEM;
+	grown[(*n)++] = id;
+	*v = grown;
+	return 0;
+}
+
+/* Adds the link and program ids of fdinfo file @path to @ids. Returns 0 or -errno. */
+static int scan_fdinfo(const char *path, struct zt_bpf_ids *ids)
+{
+	char line[ZT_INFO_LINE_MAX];
+	unsigned int id;
+	int ret = 0;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (!f)
+		/* The fd was closed meanwhile: nothing to collect. */
+		return errno == ENOENT ? 0 : -errno;
+	while (!ret && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "link_id: %u", &id) == 1)
+			ret = add_id(&ids->links, &ids->n_links, id);
+		else if (sscanf(line, "prog_id: %u", &id) == 1)
+			ret = add_id(&ids->progs, &ids->n_progs, id);
+	}
+	fclose(f);
+	return ret;
+}
+
+int zt_fdinfo_bpf_ids(pid_t pid, struct zt_bpf_ids *ids)
+{
+	char dir[64], path[PATH_MAX];
+	struct dirent *de;
+	int ret = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", (int)pid);
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while (!ret && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		ret = scan_fdinfo(path, ids);
+	}
+	closedir(d);
+	return ret;
+}
+
+void zt_bpf_ids_free(struct zt_bpf_ids *ids)
+{
+	free(ids->links);
+	free(ids->progs);
+	memset(ids, 0, sizeof(*ids));
+}
+
+/* Opens object @id with @cmd (a *_GET_FD_BY_ID). Returns 1 if it exists, 0 if not, -errno. */
+static int object_exists(int cmd, unsigned int id)
+{
+	union bpf_attr attr;
+	long fd;
+
+	memset(&attr, 0, sizeof(attr));
+	if (cmd == BPF_LINK_GET_FD_BY_ID)
+		attr.link_id = id;
+	else
+		attr.prog_id = id;
+	fd = sys_bpf(cmd, &attr);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	close(fd);
+	return 1;
+}
+
+int zt_bpf_link_exists(unsigned int id)
+{
+	return object_exists(BPF_LINK_GET_FD_BY_ID, id);
+}
+
+int zt_bpf_prog_exists(unsigned int id)
+{
+	return object_exists(BPF_PROG_GET_FD_BY_ID, id);
+}
+
+/* Stores the type of link @id in *@type. Returns 0, -ENOENT if it went away, or -errno. */
+static int link_type(unsigned int id, int *type)
+{
+	struct bpf_link_info info;
+	union bpf_attr attr;
+	long fd;
+	int ret = 0;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.link_id = id;
+	fd = sys_bpf(BPF_LINK_GET_FD_BY_ID, &attr);
+	if (fd < 0)
+		return -errno;
+	memset(&info, 0, sizeof(info));
+	memset(&attr, 0, sizeof(attr));
+	attr.info.bpf_fd = fd;
+	attr.info.info_len = sizeof(info);
+	attr.info.info = (unsigned long)&info;
+	if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr))
+		ret = -errno;
+	else
+		*type = info.type;
+	close(fd);
+	return ret;
+}
+
+int zt_bpf_count_links(int type, size_t *count)
+{
+	union bpf_attr attr;
+	unsigned int id = 0;
+	int t = -1, ret;
+
+	*count = 0;
+	for (;;) {
+		memset(&attr, 0, sizeof(attr));
+		attr.start_id = id;
+		if (sys_bpf(BPF_LINK_GET_NEXT_ID, &attr))
+			return errno == ENOENT ? 0 : -errno;
+		id = attr.next_id;
+		if (type < 0) {
+			(*count)++;
+			continue;
+		}
+		ret = link_type(id, &t);
+		if (ret == -ENOENT)
+			continue; /* went away between the two calls */
+		if (ret)
+			return ret;
+		*count += t == type;
+	}
+}
+
+int zt_uprobe_events_count(size_t *count)
+{
+	char line[ZT_INFO_LINE_MAX];
+	FILE *f;
+
+	*count = 0;
+	f = fopen(ZT_UPROBE_EVENTS, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		(*count)++;
+	fclose(f);
+	return 0;
+}

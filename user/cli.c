@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+enum {
+	OPT_FORMAT = 256,
+	OPT_OTLP,
+	OPT_OTLP_PROTOCOL,
+	OPT_NO_GZIP,
+	OPT_METRICS_ADDR,
+	OPT_MIN_DURATION,
+	OPT_SYSCALLS,
+	OPT_SYSCALL_SPANS,
+	OPT_ERROR_IF,
+	OPT_MAX_PROBES,
+	OPT_TOP,
+	OPT_CONFIG,
+};
+
+static const struct option long_options[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "otlp", required_argument, NULL, OPT_OTLP },
+	{ "otlp-protocol", required_argument, NULL, OPT_OTLP_PROTOCOL },
+	{ "no-gzip", no_argument, NULL, OPT_NO_GZIP },
+	{ "metrics-addr", required_argument, NULL, OPT_METRICS_ADDR },
+	{ "min-duration", required_argument, NULL, OPT_MIN_DURATION },
+	{ "syscalls", optional_argument, NULL, OPT_SYSCALLS },
+	{ "syscall-spans", no_argument, NULL, OPT_SYSCALL_SPANS },
+	{ "error-if", required_argument, NULL, OPT_ERROR_IF },
+	{ "max-probes", required_argument, NULL, OPT_MAX_PROBES },
+	{ "top", required_argument, NULL, OPT_TOP },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ 0 },
+};
+
+static const struct {
+	const char *name;
+	enum zt_command cmd;
+} commands[] = {
+	{ "trace", ZT_CMD_TRACE },   { "record", ZT_CMD_RECORD },   { "report", ZT_CMD_REPORT },
+	{ "export", ZT_CMD_EXPORT }, { "probes", ZT_CMD_PROBES },   { "agent", ZT_CMD_AGENT },
+	{ "version", ZT_CMD_VERSION }, { "help", ZT_CMD_HELP },
+};
+
+void zt_cli_usage(FILE *out)
+{
+	fputs("usage:\n"
+	      "  ztrace trace  [-p PID[,PID]] [PROBE...] [--syscalls[=LIST]] [-d SECONDS]\n"
+	      "                [--format text|json] [--error-if 'ret<0'] [--otlp URL]\n"
+	      "                [--metrics-addr [HOST:]PORT] [--min-duration DUR] [-q] [-v]\n"
+	      "                [-- COMMAND ARGS...]\n"
+	      "  ztrace record -o FILE (same selection options as trace)\n"
+	      "  ztrace report FILE [--top N]\n"
+	      "  ztrace export FILE --format jsonl|otlp-json|perfetto\n"
+	      "  ztrace probes (-p PID | FILE) [GLOB]\n"
+	      "  ztrace agent  --config FILE\n"
+	      "  ztrace version\n"
+	      "\n"
+	      "PROBE is GLOB (functions of the target's executable), u:FILE:GLOB (FILE a path or a\n"
+	      "library name such as libc), k:GLOB, usdt:FILE:PROVIDER:NAME or t:CATEGORY:NAME.\n",
+	      out);
+}
+
+int zt_parse_duration(const char *text, uint64_t *ns)
+{
+	static const struct {
+		const char *suffix;
+		double scale;
+	} units[] = { { "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 }, { "", 1 } };
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(text, &end);
+	if (end == text || errno || v < 0)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].suffix) == 0) {
+			*ns = (uint64_t)(v * units[i].scale);
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* Parse "123,456" into opts->pids. */
+static int parse_pids(const char *text, struct zt_options *o, char *err, size_t errlen)
+{
+	const char *p = text;
+
+	while (*p) {
+		char *end;
+		long pid;
+
+		errno = 0;
+		pid = strtol(p, &end, 10);
+		if (end == p || errno || pid <= 0 || pid > 0x3fffffff || (*end && *end != ',')) {
+			snprintf(err, errlen, "bad pid list '%s': expected -p PID[,PID...]", text);
+			return -EINVAL;
+		}
+		if (o->npids == ZT_MAX_TARGETS) {
+			snprintf(err, errlen, "too many pids in '%s' (at most %d)", text,
+				 ZT_MAX_TARGETS);
+			return -EINVAL;
+		}
+		o->pids[o->npids++] = (int)pid;
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+static int parse_option(int c, struct zt_options *o, char *err, size_t errlen)
+{
+	char *end;
+
+	switch (c) {
+	case 'p':
+		return parse_pids(optarg, o, err, errlen);
+	case 'd':
+		errno = 0;
+		o->duration_s = strtod(optarg, &end);
+		if (end == optarg || *end || errno || o->duration_s <= 0) {
+			snprintf(err, errlen, "bad -d '%s': expected a number of seconds, e.g. -d 5",
+				 optarg);
+			return -EINVAL;
+		}
+		return 0;
+	case 'o':
+		o->output = optarg;
+		return 0;
+	case 'q':
+		o->quiet = true;
+		return 0;
+	case 'v':
+		o->verbose++;
+		return 0;
+	case 'h':
+		o->cmd = ZT_CMD_HELP;
+		return 0;
+	case OPT_FORMAT:
+		if (o->cmd == ZT_CMD_EXPORT) {
+			o->export_format = optarg;
+			return 0;
+		}
+		if (strcmp(optarg, "text") == 0) {
+			o->format = ZT_FORMAT_TEXT;
+		} else if (strcmp(optarg, "json") == 0) {
+			o->format = ZT_FORMAT_JSON;
+		} else {
+			snprintf(err, errlen, "bad --format '%s': use text or json", optarg);
+			return -EINVAL;
+		}
+		return 0;
+	case OPT_OTLP:
+		o->otlp_url = optarg;
+		return 0;
+	case OPT_OTLP_PROTOCOL:
+		if (strcmp(optarg, "http/protobuf") && strcmp(optarg, "http/json")) {
+			snprintf(err, errlen,
+				 "bad --otlp-protocol '%s': use http/protobuf or http/json", optarg);
+			return -EINVAL;
+		}
+		o->otlp_protocol = optarg;
+		return 0;
+	case OPT_NO_GZIP:
+		o->otlp_gzip = 0;
+		return 0;
+	case OPT_METRICS_ADDR:
+		o->metrics_addr = optarg;
+		return 0;
+	case OPT_MIN_DURATION:
+		if (zt_parse_duration(optarg, &o->min_duration_ns)) {
+			snprintf(err, errlen,
+				 "bad --min-duration '%s': expected a duration such as 500us, 2ms, 1s",
+				 optarg);
+			return -EINVAL;
+		}
+		return 0;
+	case OPT_SYSCALLS:
+		o->syscalls = true;
+		o->syscall_list = optarg;
+		return 0;
+	case OPT_SYSCALL_SPANS:
+		o->syscall_spans = true;
+		return 0;
+	case OPT_ERROR_IF:
+		return zt_error_rule_parse(optarg, &o->error_rule, err, errlen);
+	case OPT_MAX_PROBES: {
+		long v;
+
+		errno = 0;
+		v = strtol(optarg, &end, 10);
+		if (end == optarg || *end || errno || v <= 0 || v > ZT_MAX_PROBES) {
+			snprintf(err, errlen, "bad --max-probes '%s': expected 1..%d", optarg,
+				 ZT_MAX_PROBES);
+			return -EINVAL;
+		}
+		o->max_probes = (unsigned)v;
+		return 0;
+	}
+	case OPT_TOP: {
+		long v;
+
+		errno = 0;
+		v = strtol(optarg, &end, 10);
+		if (end == optarg || *end || errno || v < 0) {
+			snprintf(err, errlen, "bad --top '%s': expected a number of traces", optarg);
+			return -EINVAL;
+		}
+		o->top = (size_t)v;
+		return 0;
+	}
+	case OPT_CONFIG:
+		o->config = optarg;
+		return 0;
+	}
+	snprintf(err, errlen, "unknown option: see ztrace help");
+	return -EINVAL;
+}
+
+/* What the positional arguments of each command mean. */
+static int take_positionals(struct zt_options *o, int n, char **args, char *err, size_t errlen)
+{
+	switch (o->cmd) {
+	case ZT_CMD_TRACE:
+	case ZT_CMD_RECORD:
+		o->specs = args;
+		o->nspecs = (size_t)n;
+		return 0;
+	case ZT_CMD_REPORT:
+	case ZT_CMD_EXPORT:
+		if (n != 1) {
+			snprintf(err, errlen, "%s takes exactly one FILE (a ztrace record file)",
+				 o->cmd == ZT_CMD_REPORT ? "report" : "export");
+			return -EINVAL;
+		}
+		o->file = args[0];
+		return 0;
+	case ZT_CMD_PROBES:
+		if (o->npids) {
+			if (n > 1)
+				goto too_many;
+			o->glob = n ? args[0] : NULL;
+		} else {
+			if (n < 1 || n > 2) {
+				snprintf(err, errlen, "probes needs -p PID or a FILE: ztrace probes "
+						      "(-p PID | FILE) [GLOB]");
+				return -EINVAL;
+			}
+			o->file = args[0];
+			o->glob = n == 2 ? args[1] : NULL;
+		}
+		return 0;
+	default:
+		if (n)
+			goto too_many;
+		return 0;
+	}
+too_many:
+	snprintf(err, errlen, "unexpected argument '%s': see ztrace help", args[n - 1]);
+	return -EINVAL;
+}
+
+int zt_cli_parse(int argc, char **argv, struct zt_options *o, char *err, size_t errlen)
+{
+	char *positional[argc > 0 ? argc : 1];
+	int npos = 0, c;
+
+	memset(o, 0, sizeof(*o));
+	o->max_probes = ZT_DEFAULT_MAX_PROBES;
+	o->otlp_gzip = -1;
+	o->top = 5;
+	if (argc < 2) {
+		o->cmd = ZT_CMD_HELP;
+		return 0;
+	}
+	o->cmd = ZT_CMD_HELP;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			o->cmd = commands[i].cmd;
+	if (o->cmd == ZT_CMD_HELP && strcmp(argv[1], "help") && strcmp(argv[1], "-h") &&
+	    strcmp(argv[1], "--help")) {
+		snprintf(err, errlen, "unknown command '%s': see ztrace help", argv[1]);
+		return -EINVAL;
+	}
+	argc--;
+	argv++;
+	optind = 1;
+	opterr = 0;
+	/* Options may come after specs; everything after "--" is the command to launch. */
+	while (optind < argc) {
+		const char *arg = argv[optind];
+
+		if (strcmp(arg, "--") == 0) {
+			o->command = &argv[optind + 1];
+			break;
+		}
+		if (arg[0] != '-' || arg[1] == '\0') {
+			positional[npos++] = argv[optind++];
+			continue;
+		}
+		c = getopt_long(argc, argv, "+:p:d:o:qvh", long_options, NULL);
+		if (c == -1)
+			break;
+		if (c == '?' || c == ':') {
+			if (optopt && optopt < 256)
+				snprintf(err, errlen, "option -%c %s: see ztrace help", optopt,
+					 c == ':' ? "needs a value" : "is unknown");
+			else
+				snprintf(err, errlen, "unknown or incomplete option '%s': see ztrace help",
+					 argv[optind - 1]);
+			return -EINVAL;
+		}
+		if (parse_option(c, o, err, errlen))
+			return -EINVAL;
+	}
+	if (o->command && !o->command[0]) {
+		snprintf(err, errlen, "nothing after '--': give the COMMAND to launch");
+		return -EINVAL;
+	}
+	if (take_positionals(o, npos, positional, err, errlen))
+		return -EINVAL;
+	if ((o->cmd == ZT_CMD_TRACE || o->cmd == ZT_CMD_RECORD) && o->npids && o->command) {
+		snprintf(err, errlen, "give either -p PID or -- COMMAND, not both");
+		return -EINVAL;
+	}
+	if (o->cmd == ZT_CMD_RECORD && !o->output) {
+		snprintf(err, errlen, "record needs -o FILE");
+		return -EINVAL;
+	}
+	if (o->cmd == ZT_CMD_EXPORT && !o->export_format) {
+		snprintf(err, errlen, "export needs --format jsonl|otlp-json|perfetto");
+		return -EINVAL;
+	}
+	if (o->cmd == ZT_CMD_AGENT && !o->config) {
+		snprintf(err, errlen, "agent needs --config FILE");
+		return -EINVAL;
+	}
+	/* specs is borrowed: copy the positional pointers somewhere that outlives this frame */
+	if (o->nspecs) {
+		char **copy = calloc(o->nspecs, sizeof(*copy));
+
+		if (!copy) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		memcpy(copy, positional, o->nspecs * sizeof(*copy));
+		o->specs = copy;
+	}
+	return 0;
+}

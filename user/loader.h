@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The BPF side of a tracing session: open, configure and load the programs, attach uprobe pairs,
+ * maintain the kernel's target filter, and read the per-probe counters back. Every attachment
+ * is a BPF link over a perf event, so the kernel removes it when ztrace's fds close, even on
+ * SIGKILL: nothing is ever registered through tracefs.
+ */
+#ifndef ZTRACE_LOADER_H
+#define ZTRACE_LOADER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <bpf/libbpf.h>
+#include "error_rule.h"
+#include "ztrace/record.h"
+
+struct zt_loader_config {
+	bool filter_tgids; /* only processes added with zt_loader_add_target are traced */
+	struct zt_error_rule error_rule;
+};
+
+struct zt_loader;
+
+/* Load the BPF programs. Returns NULL with a one-line reason in err. */
+struct zt_loader *zt_loader_open(const struct zt_loader_config *cfg, char *err, size_t errlen);
+
+/* Add pid to the kernel's target filter. Returns 0 or -errno. */
+int zt_loader_add_target(struct zt_loader *l, int pid);
+int zt_loader_remove_target(struct zt_loader *l, int pid);
+
+/*
+ * Attach the entry and return programs to the function at file offset `offset` of `path`, for
+ * process pid (-1: every process that maps the file). probe_id comes back in every record.
+ * Returns 0 or -errno with a reason in err.
+ */
+int zt_loader_attach_uprobe(struct zt_loader *l, const char *path, uint64_t offset, int pid,
+			    uint32_t probe_id, char *err, size_t errlen);
+
+/* Number of uprobe pairs attached. */
+size_t zt_loader_uprobe_count(const struct zt_loader *l);
+
+/* Remove every uprobe (and the thread-exit hook). Records already in the ring buffer stay. */
+void zt_loader_detach(struct zt_loader *l);
+
+/* The ring buffer of records, and the fd to poll for it. */
+struct bpf_map *zt_loader_events(struct zt_loader *l);
+
+/* Sum of the per-CPU counters of probe_id. */
+int zt_loader_probe_stats(struct zt_loader *l, uint32_t probe_id, struct zt_probe_stats *out);
+
+/* Per (process, probe) aggregates and the thread stacks, for metrics and the final flush. */
+int zt_loader_aggs_fd(struct zt_loader *l);
+int zt_loader_stacks_fd(struct zt_loader *l);
+
+void zt_loader_close(struct zt_loader *l);
+
+/* Whether the caller has the privileges BPF tracing needs; if not, err says which are missing. */
+int zt_check_privileges(char *err, size_t errlen);
+
+/* Mount tracefs at /sys/kernel/tracing if it is not there. Returns 0 or -errno. */
+int zt_tracefs_ensure(void);
+
+#endif

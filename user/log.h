@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/* Diagnostics on stderr, every line prefixed "ztrace: ", and the bridge for libbpf's messages. */
+#ifndef ZTRACE_LOG_H
+#define ZTRACE_LOG_H
+
+enum zt_log_level { ZT_LOG_ERROR, ZT_LOG_WARN, ZT_LOG_INFO, ZT_LOG_DEBUG };
+
+/* Messages above level are discarded. Default ZT_LOG_WARN; -v gives INFO, -vv DEBUG. */
+void zt_log_set_level(enum zt_log_level level);
+enum zt_log_level zt_log_get_level(void);
+
+void zt_log(enum zt_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define zt_err(...) zt_log(ZT_LOG_ERROR, __VA_ARGS__)
+#define zt_warn(...) zt_log(ZT_LOG_WARN, __VA_ARGS__)
+#define zt_info(...) zt_log(ZT_LOG_INFO, __VA_ARGS__)
+#define zt_debug(...) zt_log(ZT_LOG_DEBUG, __VA_ARGS__)
+
+/* Route libbpf's own messages through zt_log (warnings as debug unless -vv). */
+void zt_log_install_libbpf(void);
+
+#endif

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: MIT
+/* ztrace: wires the command line to the command that runs. */
+#include <stdio.h>
+#include "cli.h"
+#include "cmd_probes.h"
+#include "log.h"
+#include "tracer.h"
+
+#define ZTRACE_VERSION "0.1.0"
+
+int main(int argc, char **argv)
+{
+	struct zt_options opts;
+	char err[512];
+
+	if (zt_cli_parse(argc, argv, &opts, err, sizeof(err))) {
+		zt_err("%s", err);
+		return ZT_EXIT_USAGE;
+	}
+	zt_log_set_level(opts.verbose >= 2 ? ZT_LOG_DEBUG
+			 : opts.verbose  ? ZT_LOG_INFO
+					 : ZT_LOG_WARN);
+	zt_log_install_libbpf();
+	switch (opts.cmd) {
+	case ZT_CMD_HELP:
+		zt_cli_usage(stdout);
+		return ZT_EXIT_OK;
+	case ZT_CMD_VERSION:
+		printf("ztrace %s\n", ZTRACE_VERSION);
+		return ZT_EXIT_OK;
+	case ZT_CMD_TRACE:
+		return zt_cmd_trace(&opts);
+	case ZT_CMD_PROBES:
+		return zt_cmd_probes(&opts);
+	default:
+		zt_err("this command is not available yet");
+		return ZT_EXIT_USAGE;
+	}
+}

@@ -1,0 +1,677 @@
+// SPDX-License-Identifier: MIT
+/* The metrics registry and its rendering into Prometheus text; see metrics.h. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ztrace/limits.h"
+#include "metrics.h"
+#include "prom_text.h"
+#include "syscall_names.h"
+
+#define NS_PER_SEC 1000000000ull
+#define US_PER_SEC 1000000.0
+/* Bytes of a decimal uint32 label value (pid, syscall number), NUL included. */
+#define U32_TEXT_LEN 12
+
+enum proc_state {
+	PROC_LIVE,
+	PROC_EXITED, /* shown by the next render, then PROC_GONE */
+	PROC_GONE,   /* series freed; kept until the grace period ends so updates can't revive it */
+};
+
+struct fn_series {
+	char *function;
+	char *binary; /* "" when unknown */
+	struct zt_agg_val v;
+};
+
+struct proc {
+	uint32_t pid;
+	uint64_t start_time;
+	char comm[ZT_COMM_LEN];
+	enum proc_state state;
+	uint64_t exited_ns;
+	bool hidden; /* this render: held back behind an exited process with the same pid */
+	struct fn_series *fns; /* sorted by (function, binary) */
+	size_t nfns;
+	size_t fns_cap;
+	struct zt_agg_val **sys; /* [ZT_MAX_SYSCALLS], NULL until the first syscall */
+};
+
+struct probe_events {
+	char *probe;
+	uint64_t delivered;
+	uint64_t lost;
+};
+
+struct exporter_stats {
+	char *exporter;
+	uint64_t sent;
+	uint64_t dropped;
+	uint64_t failed;
+};
+
+struct zt_metrics {
+	pthread_mutex_t lock;
+	uint64_t (*now_ns)(void);
+	struct proc **procs; /* sorted by (pid, start_time) */
+	size_t nprocs;
+	size_t procs_cap;
+	struct probe_events *events; /* sorted by probe */
+	size_t nevents;
+	size_t events_cap;
+	struct exporter_stats *exporters; /* in the order they were first set */
+	size_t nexporters;
+	size_t exporters_cap;
+	bool fill_set;
+	double fill_peak; /* highest ratio since the last render */
+	double fill_last;
+};
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+/* Grow *arr (elements of size elem) so that it holds at least n + 1. Returns 0 or -ENOMEM. */
+static int grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? 2 * *cap : 8;
+	p = realloc(*arr, ncap * elem);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+struct zt_metrics *zt_metrics_new(void)
+{
+	struct zt_metrics *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	pthread_mutex_init(&m->lock, NULL);
+	m->now_ns = monotonic_ns;
+	return m;
+}
+
+static void proc_free_series(struct proc *p)
+{
+	for (size_t i = 0; i < p->nfns; i++) {
+		free(p->fns[i].function);
+		free(p->fns[i].binary);
+	}
+	free(p->fns);
+	p->fns = NULL;
+	p->nfns = p->fns_cap = 0;
+	if (p->sys) {
+		for (int nr = 0; nr < ZT_MAX_SYSCALLS; nr++)
+			free(p->sys[nr]);
+		free(p->sys);
+		p->sys = NULL;
+	}
+}
+
+static void proc_free(struct proc *p)
+{
+	proc_free_series(p);
+	free(p);
+}
+
+void zt_metrics_free(struct zt_metrics *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->nprocs; i++)
+		proc_free(m->procs[i]);
+	free(m->procs);
+	for (size_t i = 0; i < m->nevents; i++)
+		free(m->events[i].probe);
+	free(m->events);
+	for (size_t i = 0; i < m->nexporters; i++)
+		free(m->exporters[i].exporter);
+	free(m->exporters);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+void zt_metrics_set_clock(struct zt_metrics *m, uint64_t (*now_ns)(void))
+{
+	pthread_mutex_lock(&m->lock);
+	m->now_ns = now_ns ? now_ns : monotonic_ns;
+	pthread_mutex_unlock(&m->lock);
+}
+
+static int proc_cmp(const struct proc *p, uint32_t pid, uint64_t start_time)
+{
+	if (p->pid != pid)
+		return p->pid < pid ? -1 : 1;
+	if (p->start_time != start_time)
+		return p->start_time < start_time ? -1 : 1;
+	return 0;
+}
+
+/* Index of (pid, start_time) in m->procs if *found, else where it would be inserted. */
+static size_t proc_search(const struct zt_metrics *m, uint32_t pid, uint64_t start_time,
+			  bool *found)
+{
+	size_t lo = 0, hi = m->nprocs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = proc_cmp(m->procs[mid], pid, start_time);
+
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
+static void mark_exited(struct zt_metrics *m, struct proc *p)
+{
+	if (p->state != PROC_LIVE)
+		return;
+	p->state = PROC_EXITED;
+	p->exited_ns = m->now_ns();
+}
+
+static void set_comm(struct proc *p, const char *comm)
+{
+	size_t n = comm ? strnlen(comm, ZT_COMM_LEN - 1) : 0;
+
+	memcpy(p->comm, comm ? comm : "", n);
+	p->comm[n] = '\0';
+}
+
+/*
+ * The process (pid, start_time), created live if new. Returns it, or NULL with *err = -ESRCH
+ * (exited and removed) or -ENOMEM.
+ */
+static struct proc *proc_get(struct zt_metrics *m, uint32_t pid, uint64_t start_time,
+			     const char *comm, int *err)
+{
+	bool found;
+	size_t at = proc_search(m, pid, start_time, &found);
+	struct proc *p;
+
+	if (found) {
+		p = m->procs[at];
+		if (p->state == PROC_GONE) {
+			*err = -ESRCH;
+			return NULL;
+		}
+		set_comm(p, comm);
+		return p;
+	}
+	if (grow((void **)&m->procs, &m->procs_cap, m->nprocs, sizeof(*m->procs))) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	p->pid = pid;
+	p->start_time = start_time;
+	set_comm(p, comm);
+	/* A pid belongs to one live process at a time: the others with this pid have ended. */
+	for (size_t i = at; i > 0 && m->procs[i - 1]->pid == pid; i--)
+		mark_exited(m, m->procs[i - 1]);
+	for (size_t i = at; i < m->nprocs && m->procs[i]->pid == pid; i++)
+		mark_exited(m, m->procs[i]);
+	memmove(&m->procs[at + 1], &m->procs[at], (m->nprocs - at) * sizeof(*m->procs));
+	m->procs[at] = p;
+	m->nprocs++;
+	return p;
+}
+
+static int fn_cmp(const struct fn_series *s, const char *function, const char *binary)
+{
+	int c = strcmp(s->function, function);
+
+	return c ? c : strcmp(s->binary, binary);
+}
+
+int zt_metrics_set_function(struct zt_metrics *m, uint32_t pid, uint64_t start_time,
+			    const char *comm, const char *function, const char *binary,
+			    const struct zt_agg_val *v)
+{
+	struct fn_series *s;
+	struct proc *p;
+	size_t lo, hi;
+	int err = 0;
+
+	if (!binary)
+		binary = "";
+	pthread_mutex_lock(&m->lock);
+	p = proc_get(m, pid, start_time, comm, &err);
+	if (!p)
+		goto out;
+	lo = 0;
+	hi = p->nfns;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = fn_cmp(&p->fns[mid], function, binary);
+
+		if (c == 0) {
+			p->fns[mid].v = *v;
+			goto out;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (grow((void **)&p->fns, &p->fns_cap, p->nfns, sizeof(*p->fns))) {
+		err = -ENOMEM;
+		goto out;
+	}
+	s = &p->fns[lo];
+	memmove(s + 1, s, (p->nfns - lo) * sizeof(*s));
+	s->function = strdup(function);
+	s->binary = strdup(binary);
+	if (!s->function || !s->binary) {
+		free(s->function);
+		free(s->binary);
+		memmove(s, s + 1, (p->nfns - lo) * sizeof(*s));
+		err = -ENOMEM;
+		goto out;
+	}
+	s->v = *v;
+	p->nfns++;
+out:
+	pthread_mutex_unlock(&m->lock);
+	return err;
+}
+
+int zt_metrics_set_syscall(struct zt_metrics *m, uint32_t pid, uint64_t start_time,
+			   const char *comm, int nr, const struct zt_agg_val *v)
+{
+	struct proc *p;
+	int err = 0;
+
+	if (nr < 0 || nr >= ZT_MAX_SYSCALLS)
+		return -EINVAL;
+	pthread_mutex_lock(&m->lock);
+	p = proc_get(m, pid, start_time, comm, &err);
+	if (!p)
+		goto out;
+	if (!p->sys) {
+		p->sys = calloc(ZT_MAX_SYSCALLS, sizeof(*p->sys));
+		if (!p->sys) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+	if (!p->sys[nr]) {
+		p->sys[nr] = malloc(sizeof(*p->sys[nr]));
+		if (!p->sys[nr]) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+	*p->sys[nr] = *v;
+out:
+	pthread_mutex_unlock(&m->lock);
+	return err;
+}
+
+/* Delete processes whose grace period after exit is over. Called with the lock held. */
+static void prune(struct zt_metrics *m)
+{
+	uint64_t now = m->now_ns();
+	size_t kept = 0;
+
+	for (size_t i = 0; i < m->nprocs; i++) {
+		struct proc *p = m->procs[i];
+
+		if (p->state != PROC_LIVE &&
+		    now - p->exited_ns >= (uint64_t)ZT_METRICS_EXITED_GRACE_S * NS_PER_SEC) {
+			proc_free(p);
+			continue;
+		}
+		m->procs[kept++] = p;
+	}
+	m->nprocs = kept;
+}
+
+int zt_metrics_process_exited(struct zt_metrics *m, uint32_t pid, uint64_t start_time)
+{
+	bool found;
+	size_t at;
+	int err = 0;
+
+	pthread_mutex_lock(&m->lock);
+	at = proc_search(m, pid, start_time, &found);
+	if (found)
+		mark_exited(m, m->procs[at]);
+	else
+		err = -ENOENT;
+	prune(m);
+	pthread_mutex_unlock(&m->lock);
+	return err;
+}
+
+int zt_metrics_set_events(struct zt_metrics *m, const char *probe, uint64_t delivered,
+			  uint64_t lost)
+{
+	struct probe_events *e;
+	size_t lo = 0, hi;
+	int err = 0;
+
+	pthread_mutex_lock(&m->lock);
+	hi = m->nevents;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(m->events[mid].probe, probe);
+
+		if (c == 0) {
+			m->events[mid].delivered = delivered;
+			m->events[mid].lost = lost;
+			goto out;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (grow((void **)&m->events, &m->events_cap, m->nevents, sizeof(*m->events))) {
+		err = -ENOMEM;
+		goto out;
+	}
+	e = &m->events[lo];
+	memmove(e + 1, e, (m->nevents - lo) * sizeof(*e));
+	e->probe = strdup(probe);
+	if (!e->probe) {
+		memmove(e, e + 1, (m->nevents - lo) * sizeof(*e));
+		err = -ENOMEM;
+		goto out;
+	}
+	e->delivered = delivered;
+	e->lost = lost;
+	m->nevents++;
+out:
+	pthread_mutex_unlock(&m->lock);
+	return err;
+}
+
+int zt_metrics_set_exported(struct zt_metrics *m, const char *exporter, uint64_t sent,
+			    uint64_t dropped, uint64_t failed)
+{
+	struct exporter_stats *x = NULL;
+	int err = 0;
+
+	pthread_mutex_lock(&m->lock);
+	for (size_t i = 0; i < m->nexporters; i++)
+		if (strcmp(m->exporters[i].exporter, exporter) == 0)
+			x = &m->exporters[i];
+	if (!x) {
+		if (grow((void **)&m->exporters, &m->exporters_cap, m->nexporters,
+			 sizeof(*m->exporters))) {
+			err = -ENOMEM;
+			goto out;
+		}
+		x = &m->exporters[m->nexporters];
+		x->exporter = strdup(exporter);
+		if (!x->exporter) {
+			err = -ENOMEM;
+			goto out;
+		}
+		m->nexporters++;
+	}
+	x->sent = sent;
+	x->dropped = dropped;
+	x->failed = failed;
+out:
+	pthread_mutex_unlock(&m->lock);
+	return err;
+}
+
+void zt_metrics_set_ringbuf_fill(struct zt_metrics *m, uint64_t used_bytes, uint64_t size_bytes)
+{
+	double ratio = size_bytes ? (double)used_bytes / (double)size_bytes : 0;
+
+	pthread_mutex_lock(&m->lock);
+	if (!m->fill_set || ratio > m->fill_peak)
+		m->fill_peak = ratio;
+	m->fill_last = ratio;
+	m->fill_set = true;
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* What a per-process series is made of: one row of a family. */
+enum series_part { PART_CALLS, PART_ERRORS, PART_DURATION };
+
+/* Write part of every visible process's function series (one family's samples). */
+static void render_functions(struct zt_prom *out, struct zt_metrics *m, enum series_part part)
+{
+	char pid[U32_TEXT_LEN];
+
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct proc *p = m->procs[i];
+
+		if (p->state == PROC_GONE || p->hidden)
+			continue;
+		snprintf(pid, sizeof(pid), "%u", p->pid);
+		for (size_t f = 0; f < p->nfns; f++) {
+			const struct fn_series *s = &p->fns[f];
+			struct zt_prom_label labels[] = {
+				{ "pid", pid },
+				{ "comm", p->comm },
+				{ "function", s->function },
+				{ "binary", s->binary },
+			};
+			size_t n = sizeof(labels) / sizeof(labels[0]);
+
+			if (part == PART_CALLS)
+				zt_prom_sample_u64(out, labels, n, s->v.count);
+			else if (part == PART_ERRORS)
+				zt_prom_sample_u64(out, labels, n, s->v.errors);
+			else
+				zt_prom_histogram_log2(out, labels, n, s->v.buckets, ZT_HIST_BUCKETS,
+						       s->v.sum_ns);
+		}
+	}
+}
+
+/* Write part of every visible process's syscall series, by syscall number. */
+static void render_syscalls(struct zt_prom *out, struct zt_metrics *m, enum series_part part)
+{
+	char pid[U32_TEXT_LEN], number[U32_TEXT_LEN];
+
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct proc *p = m->procs[i];
+
+		if (p->state == PROC_GONE || p->hidden || !p->sys)
+			continue;
+		snprintf(pid, sizeof(pid), "%u", p->pid);
+		for (int nr = 0; nr < ZT_MAX_SYSCALLS; nr++) {
+			const struct zt_agg_val *v = p->sys[nr];
+			const char *name = zt_syscall_name(nr);
+			struct zt_prom_label labels[3];
+
+			if (!v)
+				continue;
+			/* A number the table doesn't know (a newer kernel) is labelled by itself. */
+			if (!name) {
+				snprintf(number, sizeof(number), "%d", nr);
+				name = number;
+			}
+			labels[0] = (struct zt_prom_label){ "pid", pid };
+			labels[1] = (struct zt_prom_label){ "comm", p->comm };
+			labels[2] = (struct zt_prom_label){ "syscall", name };
+			if (part == PART_CALLS)
+				zt_prom_sample_u64(out, labels, 3, v->count);
+			else if (part == PART_ERRORS)
+				zt_prom_sample_u64(out, labels, 3, v->errors);
+			else
+				zt_prom_histogram_log2(out, labels, 3, v->buckets, ZT_HIST_BUCKETS,
+						       v->sum_ns);
+		}
+	}
+}
+
+static void render_own(struct zt_prom *out, struct zt_metrics *m)
+{
+	zt_prom_family(out, "ztrace_events_total", ZT_PROM_COUNTER,
+		       "Records per probe delivered to ztrace or lost because the ring buffer was "
+		       "full; capture rate = delivered / (delivered + lost).");
+	for (size_t i = 0; i < m->nevents; i++) {
+		const struct probe_events *e = &m->events[i];
+		struct zt_prom_label delivered[] = { { "probe", e->probe }, { "outcome", "delivered" } };
+		struct zt_prom_label lost[] = { { "probe", e->probe }, { "outcome", "lost" } };
+
+		zt_prom_sample_u64(out, delivered, 2, e->delivered);
+		zt_prom_sample_u64(out, lost, 2, e->lost);
+	}
+
+	zt_prom_family(out, "ztrace_spans_exported_total", ZT_PROM_COUNTER,
+		       "Spans per exporter sent, dropped because its queue was full, or failed "
+		       "after retries.");
+	for (size_t i = 0; i < m->nexporters; i++) {
+		const struct exporter_stats *x = &m->exporters[i];
+		struct zt_prom_label sent[] = { { "exporter", x->exporter }, { "outcome", "sent" } };
+		struct zt_prom_label dropped[] = { { "exporter", x->exporter },
+						   { "outcome", "dropped" } };
+		struct zt_prom_label failed[] = { { "exporter", x->exporter },
+						  { "outcome", "failed" } };
+
+		zt_prom_sample_u64(out, sent, 2, x->sent);
+		zt_prom_sample_u64(out, dropped, 2, x->dropped);
+		zt_prom_sample_u64(out, failed, 2, x->failed);
+	}
+
+	zt_prom_family(out, "ztrace_ringbuf_fill_ratio", ZT_PROM_GAUGE,
+		       "Highest fill of the BPF ring buffer (0 to 1) seen since the previous scrape.");
+	if (m->fill_set)
+		zt_prom_sample(out, NULL, 0, m->fill_peak);
+}
+
+/* The agent's own CPU time and resident memory, under the names every Prometheus client uses. */
+static void render_self(struct zt_prom *out)
+{
+	struct rusage ru;
+	unsigned long size, resident;
+	FILE *f;
+
+	zt_prom_family(out, "process_cpu_seconds_total", ZT_PROM_COUNTER,
+		       "Total user and system CPU time spent in seconds.");
+	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+		double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+			     (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / US_PER_SEC;
+
+		zt_prom_sample(out, NULL, 0, cpu);
+	}
+
+	zt_prom_family(out, "process_resident_memory_bytes", ZT_PROM_GAUGE,
+		       "Resident memory size in bytes.");
+	f = fopen("/proc/self/statm", "re");
+	if (!f)
+		return;
+	if (fscanf(f, "%lu %lu", &size, &resident) == 2)
+		zt_prom_sample_u64(out, NULL, 0, (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE));
+	fclose(f);
+}
+
+/*
+ * Decide which process each pid shows this render. Two processes with one pid have the same
+ * label values, so only one may be shown: the earliest exited one awaiting its final render,
+ * else the live one (there is at most one: a new one marks the others exited).
+ */
+static void mark_hidden(struct zt_metrics *m)
+{
+	size_t i = 0;
+
+	while (i < m->nprocs) {
+		size_t end = i, shown = m->nprocs;
+
+		while (end < m->nprocs && m->procs[end]->pid == m->procs[i]->pid)
+			end++;
+		for (size_t j = i; j < end && shown == m->nprocs; j++)
+			if (m->procs[j]->state == PROC_EXITED)
+				shown = j;
+		for (size_t j = i; j < end && shown == m->nprocs; j++)
+			if (m->procs[j]->state == PROC_LIVE)
+				shown = j;
+		for (size_t j = i; j < end; j++)
+			m->procs[j]->hidden = j != shown;
+		i = end;
+	}
+}
+
+int zt_metrics_render(struct zt_metrics *m, char **text, size_t *len)
+{
+	struct zt_prom out;
+	int err;
+
+	zt_prom_init(&out);
+	pthread_mutex_lock(&m->lock);
+	prune(m);
+	mark_hidden(m);
+
+	zt_prom_family(&out, "ztrace_function_calls_total", ZT_PROM_COUNTER,
+		       "Completed calls of a traced function, per process.");
+	render_functions(&out, m, PART_CALLS);
+	zt_prom_family(&out, "ztrace_function_errors_total", ZT_PROM_COUNTER,
+		       "Calls of a traced function whose return value met the error rule.");
+	render_functions(&out, m, PART_ERRORS);
+	zt_prom_family(&out, "ztrace_function_duration_seconds", ZT_PROM_HISTOGRAM,
+		       "Duration of traced function calls (log2 buckets computed in the kernel).");
+	render_functions(&out, m, PART_DURATION);
+
+	zt_prom_family(&out, "ztrace_syscalls_total", ZT_PROM_COUNTER,
+		       "Completed syscalls, per process.");
+	render_syscalls(&out, m, PART_CALLS);
+	zt_prom_family(&out, "ztrace_syscall_errors_total", ZT_PROM_COUNTER,
+		       "Syscalls that returned an error (a negative value).");
+	render_syscalls(&out, m, PART_ERRORS);
+	zt_prom_family(&out, "ztrace_syscall_duration_seconds", ZT_PROM_HISTOGRAM,
+		       "Syscall latency from sys_enter to sys_exit (log2 buckets computed in the "
+		       "kernel).");
+	render_syscalls(&out, m, PART_DURATION);
+
+	render_own(&out, m);
+	render_self(&out);
+
+	err = zt_prom_finish(&out, text, len);
+	if (err)
+		goto out;
+	/* A successful render was the last showing of the exited processes it included. */
+	for (size_t i = 0; i < m->nprocs; i++) {
+		struct proc *p = m->procs[i];
+
+		if (p->state == PROC_EXITED && !p->hidden) {
+			p->state = PROC_GONE;
+			proc_free_series(p);
+		}
+	}
+	m->fill_peak = m->fill_last;
+out:
+	pthread_mutex_unlock(&m->lock);
+	zt_prom_free(&out);
+	return err;
+}

@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: MIT
+/* The record layout is shared with BPF compiled by clang; any drift must fail the build. */
+#include <stddef.h>
+#include "ztrace/record.h"
+
+_Static_assert(sizeof(struct zt_rec_hdr) == 16, "zt_rec_hdr size");
+_Static_assert(offsetof(struct zt_rec_hdr, ts_ns) == 8, "zt_rec_hdr.ts_ns");
+_Static_assert(sizeof(struct zt_span_rec) == 112, "zt_span_rec size");
+_Static_assert(offsetof(struct zt_span_rec, span_id) == 16, "zt_span_rec.span_id");
+_Static_assert(offsetof(struct zt_span_rec, ret) == 56, "zt_span_rec.ret");
+_Static_assert(offsetof(struct zt_span_rec, syscall_count) == 72, "zt_span_rec.syscall_count");
+_Static_assert(offsetof(struct zt_span_rec, probe_id) == 76, "zt_span_rec.probe_id");
+_Static_assert(offsetof(struct zt_span_rec, depth) == 88, "zt_span_rec.depth");
+_Static_assert(offsetof(struct zt_span_rec, comm) == 96, "zt_span_rec.comm");
+_Static_assert(sizeof(struct zt_agg_key) == 8, "zt_agg_key size");
+_Static_assert(sizeof(struct zt_agg_val) == 24 + 8 * ZT_HIST_BUCKETS, "zt_agg_val size");
+_Static_assert(sizeof(struct zt_probe_stats) == 16, "zt_probe_stats size");

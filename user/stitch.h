@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Turning kernel span records into exported spans: the kernel hands out compact per-boot ids;
+ * the agent maps them through a keyed bijection so exported ids look random and differ from
+ * run to run, derives the 128-bit trace id from the root span id, converts monotonic times to
+ * unix times once, and applies the error rule.
+ */
+#ifndef ZTRACE_STITCH_H
+#define ZTRACE_STITCH_H
+
+#include "error_rule.h"
+#include "span.h"
+#include "ztrace/record.h"
+
+struct zt_stitch {
+	uint64_t salt[3];
+	int64_t mono_to_real_ns; /* add to a CLOCK_MONOTONIC time to get unix time */
+	struct zt_error_rule rule;
+};
+
+/* Seed the salts from getrandom() and measure the clock offset. */
+void zt_stitch_init(struct zt_stitch *st, const struct zt_error_rule *rule);
+
+/* Exported form of a kernel span id (0 stays 0). */
+uint64_t zt_stitch_span_id(const struct zt_stitch *st, uint64_t kernel_id);
+
+/* Fill out from rec; out->name/probe/binary/kind are left for the caller (probe table). */
+void zt_stitch_span(const struct zt_stitch *st, const struct zt_span_rec *rec, struct zt_span *out);
+
+#endif

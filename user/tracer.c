@@ -1,0 +1,452 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "export_json.h"
+#include "export_text.h"
+#include "loader.h"
+#include "log.h"
+#include "probe_spec.h"
+#include "probes.h"
+#include "stitch.h"
+#include "summary.h"
+#include "target.h"
+#include "tracer.h"
+
+#define ERRLEN 512
+
+struct tracer {
+	const struct zt_options *opts;
+	struct zt_target *targets;
+	size_t ntargets;
+	struct zt_probe_spec *specs;
+	size_t nspecs;
+	struct zt_probe_table probes;
+	struct zt_loader *loader;
+	struct ring_buffer *rb;
+	struct zt_stitch stitch;
+	struct zt_summary *summary;
+	FILE *out;
+	uint64_t t0_ns;
+	uint64_t invalid_records;
+	char err[ERRLEN];
+};
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Hand one finished span to every consumer: the terminal and the summary. */
+static void emit_span(struct tracer *t, struct zt_span *s)
+{
+	const struct zt_probe *p = zt_probes_get(&t->probes, s->probe_id);
+
+	s->kind = p ? p->kind : ZT_KIND_FUNCTION;
+	s->name = p ? p->name : "?";
+	s->probe = p ? p->text : "?";
+	s->binary = p ? p->binary : NULL;
+	if (!t->opts->quiet) {
+		if (t->opts->format == ZT_FORMAT_JSON)
+			zt_json_write_span(t->out, s);
+		else
+			zt_text_write_span(t->out, s, t->t0_ns);
+	}
+	zt_summary_add(t->summary, s);
+}
+
+static int handle_record(void *ctx, void *data, size_t size)
+{
+	const struct zt_rec_hdr *hdr = data;
+	struct tracer *t = ctx;
+	const struct zt_span_rec *rec = data;
+	struct zt_span span = { 0 };
+	struct zt_probe *p;
+
+	/* The kernel side is ours, but a mismatched build must not be trusted blindly. */
+	if (size < sizeof(*hdr) || hdr->size != size || hdr->type != ZT_REC_SPAN ||
+	    size != sizeof(*rec)) {
+		t->invalid_records++;
+		return 0;
+	}
+	if (rec->probe_id < t->probes.n) {
+		p = &t->probes.v[rec->probe_id];
+		p->delivered++;
+	}
+	zt_stitch_span(&t->stitch, rec, &span);
+	emit_span(t, &span);
+	return 0;
+}
+
+/* Calls still open when ztrace detaches never return as far as ztrace can see. */
+static void flush_open_calls(struct tracer *t)
+{
+	int fd = zt_loader_stacks_fd(t->loader);
+	struct zt_thread_stack st;
+	__u32 key, next;
+	void *prev = NULL;
+	uint64_t now;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &st))
+			continue;
+		for (uint32_t d = st.depth < ZT_MAX_DEPTH ? st.depth : ZT_MAX_DEPTH; d > 0; d--) {
+			const struct zt_frame *f = &st.frames[d - 1];
+			struct zt_span_rec rec = {
+				.hdr = { .type = ZT_REC_SPAN, .flags = ZT_SPAN_INCOMPLETE,
+					 .size = sizeof(rec), .ts_ns = now },
+				.span_id = f->span_id,
+				.parent_id = d > 1 ? st.frames[d - 2].span_id : 0,
+				.root_id = st.root_id,
+				.start_ns = f->start_ns,
+				.end_ns = now,
+				.syscall_ns = f->syscall_ns,
+				.syscall_count = f->syscall_count,
+				.probe_id = f->probe_id,
+				.pid = st.tgid,
+				.tid = key,
+				.depth = (uint16_t)(d - 1),
+			};
+			char path[64];
+			FILE *comm;
+
+			snprintf(path, sizeof(path), "/proc/%u/task/%u/comm", st.tgid, key);
+			comm = fopen(path, "r");
+			if (comm) {
+				if (fgets(rec.comm, sizeof(rec.comm), comm))
+					rec.comm[strcspn(rec.comm, "\n")] = '\0';
+				fclose(comm);
+			}
+			handle_record(t, &rec, sizeof(rec));
+		}
+	}
+}
+
+static int parse_specs(struct tracer *t)
+{
+	const struct zt_options *o = t->opts;
+
+	t->specs = calloc(o->nspecs ? o->nspecs : 1, sizeof(*t->specs));
+	if (!t->specs)
+		return -ENOMEM;
+	for (size_t i = 0; i < o->nspecs; i++) {
+		if (zt_probe_spec_parse(o->specs[i], &t->specs[i], t->err, sizeof(t->err)))
+			return -EINVAL;
+		t->nspecs++;
+		if (t->specs[i].kind == ZT_SPEC_KPROBE) {
+			snprintf(t->err, sizeof(t->err),
+				 "probe spec '%s': kernel function probes are not supported yet",
+				 o->specs[i]);
+			return -EOPNOTSUPP;
+		}
+		if (t->specs[i].kind != ZT_SPEC_UPROBE) {
+			snprintf(t->err, sizeof(t->err),
+				 "probe spec '%s': USDT and tracepoint probes are not supported yet",
+				 o->specs[i]);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
+static int setup_targets(struct tracer *t)
+{
+	const struct zt_options *o = t->opts;
+	int ret;
+
+	t->targets = calloc(o->npids ? o->npids : 1, sizeof(*t->targets));
+	if (!t->targets)
+		return -ENOMEM;
+	for (size_t i = 0; i < o->npids; i++) {
+		ret = zt_target_attach_pid(o->pids[i], &t->targets[i], t->err, sizeof(t->err));
+		if (ret)
+			return ret;
+		t->ntargets++;
+	}
+	if (o->command) {
+		ret = zt_target_launch(o->command, &t->targets[0], t->err, sizeof(t->err));
+		if (ret)
+			return ret;
+		t->ntargets = 1;
+	}
+	return 0;
+}
+
+/* Resolve every spec for every target and attach: one uprobe pair per (function, process). */
+static int attach_probes(struct tracer *t)
+{
+	size_t ntargets = t->ntargets ? t->ntargets : 1;
+	uint8_t *done = NULL;
+	int ret = 0;
+
+	for (size_t i = 0; i < ntargets; i++) {
+		struct zt_target *tg = t->ntargets ? &t->targets[i] : NULL;
+		struct zt_resolve_ctx ctx = {
+			.pid = tg ? tg->pid : 0,
+			.exe = tg ? tg->exe : NULL,
+			.not_started = tg && tg->launched,
+			.max_probes = t->opts->max_probes,
+		};
+		size_t first = t->probes.n;
+
+		free(done);
+		done = calloc(ZT_MAX_PROBES, 1);
+		if (!done)
+			return -ENOMEM;
+		for (size_t s = 0; s < t->nspecs; s++) {
+			uint32_t *ids = NULL;
+			size_t nids = 0;
+
+			ret = zt_probes_resolve(&t->probes, &t->specs[s], &ctx, &ids, &nids, t->err,
+						sizeof(t->err));
+			if (ret)
+				goto out;
+			for (size_t k = 0; k < nids; k++) {
+				const struct zt_probe *p = zt_probes_get(&t->probes, ids[k]);
+
+				if (done[ids[k]])
+					continue;
+				done[ids[k]] = 1;
+				ret = zt_loader_attach_uprobe(t->loader, p->open_path, p->offset,
+							      tg ? tg->pid : -1, p->id, t->err,
+							      sizeof(t->err));
+				if (ret) {
+					free(ids);
+					goto out;
+				}
+			}
+			free(ids);
+		}
+		zt_debug("pid %d: %zu new functions", ctx.pid, t->probes.n - first);
+	}
+out:
+	free(done);
+	return ret;
+}
+
+static void describe_session(struct tracer *t)
+{
+	char what[256] = "";
+	size_t len = 0;
+
+	if (!t->ntargets) {
+		snprintf(what, sizeof(what), "every process");
+	} else {
+		for (size_t i = 0; i < t->ntargets && len < sizeof(what) - 16; i++)
+			len += (size_t)snprintf(what + len, sizeof(what) - len, "%s%d",
+						i ? "," : "pid ", t->targets[i].pid);
+	}
+	fprintf(stderr, "ztrace: tracing %zu functions in %s. Hit Ctrl-C to end.\n",
+		zt_loader_uprobe_count(t->loader), what);
+}
+
+static bool all_targets_exited(struct tracer *t)
+{
+	if (!t->ntargets)
+		return false;
+	for (size_t i = 0; i < t->ntargets; i++)
+		if (!zt_target_poll_exit(&t->targets[i]))
+			return false;
+	return true;
+}
+
+static int add_fd(int ep, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return fd < 0 ? 0 : epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* Consume records until a signal, the end of -d, or the exit of every target. */
+static int run_loop(struct tracer *t)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC), sfd = -1, tfd = -1, ret = 0;
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (t->opts->duration_s > 0) {
+		struct itimerspec its = { 0 };
+
+		tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		its.it_value.tv_sec = (time_t)t->opts->duration_s;
+		its.it_value.tv_nsec =
+			(long)((t->opts->duration_s - (double)its.it_value.tv_sec) * 1e9);
+		timerfd_settime(tfd, 0, &its, NULL);
+	}
+	if (ep < 0 || sfd < 0 || add_fd(ep, sfd) || add_fd(ep, tfd) ||
+	    add_fd(ep, ring_buffer__epoll_fd(t->rb))) {
+		ret = -errno;
+		zt_err("cannot set up the event loop: %s", strerror(errno));
+		goto out;
+	}
+	for (size_t i = 0; i < t->ntargets; i++)
+		add_fd(ep, t->targets[i].pidfd);
+
+	for (;;) {
+		struct epoll_event evs[8];
+		bool stop = false;
+		int n = epoll_wait(ep, evs, 8, ZT_POLL_INTERVAL_MS);
+
+		if (n < 0 && errno != EINTR) {
+			ret = -errno;
+			break;
+		}
+		/* Records are submitted without a wakeup; drain on every tick. */
+		ring_buffer__consume(t->rb);
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.fd == sfd || evs[i].data.fd == tfd)
+				stop = true;
+		}
+		if (stop || all_targets_exited(t))
+			break;
+	}
+out:
+	if (sfd >= 0)
+		close(sfd);
+	if (tfd >= 0)
+		close(tfd);
+	if (ep >= 0)
+		close(ep);
+	return ret;
+}
+
+static void finish(struct tracer *t)
+{
+	uint64_t delivered = 0, lost = 0, overflow = 0;
+
+	zt_loader_detach(t->loader);
+	ring_buffer__consume(t->rb);
+	flush_open_calls(t);
+	for (size_t i = 0; i < t->probes.n; i++) {
+		struct zt_probe *p = &t->probes.v[i];
+		struct zt_probe_stats st;
+
+		if (zt_loader_probe_stats(t->loader, p->id, &st))
+			continue;
+		zt_summary_set_capture(t->summary, p->text, p->delivered, st.lost);
+		delivered += p->delivered;
+		lost += st.lost;
+		overflow += st.overflow;
+	}
+	fflush(t->out);
+	zt_summary_print(t->summary, t->opts->format == ZT_FORMAT_JSON ? stderr : stdout);
+	if (overflow)
+		zt_warn("%llu calls nested deeper than %d traced calls were not recorded",
+			(unsigned long long)overflow, ZT_MAX_DEPTH);
+	if (t->invalid_records)
+		zt_warn("%llu malformed records from the kernel were ignored",
+			(unsigned long long)t->invalid_records);
+	(void)delivered;
+	(void)lost;
+}
+
+int zt_cmd_trace(const struct zt_options *o)
+{
+	struct tracer t = { .opts = o, .out = stdout };
+	struct zt_loader_config lcfg = { .error_rule = o->error_rule };
+	int code = ZT_EXIT_USAGE, ret;
+
+	if (zt_check_privileges(t.err, sizeof(t.err)))
+		goto fail;
+	if (!o->nspecs && !o->syscalls) {
+		snprintf(t.err, sizeof(t.err),
+			 "nothing to trace: give probe specs (e.g. 'handle_*' or u:libc:malloc) or "
+			 "--syscalls");
+		goto fail;
+	}
+	if (o->syscalls) {
+		snprintf(t.err, sizeof(t.err), "--syscalls is not supported yet");
+		goto fail;
+	}
+	ret = parse_specs(&t);
+	if (ret)
+		goto fail;
+	ret = setup_targets(&t);
+	if (ret)
+		goto fail;
+	lcfg.filter_tgids = t.ntargets > 0;
+	t.loader = zt_loader_open(&lcfg, t.err, sizeof(t.err));
+	if (!t.loader) {
+		code = ZT_EXIT_FAILURE;
+		goto fail;
+	}
+	for (size_t i = 0; i < t.ntargets; i++) {
+		ret = zt_loader_add_target(t.loader, t.targets[i].pid);
+		if (ret) {
+			snprintf(t.err, sizeof(t.err), "cannot add pid %d to the filter: %s",
+				 t.targets[i].pid, strerror(-ret));
+			code = ZT_EXIT_FAILURE;
+			goto fail;
+		}
+	}
+	ret = attach_probes(&t);
+	if (ret) {
+		/* bad specs are the user's to fix; a refused attach is ours */
+		if (ret != -ENOENT && ret != -EINVAL && ret != -E2BIG && ret != -ENOEXEC &&
+		    ret != -EXDEV && ret != -EACCES)
+			code = ZT_EXIT_FAILURE;
+		goto fail;
+	}
+	t.rb = ring_buffer__new(bpf_map__fd(zt_loader_events(t.loader)), handle_record, &t, NULL);
+	t.summary = zt_summary_new();
+	if (!t.rb || !t.summary) {
+		snprintf(t.err, sizeof(t.err), "cannot set up the ring buffer: %s", strerror(errno));
+		code = ZT_EXIT_FAILURE;
+		goto fail;
+	}
+	zt_stitch_init(&t.stitch, &o->error_rule);
+	t.t0_ns = realtime_ns();
+	if (o->format == ZT_FORMAT_TEXT && !o->quiet)
+		zt_text_write_header(t.out);
+	describe_session(&t);
+	for (size_t i = 0; i < t.ntargets; i++) {
+		if (t.targets[i].launched && zt_target_release(&t.targets[i])) {
+			snprintf(t.err, sizeof(t.err), "the launched command died before it started");
+			code = ZT_EXIT_FAILURE;
+			goto fail;
+		}
+	}
+	ret = run_loop(&t);
+	finish(&t);
+	code = ret ? ZT_EXIT_FAILURE : ZT_EXIT_OK;
+	goto out;
+fail:
+	zt_err("%s", t.err);
+out:
+	for (size_t i = 0; i < t.ntargets; i++) {
+		if (code != ZT_EXIT_OK)
+			zt_target_abort(&t.targets[i]);
+		zt_target_close(&t.targets[i]);
+	}
+	ring_buffer__free(t.rb);
+	zt_loader_close(t.loader);
+	zt_summary_free(t.summary);
+	zt_probes_free(&t.probes);
+	for (size_t i = 0; i < t.nspecs; i++)
+		zt_probe_spec_free(&t.specs[i]);
+	free(t.specs);
+	free(t.targets);
+	return code;
+}
