@@ -46,7 +46,7 @@ TEST_HELPERS := $(wildcard tests/common/*.c)
 
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS)
-.PHONY: all test check integ bench demo install clean targets format
+.PHONY: all test check integ bench demo install clean targets format deps run-test run-demo
 
 all: $(BIN) targets
 
@@ -95,11 +95,22 @@ check: $(UNIT_BINS) targets
 integ: $(BIN) targets $(INTEG_BINS)
 	$(Q)scripts/run-tests.sh integ $(INTEG_BINS)
 
-test: all $(UNIT_BINS) $(INTEG_BINS)
+# test and demo first install what is missing, then build in a fresh make that sees the
+# libraries pkg-config now finds.
+deps:
+	$(Q)scripts/install-deps.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory run-test
+
+run-test: all $(UNIT_BINS) $(INTEG_BINS)
 	$(Q)scripts/run-tests.sh all $(UNIT_BINS) $(INTEG_BINS)
 
-demo: all
-	$(Q)scripts/demo.sh
+demo: deps
+	$(Q)$(MAKE) --no-print-directory run-demo
+
+run-demo: all
+	$(Q)scripts/demo.sh $(OUTPUT)
 
 bench: all
 	$(Q)scripts/bench/run.sh

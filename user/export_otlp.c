@@ -17,13 +17,14 @@
 #include <zlib.h>
 #include "export_otlp.h"
 #include "log.h"
+#include "otlp_attrs.h"
 #include "otlp_encode.h"
 
 /* Bytes of a response body kept to explain a rejection. */
 #define RESPONSE_KEEP 256
 /* gzip wrapper for deflateInit2(): window bits + 16. */
 #define GZIP_WINDOW_BITS (15 + 16)
-#define GZIP_MEM_LEVEL 8
+#define GZIP_MEM_LEVEL	 8
 
 /* A process as the exporter keeps it: a deep copy, shared by the queued spans that point to it. */
 struct proc_ref {
@@ -125,7 +126,7 @@ static int add_header(const char *key, const char *value, void *ctx)
 static int build_headers(struct zt_otlp_exporter *e, const struct zt_otlp_config *c, char *err,
 			 size_t errlen)
 {
-	struct header_ctx h = { .err = err, .errlen = errlen };
+	struct header_ctx h = {.err = err, .errlen = errlen};
 	int ret;
 
 	h.list = curl_slist_append(NULL, e->json ? "Content-Type: application/json"
@@ -146,9 +147,10 @@ static int build_headers(struct zt_otlp_exporter *e, const struct zt_otlp_config
 			return ret;
 		}
 		if (ret > 0) {
-			snprintf(err, errlen,
-				 "OTLP headers '%s': every entry must be name=value, comma-separated",
-				 c->headers);
+			snprintf(
+			    err, errlen,
+			    "OTLP headers '%s': every entry must be name=value, comma-separated",
+			    c->headers);
 			curl_slist_free_all(h.list);
 			return -EINVAL;
 		}
@@ -283,7 +285,7 @@ drop:
 
 static int gzip_body(const struct zt_buf *in, struct zt_buf *out)
 {
-	z_stream zs = { 0 };
+	z_stream zs = {0};
 	int ret;
 
 	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, GZIP_WINDOW_BITS, GZIP_MEM_LEVEL,
@@ -324,10 +326,10 @@ static int encode_batch(struct zt_otlp_exporter *e, struct qent *ent, size_t n,
 			struct zt_span *spans, struct zt_otlp_group *groups)
 {
 	struct zt_otlp_batch batch = {
-		.host_name = e->host_name,
-		.resource_attrs = e->resource_attrs,
-		.scope_version = e->scope_version,
-		.groups = groups,
+	    .host_name = e->host_name,
+	    .resource_attrs = e->resource_attrs,
+	    .scope_version = e->scope_version,
+	    .groups = groups,
 	};
 	int ret;
 
@@ -426,8 +428,8 @@ static enum outcome post_batch(struct zt_otlp_exporter *e, size_t n_spans)
 				return OUT_SENT;
 			}
 			if (!retryable_status(status)) {
-				zt_warn("OTLP endpoint %s rejected %zu spans: HTTP %ld %.*s", e->url,
-					n_spans, status, (int)e->response.len,
+				zt_warn("OTLP endpoint %s rejected %zu spans: HTTP %ld %.*s",
+					e->url, n_spans, status, (int)e->response.len,
 					(const char *)e->response.data);
 				return OUT_FAILED;
 			}
@@ -446,8 +448,8 @@ static enum outcome post_batch(struct zt_otlp_exporter *e, size_t n_spans)
 		delay = backoff / 2 + rand_r(&seed) % (backoff / 2 + 1);
 		if (retry_after > 0)
 			delay = (uint64_t)retry_after * 1000;
-		backoff = backoff * 2 > ZT_OTLP_BACKOFF_MAX_MS ? ZT_OTLP_BACKOFF_MAX_MS
-							      : backoff * 2;
+		backoff =
+		    backoff * 2 > ZT_OTLP_BACKOFF_MAX_MS ? ZT_OTLP_BACKOFF_MAX_MS : backoff * 2;
 		if (now_ms() + delay >= batch_limit(e, start))
 			break;
 		wait_until(e, now_ms() + delay);
@@ -521,8 +523,7 @@ static void *sender_main(void *arg)
 		}
 		if (!e->q_count)
 			break;
-		if (!ent || !spans || !groups ||
-		    (e->stopping && now_ms() >= e->stop_deadline))
+		if (!ent || !spans || !groups || (e->stopping && now_ms() >= e->stop_deadline))
 			break;
 		deadline = 0;
 		n = e->q_count < e->batch_spans ? e->q_count : e->batch_spans;
@@ -700,8 +701,7 @@ nomem:
 	return NULL;
 }
 
-void zt_otlp_counts(struct zt_otlp_exporter *e, uint64_t *sent, uint64_t *dropped,
-		    uint64_t *failed)
+void zt_otlp_counts(struct zt_otlp_exporter *e, uint64_t *sent, uint64_t *dropped, uint64_t *failed)
 {
 	pthread_mutex_lock(&e->lock);
 	if (sent)

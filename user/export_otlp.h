@@ -17,16 +17,16 @@
 #define ZT_OTLP_TRACES_PATH "/v1/traces"
 
 struct zt_otlp_config {
-	const char *endpoint; /* base URL ("http://host:4318") or the full traces URL */
-	bool endpoint_exact;  /* send to endpoint as is, never append /v1/traces */
-	bool json;	      /* http/json instead of http/protobuf */
-	bool gzip;	      /* Content-Encoding: gzip */
-	const char *headers;  /* extra request headers, "k=v,k2=v2", values percent-encoded */
-	size_t queue_spans;   /* spans waiting at most; more are dropped */
-	size_t batch_spans;   /* spans per request at most */
-	unsigned batch_ms;    /* a partial batch waits at most this long */
-	unsigned give_up_ms;  /* a batch retried this long is counted failed */
-	unsigned timeout_ms;  /* one request, connection included */
+	const char *endpoint;	    /* base URL ("http://host:4318") or the full traces URL */
+	bool endpoint_exact;	    /* send to endpoint as is, never append /v1/traces */
+	bool json;		    /* http/json instead of http/protobuf */
+	bool gzip;		    /* Content-Encoding: gzip */
+	const char *headers;	    /* extra request headers, "k=v,k2=v2", values percent-encoded */
+	size_t queue_spans;	    /* spans waiting at most; more are dropped */
+	size_t batch_spans;	    /* spans per request at most */
+	unsigned batch_ms;	    /* a partial batch waits at most this long */
+	unsigned give_up_ms;	    /* a batch retried this long is counted failed */
+	unsigned timeout_ms;	    /* one request, connection included */
 	const char *host_name;	    /* host.name; NULL: gethostname() */
 	const char *resource_attrs; /* the agent's OTEL_RESOURCE_ATTRIBUTES, or NULL */
 	const char *scope_version;  /* version of the "ztrace" instrumentation scope, or NULL */

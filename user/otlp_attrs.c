@@ -6,12 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "otlp_attrs.h"
-/*
- * Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when s starts an invalid one
- * (overlong forms, surrogates and code points past U+10FFFF are invalid). Protobuf strings
- * must be UTF-8 and collectors reject a whole request otherwise, while process command lines
- * and names are arbitrary bytes.
- */
+
+/* Protobuf strings must be UTF-8 and collectors reject a whole request otherwise, while
+ * process command lines and names are arbitrary bytes: the encoders check every string. */
 size_t zt_utf8_seq_len(const uint8_t *s, size_t n)
 {
 	uint32_t cp;
@@ -40,7 +37,6 @@ size_t zt_utf8_seq_len(const uint8_t *s, size_t n)
 	return len;
 }
 
-
 /* Bytes of s[0..n) once every invalid byte is replaced by U+FFFD. */
 size_t zt_utf8_clean_len(const char *s, size_t n)
 {
@@ -54,7 +50,6 @@ size_t zt_utf8_clean_len(const char *s, size_t n)
 	}
 	return out;
 }
-
 
 static void attr_set_put(struct zt_otlp_attr_set *set, const struct zt_otlp_attr *attr)
 {
@@ -73,14 +68,15 @@ static void attr_set_put(struct zt_otlp_attr_set *set, const struct zt_otlp_attr
 
 static void attr_set_string(struct zt_otlp_attr_set *set, const char *key, const char *value)
 {
-	struct zt_otlp_attr a = { .key = key, .type = ZT_ATTR_STRING, .str = value, .str_len = strlen(value) };
+	struct zt_otlp_attr a = {
+	    .key = key, .type = ZT_ATTR_STRING, .str = value, .str_len = strlen(value)};
 
 	attr_set_put(set, &a);
 }
 
 static void attr_set_int(struct zt_otlp_attr_set *set, const char *key, int64_t value)
 {
-	struct zt_otlp_attr a = { .key = key, .type = ZT_ATTR_INT, .num = value };
+	struct zt_otlp_attr a = {.key = key, .type = ZT_ATTR_INT, .num = value};
 
 	attr_set_put(set, &a);
 }
@@ -115,13 +111,12 @@ void zt_otlp_attr_set_free(struct zt_otlp_attr_set *set)
 }
 
 /*
- * The resource of one group. Later sources win: what ztrace detects, then the agent's
- * OTEL_RESOURCE_ATTRIBUTES (e.g. deployment.environment for a whole node), then the target's
- * own OTEL_RESOURCE_ATTRIBUTES, then the target's OTEL_SERVICE_NAME, the precedence an
- * OpenTelemetry SDK inside the target would apply.
+ * The agent's OTEL_RESOURCE_ATTRIBUTES says things about a whole node (e.g.
+ * deployment.environment); the target's own settings are more specific, and are applied in
+ * the order an OpenTelemetry SDK inside the target would apply them.
  */
 int zt_otlp_resource_attrs(const struct zt_otlp_batch *b, const struct zt_otlp_group *g,
-			  struct zt_otlp_attr_set *set, char *comm_buf)
+			   struct zt_otlp_attr_set *set)
 {
 	const struct zt_process_info *p = g->proc;
 	int err;
@@ -131,9 +126,9 @@ int zt_otlp_resource_attrs(const struct zt_otlp_batch *b, const struct zt_otlp_g
 		if (p->service_name && !p->service_name_from_env)
 			attr_set_string(set, "service.name", p->service_name);
 	} else if (g->n) {
-		memcpy(comm_buf, g->spans[0].comm, ZT_COMM_LEN);
-		comm_buf[ZT_COMM_LEN] = '\0';
-		attr_set_string(set, "service.name", comm_buf);
+		memcpy(set->comm, g->spans[0].comm, ZT_COMM_LEN);
+		set->comm[ZT_COMM_LEN] = '\0';
+		attr_set_string(set, "service.name", set->comm);
 	}
 	if (b->host_name)
 		attr_set_string(set, "host.name", b->host_name);
@@ -160,51 +155,47 @@ int zt_otlp_resource_attrs(const struct zt_otlp_batch *b, const struct zt_otlp_g
 	return 0;
 }
 
-/* The attributes of span s into out; returns how many. */
 size_t zt_otlp_span_attrs(const struct zt_span *s, struct zt_otlp_attr out[ZT_OTLP_SPAN_ATTRS_MAX])
 {
 	size_t n = 0;
 
 	if (s->kind == ZT_KIND_FUNCTION || s->kind == ZT_KIND_KERNEL || s->kind == ZT_KIND_USDT)
-		out[n++] = (struct zt_otlp_attr){ .key = "code.function.name",
-					  .type = ZT_ATTR_STRING,
-					  .str = s->name ? s->name : "",
-					  .str_len = s->name ? strlen(s->name) : 0 };
-	out[n++] = (struct zt_otlp_attr){ .key = "thread.id", .type = ZT_ATTR_INT, .num = s->tid };
+		out[n++] = (struct zt_otlp_attr){.key = "code.function.name",
+						 .type = ZT_ATTR_STRING,
+						 .str = s->name ? s->name : "",
+						 .str_len = s->name ? strlen(s->name) : 0};
+	out[n++] = (struct zt_otlp_attr){.key = "thread.id", .type = ZT_ATTR_INT, .num = s->tid};
 	if (s->comm[0])
-		out[n++] = (struct zt_otlp_attr){ .key = "thread.name",
-					  .type = ZT_ATTR_STRING,
-					  .str = s->comm,
-					  .str_len = strnlen(s->comm, ZT_COMM_LEN) };
+		out[n++] = (struct zt_otlp_attr){.key = "thread.name",
+						 .type = ZT_ATTR_STRING,
+						 .str = s->comm,
+						 .str_len = strnlen(s->comm, ZT_COMM_LEN)};
 	if (s->probe)
-		out[n++] = (struct zt_otlp_attr){ .key = "ztrace.probe",
-					  .type = ZT_ATTR_STRING,
-					  .str = s->probe,
-					  .str_len = strlen(s->probe) };
+		out[n++] = (struct zt_otlp_attr){.key = "ztrace.probe",
+						 .type = ZT_ATTR_STRING,
+						 .str = s->probe,
+						 .str_len = strlen(s->probe)};
 	/* An incomplete call never returned: it has no return value to report. */
 	if (s->status == ZT_STATUS_INCOMPLETE)
-		out[n++] = (struct zt_otlp_attr){ .key = "ztrace.incomplete", .type = ZT_ATTR_BOOL, .num = 1 };
+		out[n++] = (struct zt_otlp_attr){
+		    .key = "ztrace.incomplete", .type = ZT_ATTR_BOOL, .num = 1};
 	else
-		out[n++] = (struct zt_otlp_attr){ .key = "ztrace.return_value",
-					  .type = ZT_ATTR_INT,
-					  .num = s->ret };
+		out[n++] = (struct zt_otlp_attr){
+		    .key = "ztrace.return_value", .type = ZT_ATTR_INT, .num = s->ret};
 	if (s->syscall_count)
-		out[n++] = (struct zt_otlp_attr){ .key = "ztrace.syscall.count",
-					  .type = ZT_ATTR_INT,
-					  .num = s->syscall_count };
+		out[n++] = (struct zt_otlp_attr){
+		    .key = "ztrace.syscall.count", .type = ZT_ATTR_INT, .num = s->syscall_count};
 	if (s->syscall_ns)
-		out[n++] = (struct zt_otlp_attr){ .key = "ztrace.syscall.duration_ns",
-					  .type = ZT_ATTR_INT,
-					  .num = (int64_t)s->syscall_ns };
+		out[n++] = (struct zt_otlp_attr){.key = "ztrace.syscall.duration_ns",
+						 .type = ZT_ATTR_INT,
+						 .num = (int64_t)s->syscall_ns};
 	return n;
 }
 
-/* "returned <ret>" for an error span; message must hold 32 bytes. */
-void zt_otlp_status_message(const struct zt_span *s, char *message, size_t len)
+void zt_otlp_status_message(const struct zt_span *s, char message[ZT_OTLP_STATUS_MESSAGE_LEN])
 {
-	snprintf(message, len, "returned %" PRId64, s->ret);
+	snprintf(message, ZT_OTLP_STATUS_MESSAGE_LEN, "returned %" PRId64, s->ret);
 }
-
 
 void zt_otlp_span_id_bytes(uint64_t id, uint8_t out[8])
 {

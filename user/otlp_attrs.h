@@ -16,7 +16,7 @@
 #define ZT_OTLP_STATUS_MESSAGE_LEN 32
 
 /* U+FFFD, which replaces bytes that are not UTF-8. */
-#define ZT_UTF8_REPLACEMENT "\xef\xbf\xbd"
+#define ZT_UTF8_REPLACEMENT	"\xef\xbf\xbd"
 #define ZT_UTF8_REPLACEMENT_LEN 3
 
 enum zt_otlp_attr_type { ZT_ATTR_STRING, ZT_ATTR_INT, ZT_ATTR_BOOL };
@@ -34,8 +34,8 @@ struct zt_otlp_attr {
 struct zt_otlp_attr_set {
 	struct zt_otlp_attr a[ZT_OTLP_MAX_RESOURCE_ATTRS];
 	size_t n;
-	uint32_t dropped;				   /* past ZT_OTLP_MAX_RESOURCE_ATTRS */
-	char *owned[2 * ZT_OTLP_MAX_RESOURCE_ATTRS];	   /* keys and values parsed from env */
+	uint32_t dropped;			     /* past ZT_OTLP_MAX_RESOURCE_ATTRS */
+	char *owned[2 * ZT_OTLP_MAX_RESOURCE_ATTRS]; /* keys and values parsed from env */
 	size_t n_owned;
 	char comm[ZT_COMM_LEN + 1]; /* service.name of a group without process info */
 };

@@ -49,8 +49,8 @@ int zt_otlp_parse_protocol(const char *protocol, bool *json, char *err, size_t e
 			 "OTLP protocol 'grpc' is not supported: ztrace speaks OTLP/HTTP; use "
 			 "http/protobuf or http/json (collectors take it on port 4318)");
 	else
-		snprintf(err, errlen,
-			 "unknown OTLP protocol '%s': use http/protobuf or http/json", protocol);
+		snprintf(err, errlen, "unknown OTLP protocol '%s': use http/protobuf or http/json",
+			 protocol);
 	return -EINVAL;
 }
 
@@ -98,8 +98,8 @@ int zt_otlp_config_from_env(struct zt_otlp_config *c, char *err, size_t errlen)
 		ms = strtoul(v, &end, 10);
 		if (errno || *end || end == v || ms == 0 || ms > UINT_MAX) {
 			snprintf(err, errlen,
-				 "%s=%s is not a timeout: give milliseconds, a positive integer", name,
-				 v);
+				 "%s=%s is not a timeout: give milliseconds, a positive integer",
+				 name, v);
 			return -EINVAL;
 		}
 		c->timeout_ms = ms;
@@ -118,12 +118,14 @@ int zt_otlp_check_url(const char *url, char *err, size_t errlen)
 	int ret = -EINVAL;
 
 	if (!url || !*url) {
-		snprintf(err, errlen, "OTLP endpoint is empty: give a URL like http://localhost:4318");
+		snprintf(err, errlen,
+			 "OTLP endpoint is empty: give a URL like http://localhost:4318");
 		return -EINVAL;
 	}
 	/* "localhost:4318" parses as a URL whose scheme is "localhost": catch it first */
 	if (!strstr(url, "://")) {
-		snprintf(err, errlen, "OTLP endpoint '%s' has no scheme: write http://%s", url, url);
+		snprintf(err, errlen, "OTLP endpoint '%s' has no scheme: write http://%s", url,
+			 url);
 		return -EINVAL;
 	}
 	u = curl_url();
@@ -141,15 +143,18 @@ int zt_otlp_check_url(const char *url, char *err, size_t errlen)
 	}
 	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) ||
 	    (strcmp(scheme, "http") && strcmp(scheme, "https"))) {
-		snprintf(err, errlen,
-			 "OTLP endpoint '%s': scheme '%s' is not supported: ztrace sends OTLP/HTTP, "
-			 "use http:// or https://",
-			 url, scheme ? scheme : "");
+		snprintf(
+		    err, errlen,
+		    "OTLP endpoint '%s': scheme '%s' is not supported: ztrace sends OTLP/HTTP, "
+		    "use http:// or https://",
+		    url, scheme ? scheme : "");
 		goto out;
 	}
 	if (curl_url_get(u, CURLUPART_HOST, &host, 0) || !*host) {
-		snprintf(err, errlen, "OTLP endpoint '%s' has no host: give one like "
-				      "http://localhost:4318", url);
+		snprintf(err, errlen,
+			 "OTLP endpoint '%s' has no host: give one like "
+			 "http://localhost:4318",
+			 url);
 		goto out;
 	}
 	ret = 0;

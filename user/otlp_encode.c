@@ -21,40 +21,38 @@ enum { STATUS_CODE_UNSET = 0, STATUS_CODE_ERROR = 2 };
 /* ExportTraceServiceRequest */
 #define F_REQUEST_RESOURCE_SPANS 1
 /* ResourceSpans */
-#define F_RS_RESOURCE 1
+#define F_RS_RESOURCE	 1
 #define F_RS_SCOPE_SPANS 2
 /* Resource */
-#define F_RESOURCE_ATTRIBUTES 1
+#define F_RESOURCE_ATTRIBUTES	      1
 #define F_RESOURCE_DROPPED_ATTRIBUTES 2
 /* ScopeSpans */
 #define F_SS_SCOPE 1
 #define F_SS_SPANS 2
 /* InstrumentationScope */
-#define F_SCOPE_NAME 1
+#define F_SCOPE_NAME	1
 #define F_SCOPE_VERSION 2
 /* Span */
-#define F_SPAN_TRACE_ID 1
-#define F_SPAN_SPAN_ID 2
+#define F_SPAN_TRACE_ID	      1
+#define F_SPAN_SPAN_ID	      2
 #define F_SPAN_PARENT_SPAN_ID 4
-#define F_SPAN_NAME 5
-#define F_SPAN_KIND 6
-#define F_SPAN_START 7
-#define F_SPAN_END 8
-#define F_SPAN_ATTRIBUTES 9
-#define F_SPAN_STATUS 15
+#define F_SPAN_NAME	      5
+#define F_SPAN_KIND	      6
+#define F_SPAN_START	      7
+#define F_SPAN_END	      8
+#define F_SPAN_ATTRIBUTES     9
+#define F_SPAN_STATUS	      15
 /* Status */
 #define F_STATUS_MESSAGE 2
-#define F_STATUS_CODE 3
+#define F_STATUS_CODE	 3
 /* KeyValue */
-#define F_KV_KEY 1
+#define F_KV_KEY   1
 #define F_KV_VALUE 2
 /* AnyValue */
 #define F_ANY_STRING 1
-#define F_ANY_BOOL 2
-#define F_ANY_INT 3
+#define F_ANY_BOOL   2
+#define F_ANY_INT    3
 
-/* Span attributes ztrace sets at most (see span_attrs()). */
-#define ZT_OTLP_SPAN_ATTRS_MAX 10
 /* Bytes of the longest varint (a 64-bit value). */
 #define VARINT_MAX 10
 
@@ -161,14 +159,14 @@ static void pb_bytes_field(struct pbw *w, unsigned field, const void *data, size
 static void pb_string_field(struct pbw *w, unsigned field, const char *s, size_t n)
 {
 	pb_tag(w, field, WIRE_LEN);
-	pb_varint(w, utf8_clean_len(s, n));
+	pb_varint(w, zt_utf8_clean_len(s, n));
 	for (size_t i = 0; i < n;) {
 		size_t l = zt_utf8_seq_len((const uint8_t *)s + i, n - i);
 
 		if (l)
 			pb_raw(w, s + i, l);
 		else
-			pb_raw(w, utf8_replacement, ZT_UTF8_REPLACEMENT_LEN);
+			pb_raw(w, ZT_UTF8_REPLACEMENT, ZT_UTF8_REPLACEMENT_LEN);
 		i += l ? l : 1;
 	}
 }
@@ -228,24 +226,24 @@ static void pb_span(struct pbw *w, const struct zt_span *s)
 	size_t msg = pb_open(w, F_SS_SPANS), n;
 
 	pb_bytes_field(w, F_SPAN_TRACE_ID, s->trace_id, sizeof(s->trace_id));
-	span_id_bytes(s->span_id, id);
+	zt_otlp_span_id_bytes(s->span_id, id);
 	pb_bytes_field(w, F_SPAN_SPAN_ID, id, sizeof(id));
 	if (s->parent_span_id) {
-		span_id_bytes(s->parent_span_id, id);
+		zt_otlp_span_id_bytes(s->parent_span_id, id);
 		pb_bytes_field(w, F_SPAN_PARENT_SPAN_ID, id, sizeof(id));
 	}
 	pb_string_field(w, F_SPAN_NAME, s->name ? s->name : "", s->name ? strlen(s->name) : 0);
 	pb_uint_field(w, F_SPAN_KIND, SPAN_KIND_INTERNAL);
 	pb_fixed64_field(w, F_SPAN_START, s->start_ns);
 	pb_fixed64_field(w, F_SPAN_END, s->end_ns);
-	n = span_attrs(s, attrs);
+	n = zt_otlp_span_attrs(s, attrs);
 	for (size_t i = 0; i < n; i++)
 		pb_attr(w, F_SPAN_ATTRIBUTES, &attrs[i]);
 	if (s->status == ZT_STATUS_ERROR) {
-		char message[STATUS_MESSAGE_LEN];
+		char message[ZT_OTLP_STATUS_MESSAGE_LEN];
 		size_t st = pb_open(w, F_SPAN_STATUS);
 
-		status_message(s, message, sizeof(message));
+		zt_otlp_status_message(s, message);
 		pb_string_field(w, F_STATUS_MESSAGE, message, strlen(message));
 		pb_uint_field(w, F_STATUS_CODE, STATUS_CODE_ERROR);
 		pb_close(w, st);
@@ -255,9 +253,8 @@ static void pb_span(struct pbw *w, const struct zt_span *s)
 
 int zt_otlp_encode_proto(const struct zt_otlp_batch *b, struct zt_buf *out)
 {
-	struct pbw w = { .b = out };
+	struct pbw w = {.b = out};
 	struct zt_otlp_attr_set *set;
-	char comm[ZT_COMM_LEN + 1];
 
 	set = malloc(sizeof(*set));
 	if (!set)
@@ -266,7 +263,7 @@ int zt_otlp_encode_proto(const struct zt_otlp_batch *b, struct zt_buf *out)
 		const struct zt_otlp_group *grp = &b->groups[g];
 		size_t rs, res, ss, scope;
 
-		w.err = resource_attrs(b, grp, set, comm);
+		w.err = zt_otlp_resource_attrs(b, grp, set);
 		rs = pb_open(&w, F_REQUEST_RESOURCE_SPANS);
 		res = pb_open(&w, F_RS_RESOURCE);
 		for (size_t i = 0; i < set->n; i++)
@@ -274,7 +271,7 @@ int zt_otlp_encode_proto(const struct zt_otlp_batch *b, struct zt_buf *out)
 		if (set->dropped)
 			pb_uint_field(&w, F_RESOURCE_DROPPED_ATTRIBUTES, set->dropped);
 		pb_close(&w, res);
-		attr_set_free(set);
+		zt_otlp_attr_set_free(set);
 
 		ss = pb_open(&w, F_RS_SCOPE_SPANS);
 		scope = pb_open(&w, F_SS_SCOPE);
@@ -317,7 +314,7 @@ static void js_string(struct jw *w, const char *s, size_t n)
 		char esc[7];
 
 		if (!l) {
-			js_raw(w, utf8_replacement);
+			js_raw(w, ZT_UTF8_REPLACEMENT);
 			i++;
 			continue;
 		}
@@ -415,11 +412,11 @@ static void js_span(struct jw *w, const struct zt_span *s)
 	js_raw(w, "{\"traceId\":");
 	js_hex(w, s->trace_id, sizeof(s->trace_id));
 	js_raw(w, ",\"spanId\":");
-	span_id_bytes(s->span_id, id);
+	zt_otlp_span_id_bytes(s->span_id, id);
 	js_hex(w, id, sizeof(id));
 	if (s->parent_span_id) {
 		js_raw(w, ",\"parentSpanId\":");
-		span_id_bytes(s->parent_span_id, id);
+		zt_otlp_span_id_bytes(s->parent_span_id, id);
 		js_hex(w, id, sizeof(id));
 	}
 	js_raw(w, ",\"name\":");
@@ -431,11 +428,11 @@ static void js_span(struct jw *w, const struct zt_span *s)
 	js_raw(w, ",\"endTimeUnixNano\":");
 	js_u64_string(w, s->end_ns);
 	js_raw(w, ",\"attributes\":");
-	js_attrs(w, attrs, span_attrs(s, attrs));
+	js_attrs(w, attrs, zt_otlp_span_attrs(s, attrs));
 	if (s->status == ZT_STATUS_ERROR) {
-		char message[STATUS_MESSAGE_LEN];
+		char message[ZT_OTLP_STATUS_MESSAGE_LEN];
 
-		status_message(s, message, sizeof(message));
+		zt_otlp_status_message(s, message);
 		js_raw(w, ",\"status\":{\"message\":");
 		js_cstring(w, message);
 		snprintf(tmp, sizeof(tmp), ",\"code\":%d}", STATUS_CODE_ERROR);
@@ -446,9 +443,9 @@ static void js_span(struct jw *w, const struct zt_span *s)
 
 int zt_otlp_encode_json(const struct zt_otlp_batch *b, struct zt_buf *out)
 {
-	struct jw w = { .b = out };
+	struct jw w = {.b = out};
 	struct zt_otlp_attr_set *set;
-	char comm[ZT_COMM_LEN + 1], tmp[32];
+	char tmp[32];
 
 	set = malloc(sizeof(*set));
 	if (!set)
@@ -457,14 +454,15 @@ int zt_otlp_encode_json(const struct zt_otlp_batch *b, struct zt_buf *out)
 	for (size_t g = 0; g < b->n_groups && !w.err; g++) {
 		const struct zt_otlp_group *grp = &b->groups[g];
 
-		w.err = resource_attrs(b, grp, set, comm);
-		js_raw(&w, g ? ",{\"resource\":{\"attributes\":" : "{\"resource\":{\"attributes\":");
+		w.err = zt_otlp_resource_attrs(b, grp, set);
+		js_raw(&w,
+		       g ? ",{\"resource\":{\"attributes\":" : "{\"resource\":{\"attributes\":");
 		js_attrs(&w, set->a, set->n);
 		if (set->dropped) {
 			snprintf(tmp, sizeof(tmp), ",\"droppedAttributesCount\":%u", set->dropped);
 			js_raw(&w, tmp);
 		}
-		attr_set_free(set);
+		zt_otlp_attr_set_free(set);
 		js_raw(&w, "},\"scopeSpans\":[{\"scope\":{\"name\":");
 		js_cstring(&w, ZT_OTLP_SCOPE_NAME);
 		if (b->scope_version) {

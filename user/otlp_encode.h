@@ -55,14 +55,4 @@ int zt_otlp_encode_proto(const struct zt_otlp_batch *batch, struct zt_buf *out);
  * decimal strings, no trailing newline. Returns 0 or -ENOMEM. */
 int zt_otlp_encode_json(const struct zt_otlp_batch *batch, struct zt_buf *out);
 
-/*
- * Call fn for each "key=value" entry of an OTEL_RESOURCE_ATTRIBUTES (or
- * OTEL_EXPORTER_OTLP_HEADERS) list: entries separated by ',', whitespace around keys and values
- * trimmed, values percent-decoded. Entries without '=' or with an empty key are skipped and
- * counted. key and value are NUL-terminated and valid only during the call. Returns the number
- * of skipped entries, or -ENOMEM; a negative return from fn stops the walk and is returned.
- */
-int zt_otlp_parse_kv_list(const char *list,
-			  int (*fn)(const char *key, const char *value, void *ctx), void *ctx);
-
 #endif

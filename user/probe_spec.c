@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* Probe spec parsing: split, check and copy; nothing is resolved here. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memrchr(); the Makefile defines it too */
+#endif
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -273,13 +276,8 @@ static int parse_usdt(const char *text, const char *rest, struct zt_probe_spec *
 
 	/* FILE is split off the right like u:FILE, so it may contain ':'. */
 	name_colon = strrchr(rest, ':');
-	prov_colon = NULL;
-	if (name_colon) {
-		for (prov_colon = name_colon - 1; prov_colon >= rest; prov_colon--)
-			if (*prov_colon == ':')
-				break;
-	}
-	if (!name_colon || prov_colon < rest) {
+	prov_colon = name_colon ? memrchr(rest, ':', name_colon - rest) : NULL;
+	if (!prov_colon) {
 		set_err(err, errlen, "malformed probe spec '%s': expected %s", text, form);
 		return -EINVAL;
 	}

@@ -11,7 +11,7 @@
 
 /* Systemd scope prefixes that container runtimes put in front of the container id. */
 static const char *const scope_prefixes[] = {
-	"docker-", "cri-containerd-", "crio-", "libpod-", "containerd-",
+    "docker-", "cri-containerd-", "crio-", "libpod-", "containerd-",
 };
 
 /*

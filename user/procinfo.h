@@ -22,7 +22,7 @@ struct zt_process_info {
 	char *cmdline;	    /* arguments joined by single spaces, or NULL (kernel threads) */
 	char *service_name; /* OTEL_SERVICE_NAME of the target, else basename(exe), else comm */
 	bool service_name_from_env; /* service_name came from the target's OTEL_SERVICE_NAME */
-	char *container_id; /* 64 hex digits from /proc/PID/cgroup, or NULL outside containers */
+	char *container_id;   /* 64 hex digits from /proc/PID/cgroup, or NULL outside containers */
 	char *resource_attrs; /* the target's OTEL_RESOURCE_ATTRIBUTES, raw, or NULL */
 };
 

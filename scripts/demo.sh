@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The demo: trace the bundled orders program (tests/targets/orders.c) from its first
+# instruction, with function spans, the summary table and the Prometheus metrics.
+set -euo pipefail
+out=${1:-.output}
+zt=$out/ztrace
+target=$out/targets/orders
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "demo: ztrace loads BPF programs: run it as root (sudo make demo)" >&2
+	exit 2
+fi
+
+echo "== 1. Function spans: $target, 2 threads x 4 orders, every call as it returns"
+echo "   \$ $zt trace process_order validate_order compute_price fib 'u:libpricing.so:*' --error-if 'ret<0' -- $target --orders 4 --threads 2"
+"$zt" trace process_order validate_order compute_price fib 'u:libpricing.so:*' \
+	--error-if 'ret<0' -- "$target" --orders 4 --threads 2
+echo
+echo "== 2. The same as JSON lines (first 3 spans)"
+"$zt" trace process_order validate_order --error-if 'ret<0' --format json \
+	-- "$target" --orders 1 --threads 1 2>/dev/null | head -3
