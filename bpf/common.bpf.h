@@ -12,6 +12,8 @@
 /* Set by the agent before load. With filter_tgids off every process that hits a probe counts
  * (system-wide tracing of one binary). */
 const volatile bool filter_tgids = false;
+/* ztrace's own pid: never traced, or system-wide syscall tracing would trace its own reads. */
+const volatile __u32 self_tgid = 0;
 /* The function error rule (enum zt_err_op against err_val), see record.h. */
 const volatile __u32 err_op = ZT_ERR_NONE;
 const volatile __s64 err_val = 0;
@@ -53,7 +55,7 @@ struct {
 static __always_inline bool zt_is_target(__u32 tgid)
 {
 	if (!filter_tgids)
-		return true;
+		return tgid != self_tgid;
 	return bpf_map_lookup_elem(&targets, &tgid) != NULL;
 }
 
@@ -140,6 +142,8 @@ static __always_inline void zt_aggregate(__u32 tgid, __u32 probe_id, __u64 ns, b
 	v->count++;
 	v->errors += error;
 	v->sum_ns += ns;
+	if (ns > v->max_ns)
+		v->max_ns = ns;
 	v->buckets[zt_log2_bucket(ns) & (ZT_HIST_BUCKETS - 1)]++;
 }
 

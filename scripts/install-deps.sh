@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-	make gcc clang llvm pkg-config
+	make gcc clang llvm lld pkg-config
 	libbpf-dev bpftool libelf-dev zlib1g-dev
 	libcriterion-dev
 	libmicrohttpd-dev libcurl4-openssl-dev

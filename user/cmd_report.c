@@ -67,9 +67,8 @@ static int label_value(const char *labels, const char *key, char *out, size_t ou
 		for (p++; *p && *p != '"'; p++) {
 			char c = *p;
 
-			if (c == '\\' && p[1]) {
+			if (c == '\\' && p[1])
 				c = *++p == 'n' ? '\n' : *p;
-			}
 			if (match && len + 1 < outlen)
 				out[len++] = c;
 			else if (match)
@@ -217,7 +216,7 @@ static void print_origin(FILE *out, const struct loaded *l)
 
 int zt_cmd_report(const char *path, size_t top, FILE *out)
 {
-	struct loaded l = { .path = path, .keep_spans = true };
+	struct loaded l = {.path = path, .keep_spans = true};
 	int code, ret;
 
 	code = load_open(&l);
@@ -303,10 +302,10 @@ static int otlp_json_line(struct loaded *l, const struct zt_span *spans, size_t 
 {
 	struct zt_otlp_group *groups = calloc(n, sizeof(*groups));
 	struct zt_process_info *infos = calloc(n, sizeof(*infos));
-	struct zt_buf buf = { 0 };
+	struct zt_buf buf = {0};
 	struct zt_otlp_batch batch = {
-		.host_name = zt_store_get_header(l->r)->hostname,
-		.groups = groups,
+	    .host_name = zt_store_get_header(l->r)->hostname,
+	    .groups = groups,
 	};
 	int ret = 0;
 
@@ -323,7 +322,7 @@ static int otlp_json_line(struct loaded *l, const struct zt_span *spans, size_t 
 			continue;
 		}
 		g = batch.n_groups++;
-		groups[g] = (struct zt_otlp_group){ .spans = &spans[i], .n = 1 };
+		groups[g] = (struct zt_otlp_group){.spans = &spans[i], .n = 1};
 		p = last_process(l->r, spans[i].pid);
 		if (p) {
 			ret = zt_store_process_to_info(&infos[g], p);
@@ -357,8 +356,8 @@ static int export_otlp_json(struct loaded *l, FILE *out)
 
 	qsort(l->spans, l->n, sizeof(*l->spans), span_pid_cmp);
 	for (size_t i = 0; i < l->n && !ret; i += ZT_OTLP_DEFAULT_BATCH_SPANS) {
-		size_t n = l->n - i < ZT_OTLP_DEFAULT_BATCH_SPANS ? l->n - i
-								  : ZT_OTLP_DEFAULT_BATCH_SPANS;
+		size_t n =
+		    l->n - i < ZT_OTLP_DEFAULT_BATCH_SPANS ? l->n - i : ZT_OTLP_DEFAULT_BATCH_SPANS;
 
 		ret = otlp_json_line(l, l->spans + i, n, out);
 	}
@@ -371,7 +370,7 @@ static int export_otlp_json(struct loaded *l, FILE *out)
 
 int zt_cmd_export(const char *path, const char *format, FILE *out)
 {
-	struct loaded l = { .path = path, .keep_spans = true };
+	struct loaded l = {.path = path, .keep_spans = true};
 	const struct zt_store_process *procs;
 	size_t nprocs;
 	int code, ret = 0;

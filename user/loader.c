@@ -11,16 +11,92 @@
 #include <bpf/bpf.h>
 #include "loader.h"
 #include "log.h"
+#include "syscall.skel.h"
 #include "uprobe.skel.h"
 
 struct zt_loader {
 	struct uprobe_bpf *skel;
+	struct syscall_bpf *sys; /* NULL without --syscalls */
+	struct bpf_link *sys_links[2];
 	struct bpf_link **links;
 	size_t nlinks, cap;
 	size_t nuprobes;
 	struct bpf_link *exit_link;
 	int ncpus;
 };
+
+/*
+ * Load the syscall programs on the maps of the already loaded uprobe object, so syscalls are
+ * charged to the same per-thread stacks and reported through the same ring buffer.
+ */
+static int load_syscalls(struct zt_loader *l, const struct zt_loader_config *cfg, char *err,
+			 size_t errlen)
+{
+	struct bpf_map *shared[][2] = {
+		{ l->skel->maps.targets, NULL },     { l->skel->maps.events, NULL },
+		{ l->skel->maps.probe_stats, NULL }, { l->skel->maps.aggs, NULL },
+		{ l->skel->maps.aggs_full, NULL },   { l->skel->maps.stacks, NULL },
+		{ l->skel->maps.stack_zero, NULL },  { l->skel->maps.span_seq, NULL },
+	};
+	int ret;
+
+	l->sys = syscall_bpf__open();
+	if (!l->sys) {
+		snprintf(err, errlen, "cannot open the syscall BPF programs: %s", strerror(errno));
+		return -errno;
+	}
+	shared[0][1] = l->sys->maps.targets;
+	shared[1][1] = l->sys->maps.events;
+	shared[2][1] = l->sys->maps.probe_stats;
+	shared[3][1] = l->sys->maps.aggs;
+	shared[4][1] = l->sys->maps.aggs_full;
+	shared[5][1] = l->sys->maps.stacks;
+	shared[6][1] = l->sys->maps.stack_zero;
+	shared[7][1] = l->sys->maps.span_seq;
+	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
+		ret = bpf_map__reuse_fd(shared[i][1], bpf_map__fd(shared[i][0]));
+		if (ret) {
+			snprintf(err, errlen, "cannot share BPF maps: %s", strerror(-ret));
+			return ret;
+		}
+	}
+	l->sys->rodata->filter_tgids = cfg->filter_tgids;
+	l->sys->rodata->self_tgid = (__u32)getpid();
+	l->sys->rodata->err_op = cfg->error_rule.op;
+	l->sys->rodata->err_val = cfg->error_rule.value;
+	l->sys->rodata->filter_syscalls = cfg->syscall_selected != NULL;
+	l->sys->rodata->syscall_spans = cfg->syscall_spans;
+	l->sys->rodata->min_duration_ns = cfg->syscall_min_ns;
+	ret = syscall_bpf__load(l->sys);
+	if (ret) {
+		snprintf(err, errlen,
+			 "the kernel refused ztrace's syscall BPF programs (%s); run with -vv for the "
+			 "verifier log",
+			 strerror(-ret));
+		return ret;
+	}
+	if (cfg->syscall_selected) {
+		for (__u32 nr = 0; nr < ZT_MAX_SYSCALLS; nr++) {
+			__u8 on = cfg->syscall_selected[nr];
+
+			if (on && bpf_map_update_elem(bpf_map__fd(l->sys->maps.syscall_sel), &nr,
+						      &on, BPF_ANY)) {
+				snprintf(err, errlen, "cannot select syscalls: %s", strerror(errno));
+				return -errno;
+			}
+		}
+	}
+	l->sys_links[0] = bpf_program__attach_raw_tracepoint(l->sys->progs.zt_sys_enter,
+							     "sys_enter");
+	l->sys_links[1] = bpf_program__attach_raw_tracepoint(l->sys->progs.zt_sys_exit,
+							     "sys_exit");
+	if (!l->sys_links[0] || !l->sys_links[1]) {
+		snprintf(err, errlen, "cannot attach to the raw_syscalls tracepoints: %s",
+			 strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
 
 struct zt_loader *zt_loader_open(const struct zt_loader_config *cfg, char *err, size_t errlen)
 {
@@ -38,6 +114,7 @@ struct zt_loader *zt_loader_open(const struct zt_loader_config *cfg, char *err, 
 		goto fail;
 	}
 	l->skel->rodata->filter_tgids = cfg->filter_tgids;
+	l->skel->rodata->self_tgid = (__u32)getpid();
 	l->skel->rodata->err_op = cfg->error_rule.op;
 	l->skel->rodata->err_val = cfg->error_rule.value;
 	ret = uprobe_bpf__load(l->skel);
@@ -48,6 +125,8 @@ struct zt_loader *zt_loader_open(const struct zt_loader_config *cfg, char *err, 
 			 strerror(-ret));
 		goto fail;
 	}
+	if (cfg->syscalls && load_syscalls(l, cfg, err, errlen))
+		goto fail;
 	/* A thread that exits with calls open: flush them as incomplete spans. */
 	l->exit_link = bpf_program__attach_raw_tracepoint(l->skel->progs.zt_thread_exit,
 							  "sched_process_exit");
@@ -146,6 +225,10 @@ void zt_loader_detach(struct zt_loader *l)
 	l->nuprobes = 0;
 	bpf_link__destroy(l->exit_link);
 	l->exit_link = NULL;
+	for (int i = 0; i < 2; i++) {
+		bpf_link__destroy(l->sys_links[i]);
+		l->sys_links[i] = NULL;
+	}
 }
 
 struct bpf_map *zt_loader_events(struct zt_loader *l)
@@ -172,6 +255,11 @@ int zt_loader_aggs_fd(struct zt_loader *l)
 	return bpf_map__fd(l->skel->maps.aggs);
 }
 
+int zt_loader_errnos_fd(struct zt_loader *l)
+{
+	return l->sys ? bpf_map__fd(l->sys->maps.sys_errnos) : -1;
+}
+
 int zt_loader_stacks_fd(struct zt_loader *l)
 {
 	return bpf_map__fd(l->skel->maps.stacks);
@@ -183,6 +271,7 @@ void zt_loader_close(struct zt_loader *l)
 		return;
 	zt_loader_detach(l);
 	free(l->links);
+	syscall_bpf__destroy(l->sys);
 	uprobe_bpf__destroy(l->skel);
 	free(l);
 }

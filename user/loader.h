@@ -17,6 +17,11 @@
 struct zt_loader_config {
 	bool filter_tgids; /* only processes added with zt_loader_add_target are traced */
 	struct zt_error_rule error_rule;
+	/* syscall tracing (--syscalls): off unless syscalls is set */
+	bool syscalls;
+	const bool *syscall_selected; /* [ZT_MAX_SYSCALLS], NULL = all */
+	bool syscall_spans;	      /* a span for every syscall */
+	uint64_t syscall_min_ns;      /* else a span for syscalls at least this slow (0: none) */
 };
 
 struct zt_loader;
@@ -50,6 +55,7 @@ int zt_loader_probe_stats(struct zt_loader *l, uint32_t probe_id, struct zt_prob
 
 /* Per (process, probe) aggregates and the thread stacks, for metrics and the final flush. */
 int zt_loader_aggs_fd(struct zt_loader *l);
+int zt_loader_errnos_fd(struct zt_loader *l); /* -1 without --syscalls */
 int zt_loader_stacks_fd(struct zt_loader *l);
 
 void zt_loader_close(struct zt_loader *l);

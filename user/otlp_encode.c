@@ -445,7 +445,7 @@ int zt_otlp_encode_json(const struct zt_otlp_batch *b, struct zt_buf *out)
 {
 	struct jw w = {.b = out};
 	struct zt_otlp_attr_set *set;
-	char tmp[32];
+	char tmp[48];
 
 	set = malloc(sizeof(*set));
 	if (!set)

@@ -338,6 +338,7 @@ int zt_prom_finish(struct zt_prom *p, char **text, size_t *len)
 	/* An empty exposition is valid: hand over "" rather than NULL. */
 	if (reserve(p, 0))
 		return p->err;
+	p->buf[p->len] = '\0';
 	*text = p->buf;
 	*len = p->len;
 	p->buf = NULL;

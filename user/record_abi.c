@@ -13,5 +13,7 @@ _Static_assert(offsetof(struct zt_span_rec, probe_id) == 76, "zt_span_rec.probe_
 _Static_assert(offsetof(struct zt_span_rec, depth) == 88, "zt_span_rec.depth");
 _Static_assert(offsetof(struct zt_span_rec, comm) == 96, "zt_span_rec.comm");
 _Static_assert(sizeof(struct zt_agg_key) == 8, "zt_agg_key size");
-_Static_assert(sizeof(struct zt_agg_val) == 24 + 8 * ZT_HIST_BUCKETS, "zt_agg_val size");
+_Static_assert(sizeof(struct zt_agg_val) == 32 + 8 * ZT_HIST_BUCKETS, "zt_agg_val size");
+_Static_assert(sizeof(struct zt_errno_key) == 12, "zt_errno_key size");
+_Static_assert(sizeof(struct zt_thread_stack) == 16 + 32 * ZT_MAX_DEPTH, "zt_thread_stack size");
 _Static_assert(sizeof(struct zt_probe_stats) == 16, "zt_probe_stats size");

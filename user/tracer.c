@@ -18,6 +18,7 @@
 #include "probe_spec.h"
 #include "probes.h"
 #include "stitch.h"
+#include "syscall_names.h"
 #include "summary.h"
 #include "target.h"
 #include "tracer.h"
@@ -38,6 +39,9 @@ struct tracer {
 	FILE *out;
 	uint64_t t0_ns;
 	uint64_t invalid_records;
+	uint64_t syscall_delivered;
+	bool *syscall_selected; /* --syscalls=LIST, NULL = all */
+	char *syscall_probe[ZT_MAX_SYSCALLS]; /* "syscall:NAME", made on first use */
 	char err[ERRLEN];
 };
 
@@ -49,15 +53,40 @@ static uint64_t realtime_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* Hand one finished span to every consumer: the terminal and the summary. */
-static void emit_span(struct tracer *t, struct zt_span *s)
+/* Name a syscall span: the syscall's name, and "syscall:NAME" as its probe. */
+static void name_syscall_span(struct tracer *t, struct zt_span *s)
 {
-	const struct zt_probe *p = zt_probes_get(&t->probes, s->probe_id);
+	uint32_t nr = s->probe_id;
+	const char *name = zt_syscall_name((int)nr);
 
-	s->kind = p ? p->kind : ZT_KIND_FUNCTION;
-	s->name = p ? p->name : "?";
-	s->probe = p ? p->text : "?";
-	s->binary = p ? p->binary : NULL;
+	s->kind = ZT_KIND_SYSCALL;
+	s->name = name ? name : "syscall";
+	s->probe = "syscall";
+	s->binary = NULL;
+	/* syscalls fail by returning -errno, whatever --error-if says about functions */
+	if (s->status != ZT_STATUS_INCOMPLETE)
+		s->status = s->ret < 0 ? ZT_STATUS_ERROR : ZT_STATUS_OK;
+	if (nr < ZT_MAX_SYSCALLS && name) {
+		if (!t->syscall_probe[nr] && asprintf(&t->syscall_probe[nr], "syscall:%s", name) < 0)
+			t->syscall_probe[nr] = NULL;
+		if (t->syscall_probe[nr])
+			s->probe = t->syscall_probe[nr];
+	}
+}
+
+/* Hand one finished span to every consumer: the terminal and the summary. */
+static void emit_span(struct tracer *t, struct zt_span *s, bool syscall)
+{
+	const struct zt_probe *p = syscall ? NULL : zt_probes_get(&t->probes, s->probe_id);
+
+	if (syscall) {
+		name_syscall_span(t, s);
+	} else {
+		s->kind = p ? p->kind : ZT_KIND_FUNCTION;
+		s->name = p ? p->name : "?";
+		s->probe = p ? p->text : "?";
+		s->binary = p ? p->binary : NULL;
+	}
 	if (!t->opts->quiet) {
 		if (t->opts->format == ZT_FORMAT_JSON)
 			zt_json_write_span(t->out, s);
@@ -81,12 +110,14 @@ static int handle_record(void *ctx, void *data, size_t size)
 		t->invalid_records++;
 		return 0;
 	}
-	if (rec->probe_id < t->probes.n) {
+	if (rec->hdr.flags & ZT_SPAN_SYSCALL) {
+		t->syscall_delivered++;
+	} else if (rec->probe_id < t->probes.n) {
 		p = &t->probes.v[rec->probe_id];
 		p->delivered++;
 	}
 	zt_stitch_span(&t->stitch, rec, &span);
-	emit_span(t, &span);
+	emit_span(t, &span, rec->hdr.flags & ZT_SPAN_SYSCALL);
 	return 0;
 }
 
@@ -253,8 +284,8 @@ static void describe_session(struct tracer *t)
 			len += (size_t)snprintf(what + len, sizeof(what) - len, "%s%d",
 						i ? "," : "pid ", t->targets[i].pid);
 	}
-	fprintf(stderr, "ztrace: tracing %zu functions in %s. Hit Ctrl-C to end.\n",
-		zt_loader_uprobe_count(t->loader), what);
+	fprintf(stderr, "ztrace: tracing %zu functions%s in %s. Hit Ctrl-C to end.\n",
+		zt_loader_uprobe_count(t->loader), t->opts->syscalls ? " and syscalls" : "", what);
 }
 
 static bool all_targets_exited(struct tracer *t)
@@ -350,6 +381,13 @@ static void finish(struct tracer *t)
 		lost += st.lost;
 		overflow += st.overflow;
 	}
+	if (t->opts->syscalls) {
+		struct zt_probe_stats st = { 0 };
+
+		zt_loader_probe_stats(t->loader, ZT_SYSCALL_STATS_ID, &st);
+		if (t->syscall_delivered || st.lost)
+			zt_summary_set_capture(t->summary, "syscall", t->syscall_delivered, st.lost);
+	}
 	fflush(t->out);
 	zt_summary_print(t->summary, t->opts->format == ZT_FORMAT_JSON ? stderr : stdout);
 	if (overflow)
@@ -376,10 +414,16 @@ int zt_cmd_trace(const struct zt_options *o)
 			 "--syscalls");
 		goto fail;
 	}
-	if (o->syscalls) {
-		snprintf(t.err, sizeof(t.err), "--syscalls is not supported yet");
-		goto fail;
+	if (o->syscalls && o->syscall_list) {
+		t.syscall_selected = calloc(ZT_MAX_SYSCALLS, sizeof(bool));
+		if (!t.syscall_selected ||
+		    zt_syscall_parse_list(o->syscall_list, t.syscall_selected, t.err, sizeof(t.err)))
+			goto fail;
 	}
+	lcfg.syscalls = o->syscalls;
+	lcfg.syscall_selected = t.syscall_selected;
+	lcfg.syscall_spans = o->syscall_spans;
+	lcfg.syscall_min_ns = o->min_duration_ns;
 	ret = parse_specs(&t);
 	if (ret)
 		goto fail;
@@ -448,5 +492,8 @@ out:
 		zt_probe_spec_free(&t.specs[i]);
 	free(t.specs);
 	free(t.targets);
+	free(t.syscall_selected);
+	for (int i = 0; i < ZT_MAX_SYSCALLS; i++)
+		free(t.syscall_probe[i]);
 	return code;
 }

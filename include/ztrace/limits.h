@@ -25,6 +25,8 @@
 #define ZT_HIST_BUCKETS 64
 /* (process, probe) pairs with in-kernel aggregates at once. */
 #define ZT_MAX_AGGS 65536
+/* (process, syscall, errno) triples counted at once. */
+#define ZT_MAX_ERRNO_KEYS 16384
 /* Length of a task's comm, as in the kernel. */
 #define ZT_COMM_LEN 16
 

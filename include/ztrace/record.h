@@ -94,6 +94,13 @@ struct zt_thread_stack {
 	struct zt_frame frames[ZT_MAX_DEPTH];
 };
 
+/* Failed syscalls by errno (per-CPU hash map, value: a count). */
+struct zt_errno_key {
+	zt_u32 tgid;
+	zt_u32 nr;  /* syscall number */
+	zt_u32 err; /* positive errno */
+};
+
 /* Per-probe counters kept by the kernel side (per-CPU array indexed by probe id). */
 struct zt_probe_stats {
 	zt_u64 lost;	 /* ring buffer full: a completed span could not be recorded */
@@ -106,6 +113,10 @@ struct zt_probe_stats {
  * For syscalls probe_id is ZT_AGG_SYSCALL_BASE + syscall number.
  */
 #define ZT_AGG_SYSCALL_BASE 0x80000000u
+/* x86_64 __NR_uretprobe: how Linux 6.11+ returns from a uretprobe trampoline. */
+#define ZT_NR_URETPROBE 335
+/* Syscall span records lost are counted in probe_stats under this id. */
+#define ZT_SYSCALL_STATS_ID (ZT_MAX_PROBES - 1)
 
 struct zt_agg_key {
 	zt_u32 tgid;
@@ -116,6 +127,7 @@ struct zt_agg_val {
 	zt_u64 count;
 	zt_u64 errors;
 	zt_u64 sum_ns;
+	zt_u64 max_ns;
 	zt_u64 buckets[ZT_HIST_BUCKETS]; /* bucket i: duration < 2^i ns (and >= 2^(i-1)) */
 };
 

@@ -17,9 +17,11 @@ ELF_FIXTURES := $(FIX_DIR)/sym_pie $(FIX_DIR)/sym_nopie $(FIX_DIR)/libsym.so \
 		$(FIX_DIR)/libsym_aarch64.so $(FIX_DIR)/libsym.so.truncated
 
 # Library resolution fixtures: executables needing lib/libztdep.so.1 (which needs libm) through
-# RUNPATH, RPATH and ${ORIGIN}, and a second copy of the library in alt/ for LD_LIBRARY_PATH.
+# RUNPATH, RPATH and ${ORIGIN}, a second copy of the library in alt/ for LD_LIBRARY_PATH, and one
+# for aarch64 in arm/ that the search must skip.
 RESOLVE_FIXTURES := $(FIX_DIR)/lib/libztdep.so.1 $(FIX_DIR)/alt/libztdep.so.1 \
-		    $(FIX_DIR)/resolve_runpath $(FIX_DIR)/resolve_rpath $(FIX_DIR)/resolve_brace
+		    $(FIX_DIR)/arm/libztdep.so.1 $(FIX_DIR)/resolve_runpath \
+		    $(FIX_DIR)/resolve_rpath $(FIX_DIR)/resolve_brace
 
 UNIT_FIXTURES += $(FIX_TEXT) $(ELF_FIXTURES) $(RESOLVE_FIXTURES)
 
@@ -27,7 +29,7 @@ $(OUTPUT)/tests/unit/test_elf_sym: $(ELF_FIXTURES) $(FIX_TEXT)
 $(OUTPUT)/tests/unit/test_procmaps: $(FIX_TEXT)
 $(OUTPUT)/tests/unit/test_libresolve: $(RESOLVE_FIXTURES) $(FIX_TEXT)
 
-$(FIX_DIR) $(FIX_DIR)/lib $(FIX_DIR)/alt:
+$(FIX_DIR):
 	$(Q)mkdir -p $@
 
 $(FIX_DIR)/%.txt: $(FIX_SRC)/%.txt | $(FIX_DIR)
@@ -68,6 +70,12 @@ $(FIX_DIR)/lib/libztdep.so.1 $(FIX_DIR)/alt/libztdep.so.1: $(FIX_SRC)/ztdep.c $(
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(FIX_CFLAGS) -fPIC -shared -Wl,-soname,libztdep.so.1 $< \
 		-Wl,--no-as-needed -lm -o $@
+
+$(FIX_DIR)/arm/libztdep.so.1: $(FIX_SRC)/ztdep.c $(FIX_MK)
+	$(call msg,FIXTURE,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) --target=aarch64-linux-gnu -fuse-ld=lld -nostdlib -shared -fPIC \
+		-Wl,-soname,libztdep.so.1 $< -o $@
 
 # RUNPATH (new dtags) and RPATH (old dtags) of $ORIGIN/lib; resolve_brace spells ${ORIGIN}.
 $(FIX_DIR)/resolve_runpath: $(FIX_SRC)/resolve_main.c $(FIX_DIR)/lib/libztdep.so.1 $(FIX_MK)

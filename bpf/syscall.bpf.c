@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * Syscall latency from the raw_syscalls tracepoints. Every syscall of a target is counted in the
+ * in-kernel aggregates (count, errors, log2 histogram, per-errno counts) without a ring-buffer
+ * record; it is charged to the innermost open function call of its thread; and it becomes a
+ * span of its own only when asked for (--syscall-spans, or slower than --min-duration).
+ * The maps it shares with uprobe.bpf.c (stacks, events, aggs...) are the same kernel objects:
+ * the agent reuses their fds before loading this object.
+ */
+#include "span_stack.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+const volatile bool filter_syscalls = false; /* only syscalls set in syscall_sel */
+const volatile bool syscall_spans = false;   /* a span for every syscall */
+const volatile __u64 min_duration_ns = 0;    /* else a span for syscalls at least this slow */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ZT_MAX_SYSCALLS);
+	__type(key, __u32);
+	__type(value, __u8);
+} syscall_sel SEC(".maps");
+
+struct zt_sys_start {
+	__u64 start_ns;
+	__u32 nr;
+	__u32 pad;
+};
+
+/* In-flight syscall per thread. LRU: a thread that dies inside a syscall (exit_group) never
+ * removes its entry, and eviction reclaims it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, ZT_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct zt_sys_start);
+} sys_start SEC(".maps");
+
+/* Failed syscalls per (process, syscall, errno), for "ENOENT x50" in the summary. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, ZT_MAX_ERRNO_KEYS);
+	__type(key, struct zt_errno_key);
+	__type(value, __u64);
+} sys_errnos SEC(".maps");
+
+SEC("raw_tp/sys_enter")
+int zt_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 nr = (__u32)ctx->args[1];
+	__u32 tid = (__u32)pid_tgid;
+	struct zt_sys_start s;
+
+	/* The kernel's own uretprobe trampoline enters through a syscall (Linux 6.11+): it is
+	 * ztrace's cost, not the program's work. */
+	if (!zt_is_target(pid_tgid >> 32) || nr >= ZT_MAX_SYSCALLS || nr == ZT_NR_URETPROBE)
+		return 0;
+	if (filter_syscalls) {
+		__u8 *sel = bpf_map_lookup_elem(&syscall_sel, &nr);
+
+		if (!sel || !*sel)
+			return 0;
+	}
+	s.nr = nr;
+	s.pad = 0;
+	s.start_ns = bpf_ktime_get_ns();
+	bpf_map_update_elem(&sys_start, &tid, &s, BPF_ANY);
+	return 0;
+}
+
+static __always_inline void count_errno(__u32 tgid, __u32 nr, __s64 ret)
+{
+	struct zt_errno_key key = { .tgid = tgid, .nr = nr, .err = (__u32)-ret };
+	__u64 one = 1, *v = bpf_map_lookup_elem(&sys_errnos, &key);
+
+	if (v)
+		*v += 1;
+	else
+		bpf_map_update_elem(&sys_errnos, &key, &one, BPF_NOEXIST);
+}
+
+/* A span record for a syscall, child of the innermost open call (or a root). */
+static __always_inline void emit_syscall_span(struct zt_thread_stack *st, __u64 pid_tgid,
+					      struct zt_sys_start *s, __s64 ret, __u64 now)
+{
+	struct zt_span_rec *r;
+	__u32 depth = st ? st->depth : 0;
+	__u64 span_id = zt_next_span_id();
+
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		struct zt_probe_stats *ps = zt_stats(ZT_SYSCALL_STATS_ID);
+
+		if (ps)
+			ps->lost++;
+		return;
+	}
+	r->hdr.type = ZT_REC_SPAN;
+	r->hdr.flags = ZT_SPAN_SYSCALL;
+	r->hdr.size = sizeof(*r);
+	r->hdr.ts_ns = now;
+	r->span_id = span_id;
+	if (st && depth > 0 && depth <= ZT_MAX_DEPTH) {
+		r->parent_id = st->frames[(depth - 1) & (ZT_MAX_DEPTH - 1)].span_id;
+		r->root_id = st->root_id;
+	} else {
+		r->parent_id = 0;
+		r->root_id = span_id;
+		depth = 0;
+	}
+	r->start_ns = s->start_ns;
+	r->end_ns = now;
+	r->ret = ret;
+	r->syscall_ns = 0;
+	r->syscall_count = 0;
+	r->probe_id = s->nr;
+	r->pid = pid_tgid >> 32;
+	r->tid = (__u32)pid_tgid;
+	r->depth = depth > ZT_MAX_DEPTH ? ZT_MAX_DEPTH : depth;
+	r->pad0 = 0;
+	r->pad1 = 0;
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	zt_submit(r);
+}
+
+SEC("raw_tp/sys_exit")
+int zt_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	__s64 ret = (__s64)ctx->args[1];
+	struct zt_thread_stack *st;
+	struct zt_sys_start *s;
+	__u64 now, dur;
+
+	s = bpf_map_lookup_elem(&sys_start, &tid);
+	if (!s)
+		return 0;
+	now = bpf_ktime_get_ns();
+	dur = now - s->start_ns;
+	zt_aggregate(pid_tgid >> 32, ZT_AGG_SYSCALL_BASE + s->nr, dur, ret < 0);
+	if (ret < 0 && ret > -4096)
+		count_errno(pid_tgid >> 32, s->nr, ret);
+
+	/* Charge it to the innermost open call on this thread. */
+	st = zt_stack_get(tid, false);
+	if (st && st->depth > 0 && st->depth <= ZT_MAX_DEPTH) {
+		struct zt_frame *f = &st->frames[(st->depth - 1) & (ZT_MAX_DEPTH - 1)];
+
+		f->syscall_count++;
+		f->syscall_ns += dur;
+	}
+	if (syscall_spans || (min_duration_ns && dur >= min_duration_ns))
+		emit_syscall_span(st, pid_tgid, s, ret, now);
+	bpf_map_delete_elem(&sys_start, &tid);
+	return 0;
+}
