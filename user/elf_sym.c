@@ -30,7 +30,7 @@ struct zt_elf {
 	Elf_Scn *dynsym;
 	char **needed;
 	size_t n_needed;
-	const char *rpath;   /* these point into libelf's copy of the file */
+	const char *rpath; /* these point into libelf's copy of the file */
 	const char *runpath;
 	const char *soname;
 	const char *interp;

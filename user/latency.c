@@ -77,6 +77,44 @@ int zt_latency_add(struct zt_latency *l, uint64_t ns)
 	return 0;
 }
 
+int zt_latency_add_log2(struct zt_latency *l, const uint64_t *log2_buckets, size_t nbuckets,
+			uint64_t sum_ns, uint64_t max_ns)
+{
+	uint64_t total = 0;
+
+	if (!l->buckets) {
+		l->buckets = calloc(ZT_LATENCY_BUCKETS, sizeof(*l->buckets));
+		if (!l->buckets)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < nbuckets; i++) {
+		uint64_t c = log2_buckets[i], lo, hi;
+		uint32_t *slot;
+
+		if (!c)
+			continue;
+		/* log2 bucket i holds [2^(i-1), 2^i): count it at its top, never below the truth */
+		lo = i ? 1ULL << (i - 1) : 0;
+		hi = i ? (i < 64 ? (1ULL << i) - 1 : UINT64_MAX) : 0;
+		if (hi > max_ns)
+			hi = max_ns;
+		slot = &l->buckets[bucket_of(hi)];
+		*slot = *slot + c < *slot || *slot + c > UINT32_MAX ? UINT32_MAX : (uint32_t)(*slot + c);
+		if (!l->count && !total)
+			l->min_ns = lo;
+		else if (lo < l->min_ns)
+			l->min_ns = lo;
+		total += c;
+	}
+	if (!total)
+		return 0;
+	if (!l->count || max_ns > l->max_ns)
+		l->max_ns = max_ns;
+	l->count += total;
+	l->sum_ns = add_sat(l->sum_ns, sum_ns);
+	return 0;
+}
+
 uint64_t zt_latency_percentile(const struct zt_latency *l, double p)
 {
 	uint64_t rank, seen = 0, v;

@@ -45,6 +45,15 @@ int zt_latency_add(struct zt_latency *l, uint64_t ns);
  */
 uint64_t zt_latency_percentile(const struct zt_latency *l, double p);
 
+/*
+ * Add a log2 histogram computed elsewhere (the kernel's: bucket i counts [2^(i-1), 2^i) ns)
+ * with its exact sum and max. Each bucket's values count at the bucket's top (clamped to
+ * max_ns), so percentiles stay upper bounds, within 2x; min becomes the lowest bucket's floor.
+ * Returns 0 or -ENOMEM (l unchanged).
+ */
+int zt_latency_add_log2(struct zt_latency *l, const uint64_t *log2_buckets, size_t nbuckets,
+			uint64_t sum_ns, uint64_t max_ns);
+
 /* Mean of the values added, rounded down; 0 when empty. */
 uint64_t zt_latency_mean(const struct zt_latency *l);
 

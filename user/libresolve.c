@@ -27,7 +27,7 @@
 #define ZT_LDCACHE_OLD_ENTRY	 12 /* int32 flags, uint32 key, uint32 value */
 #define ZT_LDCACHE_NEW_MAGIC	 "glibc-ld.so.cache1.1"
 #define ZT_LDCACHE_NEW_HDR_SIZE	 48
-#define ZT_LDCACHE_NEW_ALIGN	 8 /* alignof(struct cache_file_new): it holds uint64_t */
+#define ZT_LDCACHE_NEW_ALIGN	 8  /* alignof(struct cache_file_new): it holds uint64_t */
 #define ZT_LDCACHE_NEW_ENTRY	 24 /* int32 flags, uint32 key, value, osversion; uint64 hwcap */
 #define ZT_LDCACHE_NLIBS_OFF	 20
 #define ZT_LDCACHE_FLAGS_OFF	 28
@@ -38,7 +38,7 @@
 #define ZT_LDCACHE_X86_64_LIBC6 0x0303
 
 static const char *const default_dirs[] = {
-	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/lib", "/usr/lib",
+    "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/lib", "/usr/lib",
 };
 
 struct ldcache {
@@ -55,7 +55,7 @@ struct object {
 	char *rpath;  /* NULL when the object has DT_RUNPATH: ld.so then ignores DT_RPATH */
 	char *runpath;
 	char *soname;
-	char *req;    /* the DT_NEEDED name it was loaded for (NULL for the executable) */
+	char *req; /* the DT_NEEDED name it was loaded for (NULL for the executable) */
 	char **needed;
 	size_t n_needed;
 	int loader; /* index of the object whose DT_NEEDED loaded it, -1 for the executable */
@@ -336,7 +336,7 @@ static struct zt_elf *search_dirs(const char *dirs, const char *seps, const char
 		len = strcspn(p, seps);
 		if (len && !expand_origin(p, len, origin, dir) &&
 		    snprintf(found, PATH_MAX, "%s/%s", strcmp(dir, "/") ? dir : "", name) <
-			    PATH_MAX) {
+			PATH_MAX) {
 			e = try_candidate(found);
 			if (e)
 				return e;
@@ -380,7 +380,8 @@ static struct zt_elf *search(struct walk *w, int loader, const char *name, char 
 	if (!ld->runpath) {
 		for (l = loader; l >= 0 && !e; l = w->objs[l].loader) {
 			if (w->objs[l].rpath)
-				e = search_dirs(w->objs[l].rpath, ":", w->objs[l].origin, name, found);
+				e = search_dirs(w->objs[l].rpath, ":", w->objs[l].origin, name,
+						found);
 		}
 	}
 	/* $ORIGIN in LD_LIBRARY_PATH means the executable's directory. */
@@ -390,7 +391,8 @@ static struct zt_elf *search(struct walk *w, int loader, const char *name, char 
 		e = search_dirs(ld->runpath, ":", ld->origin, name, found);
 	if (!e) {
 		cache = walk_cache(w);
-		if (cache && !ldcache_find(cache, name, &cached) && !copy_out(cached, found, PATH_MAX))
+		if (cache && !ldcache_find(cache, name, &cached) &&
+		    !copy_out(cached, found, PATH_MAX))
 			e = try_candidate(found);
 	}
 	for (i = 0; !e && i < sizeof(default_dirs) / sizeof(default_dirs[0]); i++) {
@@ -506,12 +508,12 @@ static int note_interp(struct walk *w, struct zt_elf *exe)
 /* Whether NAME is the already mapped interpreter (by soname or path). */
 static bool is_interp(const struct walk *w, const char *name)
 {
-	return w->interp && (!strcmp(name, w->interp) ||
-			     (w->interp_soname && !strcmp(name, w->interp_soname)));
+	return w->interp &&
+	       (!strcmp(name, w->interp) || (w->interp_soname && !strcmp(name, w->interp_soname)));
 }
 
-int zt_libresolve(const char *exe_path, const char *libname, const char *ld_library_path,
-		  char *out, size_t outlen)
+int zt_libresolve(const char *exe_path, const char *libname, const char *ld_library_path, char *out,
+		  size_t outlen)
 {
 	char path[PATH_MAX], found[PATH_MAX], real[PATH_MAX];
 	struct walk w = {.ld_library_path = ld_library_path};

@@ -25,8 +25,8 @@
  * Not modelled: glibc-hwcaps subdirectories, $LIB/$PLATFORM, LD_PRELOAD, secure-execution
  * rules for set-user-ID programs.
  */
-int zt_libresolve(const char *exe_path, const char *libname, const char *ld_library_path,
-		  char *out, size_t outlen);
+int zt_libresolve(const char *exe_path, const char *libname, const char *ld_library_path, char *out,
+		  size_t outlen);
 
 /*
  * Look SONAME up in the ld.so cache at CACHE_PATH (the "glibc-ld.so.cache1.1" format, alone or

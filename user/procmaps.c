@@ -138,7 +138,7 @@ int zt_procmaps_parse(const char *text, struct zt_maps *out)
 		if (err)
 			goto out;
 		m.n++;
-		/* The kernel lists mappings in address order; find_addr's binary search needs it. */
+		/* The kernel lists mappings in address order; find_addr's bsearch needs it. */
 		if (m.n > 1 && m.v[m.n - 1].start < m.v[m.n - 2].end) {
 			err = -EINVAL;
 			goto out;

@@ -249,6 +249,37 @@ int zt_summary_add(struct zt_summary *s, const struct zt_span *span)
 	return ret;
 }
 
+int zt_summary_add_syscall_agg(struct zt_summary *s, const char *name, const struct zt_agg_val *v)
+{
+	struct summary_row *r = row_get(s, ZT_KIND_SYSCALL, name, NULL);
+
+	if (!r)
+		return -ENOMEM;
+	if (zt_latency_add_log2(&r->lat, v->buckets, ZT_HIST_BUCKETS, v->sum_ns, v->max_ns))
+		return -ENOMEM;
+	r->calls += v->count;
+	r->errors += v->errors;
+	return 0;
+}
+
+int zt_summary_add_syscall_errno(struct zt_summary *s, const char *name, int err, uint64_t count)
+{
+	struct summary_row *r = row_get(s, ZT_KIND_SYSCALL, name, NULL);
+	size_t k;
+
+	if (!r)
+		return -ENOMEM;
+	for (k = 0; k < r->nerrnos && r->errnos[k].err != err; k++)
+		;
+	if (k == r->nerrnos) {
+		if (count_errno(r, err)) /* appends err with a count of one */
+			return -ENOMEM;
+		count--;
+	}
+	r->errnos[k].count += count;
+	return 0;
+}
+
 int zt_summary_set_capture(struct zt_summary *s, const char *probe, uint64_t delivered,
 			   uint64_t lost)
 {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "aggs.h"
 #include "export_json.h"
 #include "export_text.h"
 #include "loader.h"
@@ -93,7 +94,9 @@ static void emit_span(struct tracer *t, struct zt_span *s, bool syscall)
 		else
 			zt_text_write_span(t->out, s, t->t0_ns);
 	}
-	zt_summary_add(t->summary, s);
+	/* syscalls are summarised from the kernel's exact aggregates instead (see finish) */
+	if (!syscall)
+		zt_summary_add(t->summary, s);
 }
 
 static int handle_record(void *ctx, void *data, size_t size)
@@ -363,6 +366,36 @@ out:
 	return ret;
 }
 
+/* The per-syscall table: from the kernel's aggregates, which count every syscall. */
+static void summarise_syscalls(struct tracer *t)
+{
+	struct zt_agg_entry *aggs = NULL;
+	struct zt_errno_entry *errs = NULL;
+	size_t naggs = 0, nerrs = 0;
+
+	if (zt_aggs_read(zt_loader_aggs_fd(t->loader), &aggs, &naggs) == 0) {
+		for (size_t i = 0; i < naggs; i++) {
+			uint32_t id = aggs[i].key.probe_id;
+			const char *name;
+
+			if (id < ZT_AGG_SYSCALL_BASE)
+				continue;
+			name = zt_syscall_name((int)(id - ZT_AGG_SYSCALL_BASE));
+			zt_summary_add_syscall_agg(t->summary, name ? name : "?", &aggs[i].val);
+		}
+	}
+	if (zt_errnos_read(zt_loader_errnos_fd(t->loader), &errs, &nerrs) == 0) {
+		for (size_t i = 0; i < nerrs; i++) {
+			const char *name = zt_syscall_name((int)errs[i].key.nr);
+
+			zt_summary_add_syscall_errno(t->summary, name ? name : "?",
+						     (int)errs[i].key.err, errs[i].count);
+		}
+	}
+	free(aggs);
+	free(errs);
+}
+
 static void finish(struct tracer *t)
 {
 	uint64_t delivered = 0, lost = 0, overflow = 0;
@@ -384,6 +417,7 @@ static void finish(struct tracer *t)
 	if (t->opts->syscalls) {
 		struct zt_probe_stats st = { 0 };
 
+		summarise_syscalls(t);
 		zt_loader_probe_stats(t->loader, ZT_SYSCALL_STATS_ID, &st);
 		if (t->syscall_delivered || st.lost)
 			zt_summary_set_capture(t->summary, "syscall", t->syscall_delivered, st.lost);
@@ -464,6 +498,7 @@ int zt_cmd_trace(const struct zt_options *o)
 	t.t0_ns = realtime_ns();
 	if (o->format == ZT_FORMAT_TEXT && !o->quiet)
 		zt_text_write_header(t.out);
+	fflush(t.out);
 	describe_session(&t);
 	for (size_t i = 0; i < t.ntargets; i++) {
 		if (t.targets[i].launched && zt_target_release(&t.targets[i])) {

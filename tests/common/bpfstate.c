@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* Test helper: BPF links and programs, as the kernel sees them. */
-#define _GNU_SOURCE
 #include "bpfstate.h"
 
 #include <dirent.h>

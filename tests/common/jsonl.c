@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* Test helper: a strict little parser for ztrace's JSON-lines spans. */
-#define _GNU_SOURCE
 #include "jsonl.h"
 
 #include <errno.h>

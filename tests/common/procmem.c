@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* Test helper: function address in a process and the bytes there. */
-#define _GNU_SOURCE
 #include "procmem.h"
 
 #include <elf.h>

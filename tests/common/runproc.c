@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* Test helper: spawn a program with pipes and collect its output with deadlines. */
-#define _GNU_SOURCE
 #include "runproc.h"
 
 #include <errno.h>

@@ -7,7 +7,6 @@
  * Run from the repository root, as root, one test at a time (--jobs=1): some tests look at
  * system-wide BPF state.
  */
-#define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <limits.h>
@@ -260,7 +259,7 @@ static void assert_distinct(const char **v, size_t n, const char *what)
 /* Checks the fields of one span that do not depend on other spans. */
 static void check_span_fields(const struct zt_span *sp, const struct orders_run *r, pid_t pid)
 {
-	char probe[PATH_MAX + 64];
+	char probe[PATH_MAX + ZT_SPAN_NAME_MAX + 8];
 	long long now = (long long)time(NULL) * 1000000000LL;
 
 	cr_assert_eq(sp->fields, ZT_F_ALL, "line %zu lacks fields (have 0x%x of 0x%x)", sp->line,
@@ -849,6 +848,7 @@ Test(uprobe, absolute_path_covers_later_dlopen)
 	ret = zt_proc_wait_line(&target, ZT_STDOUT, "ready ", READY_MS, line, sizeof(line));
 	cr_assert_eq(ret, 0, "dlopener is not ready: %s", strerror(-ret));
 	cr_assert_eq(sscanf(line, "ready %d", &tpid), 1);
+	cr_assert_eq(tpid, target.pid);
 
 	snprintf(spec, sizeof(spec), "u:%s:price_lookup", pricing_lib);
 	av_trace_json(&a);

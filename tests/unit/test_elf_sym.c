@@ -40,7 +40,8 @@ static void readelf_section(const char *path, unsigned int ndx, uint64_t *addr, 
 	unsigned int nr;
 	bool found = false;
 
-	for (line = strtok_r(text, "\n", &save); line && !found; line = strtok_r(NULL, "\n", &save)) {
+	for (line = strtok_r(text, "\n", &save); line && !found;
+	     line = strtok_r(NULL, "\n", &save)) {
 		/* "  [12] .text   PROGBITS   0000000000001040 001040 00014b 00  AX  0   0 16" */
 		if (sscanf(line, " [%u] %255s %63s %" SCNx64 " %" SCNx64, &nr, name, type, addr,
 			   off) == 5 &&
@@ -57,13 +58,14 @@ static void readelf_section(const char *path, unsigned int ndx, uint64_t *addr, 
  */
 static void readelf_symbol(const char *path, const char *sym, uint64_t *value, uint64_t *offset)
 {
-	char *text = readelf("-s", path), *line, *save = NULL, type[32], bind[32], vis[32],
-	     ndx[32], name[512];
+	char *text = readelf("-s", path), *line, *save = NULL, type[32], bind[32], vis[32], ndx[32],
+	     name[512];
 	uint64_t v = 0, size, sh_addr, sh_off;
 	unsigned int num;
 	bool found = false;
 
-	for (line = strtok_r(text, "\n", &save); line && !found; line = strtok_r(NULL, "\n", &save)) {
+	for (line = strtok_r(text, "\n", &save); line && !found;
+	     line = strtok_r(NULL, "\n", &save)) {
 		/* "    31: 000000000000112f     4 FUNC    GLOBAL DEFAULT   12 zt_fix_add" */
 		if (sscanf(line, " %u: %" SCNx64 " %" SCNu64 " %31s %31s %31s %31s %511s", &num, &v,
 			   &size, type, bind, vis, ndx, name) == 8 &&
@@ -147,12 +149,12 @@ Test(elf_sym, non_pie_offsets_differ_from_addresses)
 
 Test(elf_sym, shared_library_with_versions)
 {
-	static const char *const names[] = {"zt_fix_add",   "zt_fix_entry", "zt_fix_ifunc",
+	static const char *const names[] = {"zt_fix_add",	 "zt_fix_entry", "zt_fix_ifunc",
 					    "zt_fix_ifunc_impl", "zt_fix_local", "zt_fix_mul",
 					    "zt_fix_ver"};
 	/* zt_fix_ver@ZTFIX_1 is the hidden compatibility version: dropped. */
-	static const char *const spelled[] = {"zt_fix_add",	  "zt_fix_entry", "zt_fix_ifunc",
-					      "zt_fix_ifunc_impl", "zt_fix_local", "zt_fix_mul",
+	static const char *const spelled[] = {"zt_fix_add",	    "zt_fix_entry", "zt_fix_ifunc",
+					      "zt_fix_ifunc_impl",  "zt_fix_local", "zt_fix_mul",
 					      "zt_fix_ver@@ZTFIX_2"};
 
 	check_match("libsym.so", "zt_fix_*", names, spelled, 7);

@@ -126,19 +126,19 @@ Test(procmaps, malformed_fixtures_are_refused)
 Test(procmaps, malformed_lines_are_refused)
 {
 	static const char *const bad[] = {
-		"zzzz-1000 r--p 00000000 fe:00 1 /a\n",
-		"0x1000-0x2000 r--p 00000000 fe:00 1 /a\n",
-		"2000-1000 r--p 00000000 fe:00 1 /a\n",
-		"1ffffffffffffffff-2 r--p 00000000 fe:00 1 /a\n",
-		"1000-2000 r--p 00000000 fe:00\n",
-		"1000-2000 r--p 00000000 fe-00 1 /a\n",
-		"1000-2000 r--p 00000000 fe:00 1/a\n",
-		"1000-2000 r--x 00000000 fe:00 1 /a\n",
-		"1000-2000 r-\n",
-		"1000-2000 r--p 00000000 fe:00 -1 /a\n",
-		"1000-2000 r--p 00000000 1ffffffff:00 1 /a\n",
-		"1000 r--p 00000000 fe:00 1 /a\n",
-		"\n",
+	    "zzzz-1000 r--p 00000000 fe:00 1 /a\n",
+	    "0x1000-0x2000 r--p 00000000 fe:00 1 /a\n",
+	    "2000-1000 r--p 00000000 fe:00 1 /a\n",
+	    "1ffffffffffffffff-2 r--p 00000000 fe:00 1 /a\n",
+	    "1000-2000 r--p 00000000 fe:00\n",
+	    "1000-2000 r--p 00000000 fe-00 1 /a\n",
+	    "1000-2000 r--p 00000000 fe:00 1/a\n",
+	    "1000-2000 r--x 00000000 fe:00 1 /a\n",
+	    "1000-2000 r-\n",
+	    "1000-2000 r--p 00000000 fe:00 -1 /a\n",
+	    "1000-2000 r--p 00000000 1ffffffff:00 1 /a\n",
+	    "1000 r--p 00000000 fe:00 1 /a\n",
+	    "\n",
 	};
 	struct zt_maps m;
 	size_t i;
@@ -154,31 +154,31 @@ struct libname_case {
 };
 
 static const struct libname_case libname_cases[] = {
-	{"libc", "/usr/lib/x86_64-linux-gnu/libc.so.6", true},
-	{"libc", "/lib/libc-2.36.so", true},
-	{"libc", "/usr/lib/libc.so", true},
-	{"libc", "libc.so.6", true},
-	{"libc", "/usr/lib/x86_64-linux-gnu/libcrypt.so.1", false},
-	{"libc", "/usr/lib/x86_64-linux-gnu/libcurl.so.4", false},
-	{"libc", "/usr/lib/x86_64-linux-gnu/libc_malloc_debug.so.0", false},
-	{"libc", "/usr/lib/libc-tools.so", false},
-	{"libc", "/usr/lib/libc.so.6x", false},
-	{"libc", "/opt/libc/libz.so.1", false},
-	{"libpricing.so", "/opt/app/libpricing.so", true},
-	{"libpricing.so", "/opt/app/libpricing.so.1", true},
-	{"libpricing.so", "/opt/app/libpricing.so.1.2.3", true},
-	{"libpricing.so", "/opt/app/libpricing.so.bak", false},
-	{"libpricing.so", "/opt/app/libpricing-2.so", false},
-	{"libpricing", "/opt/app/libpricing.so", true},
-	{"libssl.so.3", "/usr/lib/x86_64-linux-gnu/libssl.so.3", true},
-	{"libssl.so.3", "/usr/lib/x86_64-linux-gnu/libssl.so.3.0.8", false},
-	{"libssl.so.3", "/usr/lib/x86_64-linux-gnu/libssl.so", false},
-	{"libssl", "/usr/lib/x86_64-linux-gnu/libssl.so.3", true},
-	{"libLLVM", "/usr/lib/libLLVM-15.so.1", true},
-	{"/opt/app/libx.so", "/opt/app/libx.so", true},
-	{"/opt/app/libx.so", "/opt/other/libx.so", false},
-	{"app/libx.so", "/opt/app/libx.so", false},
-	{"", "/usr/lib/libc.so.6", false},
+    {"libc", "/usr/lib/x86_64-linux-gnu/libc.so.6", true},
+    {"libc", "/lib/libc-2.36.so", true},
+    {"libc", "/usr/lib/libc.so", true},
+    {"libc", "libc.so.6", true},
+    {"libc", "/usr/lib/x86_64-linux-gnu/libcrypt.so.1", false},
+    {"libc", "/usr/lib/x86_64-linux-gnu/libcurl.so.4", false},
+    {"libc", "/usr/lib/x86_64-linux-gnu/libc_malloc_debug.so.0", false},
+    {"libc", "/usr/lib/libc-tools.so", false},
+    {"libc", "/usr/lib/libc.so.6x", false},
+    {"libc", "/opt/libc/libz.so.1", false},
+    {"libpricing.so", "/opt/app/libpricing.so", true},
+    {"libpricing.so", "/opt/app/libpricing.so.1", true},
+    {"libpricing.so", "/opt/app/libpricing.so.1.2.3", true},
+    {"libpricing.so", "/opt/app/libpricing.so.bak", false},
+    {"libpricing.so", "/opt/app/libpricing-2.so", false},
+    {"libpricing", "/opt/app/libpricing.so", true},
+    {"libssl.so.3", "/usr/lib/x86_64-linux-gnu/libssl.so.3", true},
+    {"libssl.so.3", "/usr/lib/x86_64-linux-gnu/libssl.so.3.0.8", false},
+    {"libssl.so.3", "/usr/lib/x86_64-linux-gnu/libssl.so", false},
+    {"libssl", "/usr/lib/x86_64-linux-gnu/libssl.so.3", true},
+    {"libLLVM", "/usr/lib/libLLVM-15.so.1", true},
+    {"/opt/app/libx.so", "/opt/app/libx.so", true},
+    {"/opt/app/libx.so", "/opt/other/libx.so", false},
+    {"app/libx.so", "/opt/app/libx.so", false},
+    {"", "/usr/lib/libc.so.6", false},
 };
 
 Test(procmaps, libname_matching_table)
@@ -189,8 +189,8 @@ Test(procmaps, libname_matching_table)
 		const struct libname_case *c = &libname_cases[i];
 
 		cr_assert_eq(zt_libname_matches(c->libname, c->path), c->match,
-			     "zt_libname_matches(\"%s\", \"%s\") should be %s", c->libname,
-			     c->path, c->match ? "true" : "false");
+			     "zt_libname_matches(\"%s\", \"%s\") should be %s", c->libname, c->path,
+			     c->match ? "true" : "false");
 	}
 }
 
