@@ -22,9 +22,33 @@ int BPF_KRETPROBE(zt_uprobe_return, long ret)
 }
 
 /* A thread is exiting: its open calls will never return. */
+/* A thread is exiting: its open calls will never return. When it is the process's last
+ * thread, tell the agent, which then collects the process's final aggregates. */
 SEC("raw_tp/sched_process_exit")
 int zt_thread_exit(void *ctx)
 {
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct zt_exit_rec *r;
+
 	zt_flush_thread();
+	/* do_exit() drops signal->live before this tracepoint: 0 means the group is dead */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0 || !zt_is_target(tgid))
+		return 0;
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		struct zt_probe_stats *s = zt_stats(ZT_EXIT_STATS_ID);
+
+		if (s)
+			s->lost++;
+		return 0;
+	}
+	r->hdr.type = ZT_REC_EXIT;
+	r->hdr.flags = 0;
+	r->hdr.size = sizeof(*r);
+	r->hdr.ts_ns = bpf_ktime_get_ns();
+	r->pid = tgid;
+	r->pad = 0;
+	zt_submit(r);
 	return 0;
 }

@@ -88,6 +88,8 @@ cat <<EOF
 #ifndef ZTRACE_SYSCALL_NAMES_TABLE_H
 #define ZTRACE_SYSCALL_NAMES_TABLE_H
 
+/* clang-format off */
+
 /* Highest syscall number in the table. */
 #define ZT_SYSCALL_NR_HIGHEST $max_nr
 
@@ -105,6 +107,8 @@ EOF
 printf '%s\n' "$errnos" | awk '{ printf "\t[%d] = \"%s\",\n", $1, $2 }'
 cat <<EOF
 };
+
+/* clang-format on */
 
 #endif
 EOF

@@ -19,14 +19,14 @@
 #include "metrics.h"
 
 #define DEFAULT_HOST "127.0.0.1"
-#define MAX_PORT 65535
+#define MAX_PORT     65535
 /* Longest "[HOST:]PORT" accepted: a DNS name (253) plus brackets, colon and port. */
 #define ADDR_MAX_LEN 272
 /* Longest libmicrohttpd diagnostic kept; the rest is cut. */
 #define MHD_LOG_LEN 256
 
 #define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
-#define CONTENT_TYPE_TEXT "text/plain; charset=utf-8"
+#define CONTENT_TYPE_TEXT    "text/plain; charset=utf-8"
 
 struct zt_http {
 	struct MHD_Daemon *daemon;
@@ -44,11 +44,11 @@ static bool all_digits(const char *s)
 	return true;
 }
 
-int zt_http_parse_addr(const char *addr, struct sockaddr_storage *sa, socklen_t *salen,
-		       char *err, size_t errlen)
+int zt_http_parse_addr(const char *addr, struct sockaddr_storage *sa, socklen_t *salen, char *err,
+		       size_t errlen)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_NUMERICSERV };
+	struct addrinfo hints = {
+	    .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
 	struct addrinfo *res = NULL;
 	char buf[ADDR_MAX_LEN + 1];
 	char *host, *port, *colon;
@@ -56,7 +56,8 @@ int zt_http_parse_addr(const char *addr, struct sockaddr_storage *sa, socklen_t 
 	int ret = 0, gai;
 
 	if (strlen(addr) > ADDR_MAX_LEN) {
-		snprintf(err, errlen, "--metrics-addr is too long (%zu bytes): expected [HOST:]PORT",
+		snprintf(err, errlen,
+			 "--metrics-addr is too long (%zu bytes): expected [HOST:]PORT",
 			 strlen(addr));
 		return -EINVAL;
 	}
@@ -65,9 +66,10 @@ int zt_http_parse_addr(const char *addr, struct sockaddr_storage *sa, socklen_t 
 		char *close = strchr(buf, ']');
 
 		if (!close || close[1] != ':') {
-			snprintf(err, errlen,
-				 "invalid --metrics-addr '%s': expected [IPV6]:PORT, e.g. [::1]:9464",
-				 addr);
+			snprintf(
+			    err, errlen,
+			    "invalid --metrics-addr '%s': expected [IPV6]:PORT, e.g. [::1]:9464",
+			    addr);
 			return -EINVAL;
 		}
 		*close = '\0';
@@ -94,7 +96,8 @@ int zt_http_parse_addr(const char *addr, struct sockaddr_storage *sa, socklen_t 
 	portnum = all_digits(port) && strlen(port) <= 5 ? strtoul(port, NULL, 10) : ULONG_MAX;
 	if (portnum > MAX_PORT) {
 		snprintf(err, errlen,
-			 "invalid --metrics-addr '%s': expected [HOST:]PORT with PORT 0-65535", addr);
+			 "invalid --metrics-addr '%s': expected [HOST:]PORT with PORT 0-65535",
+			 addr);
 		return -EINVAL;
 	}
 	/* No host, or an empty one: loopback, never every interface by surprise. */
@@ -144,22 +147,24 @@ static int listen_on(const struct sockaddr_storage *sa, socklen_t salen, char *e
 	if (bind(fd, (const struct sockaddr *)sa, salen)) {
 		ret = -errno;
 		if (ret == -EADDRINUSE)
-			snprintf(err, errlen,
-				 "port %s on %s is already in use: choose another with --metrics-addr",
-				 port, host);
+			snprintf(
+			    err, errlen,
+			    "port %s on %s is already in use: choose another with --metrics-addr",
+			    port, host);
 		else if (ret == -EADDRNOTAVAIL)
 			snprintf(err, errlen,
 				 "cannot listen on %s port %s: no interface of this host has that "
 				 "address (--metrics-addr)",
 				 host, port);
 		else
-			snprintf(err, errlen, "cannot listen on %s port %s: %s (--metrics-addr)", host,
-				 port, strerror(-ret));
+			snprintf(err, errlen, "cannot listen on %s port %s: %s (--metrics-addr)",
+				 host, port, strerror(-ret));
 		goto fail;
 	}
 	if (listen(fd, ZT_HTTP_LISTEN_BACKLOG)) {
 		ret = -errno;
-		snprintf(err, errlen, "cannot listen on %s port %s: %s", host, port, strerror(-ret));
+		snprintf(err, errlen, "cannot listen on %s port %s: %s", host, port,
+			 strerror(-ret));
 		goto fail;
 	}
 	return fd;
@@ -211,7 +216,8 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, co
 	if (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0)
 		return respond_static(conn, MHD_HTTP_OK, "ok");
 	if (strcmp(url, "/metrics") != 0)
-		return respond_static(conn, MHD_HTTP_NOT_FOUND, "not found: metrics are at /metrics\n");
+		return respond_static(conn, MHD_HTTP_NOT_FOUND,
+				      "not found: metrics are at /metrics\n");
 	err = zt_metrics_render(h->metrics, &text, &len);
 	if (err) {
 		zt_warn("metrics: cannot render /metrics: %s", strerror(-err));
@@ -251,7 +257,8 @@ struct zt_http *zt_http_start(const char *addr, struct zt_metrics *m, char *err,
 	}
 	if (getsockname(fd, (struct sockaddr *)&bound, &boundlen)) {
 		ret = -errno;
-		snprintf(err, errlen, "cannot read the metrics socket's address: %s", strerror(errno));
+		snprintf(err, errlen, "cannot read the metrics socket's address: %s",
+			 strerror(errno));
 		goto fail;
 	}
 	h = calloc(1, sizeof(*h));
@@ -268,11 +275,11 @@ struct zt_http *zt_http_start(const char *addr, struct zt_metrics *m, char *err,
 	 * errno of bind() ours to report (port in use, address not on this host).
 	 */
 	h->daemon = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-		handle_request, h, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned int)ZT_HTTP_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned int)ZT_HTTP_CONNECTION_TIMEOUT_S, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
-		MHD_OPTION_END);
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	    handle_request, h, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned int)ZT_HTTP_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned int)ZT_HTTP_CONNECTION_TIMEOUT_S, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
+	    MHD_OPTION_END);
 	if (!h->daemon) {
 		/*
 		 * Whether a failed start closed the socket it was given differs between
@@ -280,8 +287,8 @@ struct zt_http *zt_http_start(const char *addr, struct zt_metrics *m, char *err,
 		 */
 		fd = -1;
 		ret = -EIO;
-		snprintf(err, errlen, "cannot start the metrics server on %s (libmicrohttpd failed)",
-			 addr);
+		snprintf(err, errlen,
+			 "cannot start the metrics server on %s (libmicrohttpd failed)", addr);
 		goto fail;
 	}
 	return h;

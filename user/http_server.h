@@ -20,8 +20,8 @@ struct zt_metrics;
  * PORT 0 picks a free port. Returns 0, or -EINVAL (malformed) / -EADDRNOTAVAIL (the host does
  * not resolve) with a message naming the problem in err.
  */
-int zt_http_parse_addr(const char *addr, struct sockaddr_storage *sa, socklen_t *salen,
-		       char *err, size_t errlen);
+int zt_http_parse_addr(const char *addr, struct sockaddr_storage *sa, socklen_t *salen, char *err,
+		       size_t errlen);
 
 /*
  * Listen on addr ("[HOST:]PORT") and serve m from a thread of the server's own; m must outlive

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -23,6 +24,8 @@ struct zt_loader {
 	size_t nuprobes;
 	struct bpf_link *exit_link;
 	int ncpus;
+	/* read-only views of the ring buffer's consumer and producer positions */
+	const volatile unsigned long *rb_consumer, *rb_producer;
 };
 
 /*
@@ -98,6 +101,25 @@ static int load_syscalls(struct zt_loader *l, const struct zt_loader_config *cfg
 	return 0;
 }
 
+/* libbpf 1.1 cannot tell how full a ring buffer is; its first two pages say, so map them. */
+static void map_ringbuf_positions(struct zt_loader *l)
+{
+	int fd = bpf_map__fd(l->skel->maps.events);
+	long page = sysconf(_SC_PAGESIZE);
+	void *c = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, fd, 0);
+	void *p = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, fd, page);
+
+	l->rb_consumer = c == MAP_FAILED ? NULL : c;
+	l->rb_producer = p == MAP_FAILED ? NULL : p;
+}
+
+uint64_t zt_loader_ringbuf_used(struct zt_loader *l)
+{
+	if (!l->rb_consumer || !l->rb_producer)
+		return 0;
+	return *l->rb_producer - *l->rb_consumer;
+}
+
 struct zt_loader *zt_loader_open(const struct zt_loader_config *cfg, char *err, size_t errlen)
 {
 	struct zt_loader *l = calloc(1, sizeof(*l));
@@ -127,6 +149,7 @@ struct zt_loader *zt_loader_open(const struct zt_loader_config *cfg, char *err, 
 	}
 	if (cfg->syscalls && load_syscalls(l, cfg, err, errlen))
 		goto fail;
+	map_ringbuf_positions(l);
 	/* A thread that exits with calls open: flush them as incomplete spans. */
 	l->exit_link = bpf_program__attach_raw_tracepoint(l->skel->progs.zt_thread_exit,
 							  "sched_process_exit");
@@ -270,6 +293,10 @@ void zt_loader_close(struct zt_loader *l)
 	if (!l)
 		return;
 	zt_loader_detach(l);
+	if (l->rb_consumer)
+		munmap((void *)l->rb_consumer, (size_t)sysconf(_SC_PAGESIZE));
+	if (l->rb_producer)
+		munmap((void *)l->rb_producer, (size_t)sysconf(_SC_PAGESIZE));
 	free(l->links);
 	syscall_bpf__destroy(l->sys);
 	uprobe_bpf__destroy(l->skel);

@@ -50,6 +50,9 @@ void zt_loader_detach(struct zt_loader *l);
 /* The ring buffer of records, and the fd to poll for it. */
 struct bpf_map *zt_loader_events(struct zt_loader *l);
 
+/* Bytes of records waiting in the ring buffer (producer - consumer position). */
+uint64_t zt_loader_ringbuf_used(struct zt_loader *l);
+
 /* Sum of the per-CPU counters of probe_id. */
 int zt_loader_probe_stats(struct zt_loader *l, uint32_t probe_id, struct zt_probe_stats *out);
 

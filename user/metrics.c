@@ -480,10 +480,10 @@ static void render_functions(struct zt_prom *out, struct zt_metrics *m, enum ser
 		for (size_t f = 0; f < p->nfns; f++) {
 			const struct fn_series *s = &p->fns[f];
 			struct zt_prom_label labels[] = {
-				{ "pid", pid },
-				{ "comm", p->comm },
-				{ "function", s->function },
-				{ "binary", s->binary },
+			    {"pid", pid},
+			    {"comm", p->comm},
+			    {"function", s->function},
+			    {"binary", s->binary},
 			};
 			size_t n = sizeof(labels) / sizeof(labels[0]);
 
@@ -492,8 +492,8 @@ static void render_functions(struct zt_prom *out, struct zt_metrics *m, enum ser
 			else if (part == PART_ERRORS)
 				zt_prom_sample_u64(out, labels, n, s->v.errors);
 			else
-				zt_prom_histogram_log2(out, labels, n, s->v.buckets, ZT_HIST_BUCKETS,
-						       s->v.sum_ns);
+				zt_prom_histogram_log2(out, labels, n, s->v.buckets,
+						       ZT_HIST_BUCKETS, s->v.sum_ns);
 		}
 	}
 }
@@ -516,14 +516,15 @@ static void render_syscalls(struct zt_prom *out, struct zt_metrics *m, enum seri
 
 			if (!v)
 				continue;
-			/* A number the table doesn't know (a newer kernel) is labelled by itself. */
+			/* A number the table doesn't know (a newer kernel) is labelled by itself.
+			 */
 			if (!name) {
 				snprintf(number, sizeof(number), "%d", nr);
 				name = number;
 			}
-			labels[0] = (struct zt_prom_label){ "pid", pid };
-			labels[1] = (struct zt_prom_label){ "comm", p->comm };
-			labels[2] = (struct zt_prom_label){ "syscall", name };
+			labels[0] = (struct zt_prom_label){"pid", pid};
+			labels[1] = (struct zt_prom_label){"comm", p->comm};
+			labels[2] = (struct zt_prom_label){"syscall", name};
 			if (part == PART_CALLS)
 				zt_prom_sample_u64(out, labels, 3, v->count);
 			else if (part == PART_ERRORS)
@@ -542,8 +543,8 @@ static void render_own(struct zt_prom *out, struct zt_metrics *m)
 		       "full; capture rate = delivered / (delivered + lost).");
 	for (size_t i = 0; i < m->nevents; i++) {
 		const struct probe_events *e = &m->events[i];
-		struct zt_prom_label delivered[] = { { "probe", e->probe }, { "outcome", "delivered" } };
-		struct zt_prom_label lost[] = { { "probe", e->probe }, { "outcome", "lost" } };
+		struct zt_prom_label delivered[] = {{"probe", e->probe}, {"outcome", "delivered"}};
+		struct zt_prom_label lost[] = {{"probe", e->probe}, {"outcome", "lost"}};
 
 		zt_prom_sample_u64(out, delivered, 2, e->delivered);
 		zt_prom_sample_u64(out, lost, 2, e->lost);
@@ -554,19 +555,19 @@ static void render_own(struct zt_prom *out, struct zt_metrics *m)
 		       "after retries.");
 	for (size_t i = 0; i < m->nexporters; i++) {
 		const struct exporter_stats *x = &m->exporters[i];
-		struct zt_prom_label sent[] = { { "exporter", x->exporter }, { "outcome", "sent" } };
-		struct zt_prom_label dropped[] = { { "exporter", x->exporter },
-						   { "outcome", "dropped" } };
-		struct zt_prom_label failed[] = { { "exporter", x->exporter },
-						  { "outcome", "failed" } };
+		struct zt_prom_label sent[] = {{"exporter", x->exporter}, {"outcome", "sent"}};
+		struct zt_prom_label dropped[] = {{"exporter", x->exporter},
+						  {"outcome", "dropped"}};
+		struct zt_prom_label failed[] = {{"exporter", x->exporter}, {"outcome", "failed"}};
 
 		zt_prom_sample_u64(out, sent, 2, x->sent);
 		zt_prom_sample_u64(out, dropped, 2, x->dropped);
 		zt_prom_sample_u64(out, failed, 2, x->failed);
 	}
 
-	zt_prom_family(out, "ztrace_ringbuf_fill_ratio", ZT_PROM_GAUGE,
-		       "Highest fill of the BPF ring buffer (0 to 1) seen since the previous scrape.");
+	zt_prom_family(
+	    out, "ztrace_ringbuf_fill_ratio", ZT_PROM_GAUGE,
+	    "Highest fill of the BPF ring buffer (0 to 1) seen since the previous scrape.");
 	if (m->fill_set)
 		zt_prom_sample(out, NULL, 0, m->fill_peak);
 }
@@ -593,7 +594,8 @@ static void render_self(struct zt_prom *out)
 	if (!f)
 		return;
 	if (fscanf(f, "%lu %lu", &size, &resident) == 2)
-		zt_prom_sample_u64(out, NULL, 0, (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE));
+		zt_prom_sample_u64(out, NULL, 0,
+				   (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE));
 	fclose(f);
 }
 

@@ -30,7 +30,7 @@ struct zt_prom {
 	char *buf;
 	size_t len;
 	size_t cap;
-	int err; /* first error, 0 or -errno; every later call is a no-op */
+	int err;	 /* first error, 0 or -errno; every later call is a no-op */
 	char **families; /* names declared so far: a family may be declared only once */
 	size_t nfamilies;
 	size_t families_cap;

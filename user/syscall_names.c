@@ -63,10 +63,11 @@ int zt_syscall_parse_list(const char *list, bool *selected, char *err, size_t er
 		while (len && is_space(item[len - 1]))
 			len--;
 		if (!len) {
-			snprintf(err, errlen,
-				 "empty syscall name in --syscalls='%s': give a comma-separated list "
-				 "such as read,write,openat",
-				 list);
+			snprintf(
+			    err, errlen,
+			    "empty syscall name in --syscalls='%s': give a comma-separated list "
+			    "such as read,write,openat",
+			    list);
 			ret = -EINVAL;
 			goto out;
 		}
@@ -75,7 +76,8 @@ int zt_syscall_parse_list(const char *list, bool *selected, char *err, size_t er
 			snprintf(err, errlen,
 				 "unknown syscall '%.*s' in --syscalls: see ausyscall --dump or "
 				 "/usr/include/asm/unistd_64.h",
-				 (int)(len < ZT_SYSCALL_NAME_SHOWN ? len : ZT_SYSCALL_NAME_SHOWN), item);
+				 (int)(len < ZT_SYSCALL_NAME_SHOWN ? len : ZT_SYSCALL_NAME_SHOWN),
+				 item);
 			ret = -EINVAL;
 			goto out;
 		}

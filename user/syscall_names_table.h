@@ -7,6 +7,8 @@
 #ifndef ZTRACE_SYSCALL_NAMES_TABLE_H
 #define ZTRACE_SYSCALL_NAMES_TABLE_H
 
+/* clang-format off */
+
 /* Highest syscall number in the table. */
 #define ZT_SYSCALL_NR_HIGHEST 469
 
@@ -551,5 +553,7 @@ static const char *const zt_errno_table[ZT_ERRNO_HIGHEST + 1] = {
 	[530] = "ERECALLCONFLICT",
 	[531] = "ENOGRACE",
 };
+
+/* clang-format on */
 
 #endif

@@ -11,13 +11,15 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "aggs.h"
+#include "collect.h"
 #include "export_json.h"
 #include "export_text.h"
+#include "http_server.h"
 #include "loader.h"
 #include "log.h"
 #include "probe_spec.h"
 #include "probes.h"
+#include "proctable.h"
 #include "stitch.h"
 #include "syscall_names.h"
 #include "summary.h"
@@ -37,6 +39,10 @@ struct tracer {
 	struct ring_buffer *rb;
 	struct zt_stitch stitch;
 	struct zt_summary *summary;
+	struct zt_proctable *procs;
+	struct zt_metrics *metrics; /* --metrics-addr */
+	struct zt_http *http;
+	struct zt_collect collect;
 	FILE *out;
 	uint64_t t0_ns;
 	uint64_t invalid_records;
@@ -108,11 +114,20 @@ static int handle_record(void *ctx, void *data, size_t size)
 	struct zt_probe *p;
 
 	/* The kernel side is ours, but a mismatched build must not be trusted blindly. */
-	if (size < sizeof(*hdr) || hdr->size != size || hdr->type != ZT_REC_SPAN ||
-	    size != sizeof(*rec)) {
+	if (size < sizeof(*hdr) || hdr->size != size) {
 		t->invalid_records++;
 		return 0;
 	}
+	if (hdr->type == ZT_REC_EXIT && size == sizeof(struct zt_exit_rec)) {
+		zt_collect_process_exit(&t->collect, ((const struct zt_exit_rec *)data)->pid);
+		return 0;
+	}
+	if (hdr->type != ZT_REC_SPAN || size != sizeof(*rec)) {
+		t->invalid_records++;
+		return 0;
+	}
+	/* first sight of a process: read its /proc facts while it is surely alive */
+	zt_proctable_get(t->procs, rec->pid, rec->comm);
 	if (rec->hdr.flags & ZT_SPAN_SYSCALL) {
 		t->syscall_delivered++;
 	} else if (rec->probe_id < t->probes.n) {
@@ -291,6 +306,40 @@ static void describe_session(struct tracer *t)
 		zt_loader_uprobe_count(t->loader), t->opts->syscalls ? " and syscalls" : "", what);
 }
 
+static uint64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ztrace's own counters: records delivered and lost per probe. */
+static void publish_capture(struct tracer *t)
+{
+	for (size_t i = 0; i < t->probes.n; i++) {
+		struct zt_probe *p = &t->probes.v[i];
+		struct zt_probe_stats st;
+
+		if (zt_loader_probe_stats(t->loader, p->id, &st) == 0)
+			zt_metrics_set_events(t->metrics, p->text, p->delivered, st.lost);
+	}
+	if (t->opts->syscalls) {
+		struct zt_probe_stats st;
+
+		if (zt_loader_probe_stats(t->loader, ZT_SYSCALL_STATS_ID, &st) == 0)
+			zt_metrics_set_events(t->metrics, "syscall", t->syscall_delivered, st.lost);
+	}
+}
+
+static void publish_metrics(struct tracer *t)
+{
+	if (!t->metrics)
+		return;
+	zt_collect_refresh(&t->collect);
+	publish_capture(t);
+}
+
 static bool all_targets_exited(struct tracer *t)
 {
 	if (!t->ntargets)
@@ -338,7 +387,7 @@ static int run_loop(struct tracer *t)
 	for (size_t i = 0; i < t->ntargets; i++)
 		add_fd(ep, t->targets[i].pidfd);
 
-	for (;;) {
+	for (uint64_t last_publish = 0;;) {
 		struct epoll_event evs[8];
 		bool stop = false;
 		int n = epoll_wait(ep, evs, 8, ZT_POLL_INTERVAL_MS);
@@ -348,7 +397,14 @@ static int run_loop(struct tracer *t)
 			break;
 		}
 		/* Records are submitted without a wakeup; drain on every tick. */
+		if (t->metrics)
+			zt_metrics_set_ringbuf_fill(t->metrics, zt_loader_ringbuf_used(t->loader),
+						    ZT_RINGBUF_BYTES);
 		ring_buffer__consume(t->rb);
+		if (t->metrics && monotonic_ms() - last_publish >= ZT_METRICS_REFRESH_MS) {
+			publish_metrics(t);
+			last_publish = monotonic_ms();
+		}
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.fd == sfd || evs[i].data.fd == tfd)
 				stop = true;
@@ -366,36 +422,6 @@ out:
 	return ret;
 }
 
-/* The per-syscall table: from the kernel's aggregates, which count every syscall. */
-static void summarise_syscalls(struct tracer *t)
-{
-	struct zt_agg_entry *aggs = NULL;
-	struct zt_errno_entry *errs = NULL;
-	size_t naggs = 0, nerrs = 0;
-
-	if (zt_aggs_read(zt_loader_aggs_fd(t->loader), &aggs, &naggs) == 0) {
-		for (size_t i = 0; i < naggs; i++) {
-			uint32_t id = aggs[i].key.probe_id;
-			const char *name;
-
-			if (id < ZT_AGG_SYSCALL_BASE)
-				continue;
-			name = zt_syscall_name((int)(id - ZT_AGG_SYSCALL_BASE));
-			zt_summary_add_syscall_agg(t->summary, name ? name : "?", &aggs[i].val);
-		}
-	}
-	if (zt_errnos_read(zt_loader_errnos_fd(t->loader), &errs, &nerrs) == 0) {
-		for (size_t i = 0; i < nerrs; i++) {
-			const char *name = zt_syscall_name((int)errs[i].key.nr);
-
-			zt_summary_add_syscall_errno(t->summary, name ? name : "?",
-						     (int)errs[i].key.err, errs[i].count);
-		}
-	}
-	free(aggs);
-	free(errs);
-}
-
 static void finish(struct tracer *t)
 {
 	uint64_t delivered = 0, lost = 0, overflow = 0;
@@ -403,6 +429,9 @@ static void finish(struct tracer *t)
 	zt_loader_detach(t->loader);
 	ring_buffer__consume(t->rb);
 	flush_open_calls(t);
+	zt_collect_finish(&t->collect);
+	if (t->metrics)
+		publish_capture(t);
 	for (size_t i = 0; i < t->probes.n; i++) {
 		struct zt_probe *p = &t->probes.v[i];
 		struct zt_probe_stats st;
@@ -417,7 +446,7 @@ static void finish(struct tracer *t)
 	if (t->opts->syscalls) {
 		struct zt_probe_stats st = { 0 };
 
-		summarise_syscalls(t);
+
 		zt_loader_probe_stats(t->loader, ZT_SYSCALL_STATS_ID, &st);
 		if (t->syscall_delivered || st.lost)
 			zt_summary_set_capture(t->summary, "syscall", t->syscall_delivered, st.lost);
@@ -461,6 +490,17 @@ int zt_cmd_trace(const struct zt_options *o)
 	ret = parse_specs(&t);
 	if (ret)
 		goto fail;
+	/* A port in use is the user's to fix: find out before anything is attached. */
+	if (o->metrics_addr) {
+		t.metrics = zt_metrics_new();
+		if (!t.metrics) {
+			snprintf(t.err, sizeof(t.err), "out of memory");
+			goto fail;
+		}
+		t.http = zt_http_start(o->metrics_addr, t.metrics, t.err, sizeof(t.err));
+		if (!t.http)
+			goto fail;
+	}
 	ret = setup_targets(&t);
 	if (ret)
 		goto fail;
@@ -489,12 +529,21 @@ int zt_cmd_trace(const struct zt_options *o)
 	}
 	t.rb = ring_buffer__new(bpf_map__fd(zt_loader_events(t.loader)), handle_record, &t, NULL);
 	t.summary = zt_summary_new();
-	if (!t.rb || !t.summary) {
+	t.procs = zt_proctable_new();
+	if (!t.rb || !t.summary || !t.procs) {
 		snprintf(t.err, sizeof(t.err), "cannot set up the ring buffer: %s", strerror(errno));
 		code = ZT_EXIT_FAILURE;
 		goto fail;
 	}
 	zt_stitch_init(&t.stitch, &o->error_rule);
+	t.collect = (struct zt_collect){
+		.loader = t.loader,
+		.probes = &t.probes,
+		.procs = t.procs,
+		.metrics = t.metrics,
+		.summary = t.summary,
+		.syscalls = o->syscalls,
+	};
 	t.t0_ns = realtime_ns();
 	if (o->format == ZT_FORMAT_TEXT && !o->quiet)
 		zt_text_write_header(t.out);
@@ -519,9 +568,12 @@ out:
 			zt_target_abort(&t.targets[i]);
 		zt_target_close(&t.targets[i]);
 	}
+	zt_http_stop(t.http);
+	zt_metrics_free(t.metrics);
 	ring_buffer__free(t.rb);
 	zt_loader_close(t.loader);
 	zt_summary_free(t.summary);
+	zt_proctable_free(t.procs);
 	zt_probes_free(&t.probes);
 	for (size_t i = 0; i < t.nspecs; i++)
 		zt_probe_spec_free(&t.specs[i]);

@@ -19,6 +19,8 @@
 #define ZT_RINGBUF_WAKEUP_BYTES (ZT_RINGBUF_BYTES / 8)
 /* How often the consumer drains the ring buffer when nobody woke it, in milliseconds. */
 #define ZT_POLL_INTERVAL_MS 10
+/* How often the metrics registry is refreshed from the kernel's aggregates, in ms. */
+#define ZT_METRICS_REFRESH_MS 1000
 /* Syscall numbers the syscall tracer knows (x86_64 has fewer than this). */
 #define ZT_MAX_SYSCALLS 512
 /* Log2 latency histogram buckets: bucket i counts durations in [2^(i-1), 2^i) ns. */

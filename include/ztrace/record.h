@@ -26,6 +26,7 @@ typedef int64_t zt_s64;
 
 enum zt_rec_type {
 	ZT_REC_SPAN = 1,	/* a completed (or abandoned) call: struct zt_span_rec */
+	ZT_REC_EXIT = 2,	/* a traced process ended (its last thread exited): zt_exit_rec */
 };
 
 /* zt_span_rec.flags */
@@ -59,6 +60,12 @@ struct zt_span_rec {
 	zt_u16 pad0;
 	zt_u32 pad1;
 	char comm[ZT_COMM_LEN];
+};
+
+struct zt_exit_rec {
+	struct zt_rec_hdr hdr;
+	zt_u32 pid;
+	zt_u32 pad;
 };
 
 /*
@@ -117,6 +124,8 @@ struct zt_probe_stats {
 #define ZT_NR_URETPROBE 335
 /* Syscall span records lost are counted in probe_stats under this id. */
 #define ZT_SYSCALL_STATS_ID (ZT_MAX_PROBES - 1)
+/* Process-exit records lost are counted under this id. */
+#define ZT_EXIT_STATS_ID (ZT_MAX_PROBES - 2)
 
 struct zt_agg_key {
 	zt_u32 tgid;

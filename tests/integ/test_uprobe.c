@@ -904,7 +904,8 @@ static void expect_refusal(struct argv_buf *a, const struct zt_spawn_opts *opts,
 	ret = zt_run(&zt, a->v, opts, ERROR_EXIT_MS);
 	err = zt_proc_text(&zt, ZT_STDERR);
 	cr_assert_eq(ret, 2, "ztrace exited %d, want 2 (bad input); stderr:\n%s", ret, err);
-	cr_assert_str_empty(zt_proc_text(&zt, ZT_STDOUT), "nothing on stdout when refusing");
+	cr_assert_str_empty(zt_proc_text(&zt, ZT_STDOUT), "nothing on stdout when refusing: %s",
+			    zt_proc_text(&zt, ZT_STDOUT));
 	cr_assert_eq(zt_count_lines(err), 1, "want one line on stderr, got:\n%s", err);
 	cr_assert_eq(strncmp(err, "ztrace: ", 8), 0, "message must start 'ztrace: ': %s", err);
 	snprintf(line, size, "%.*s", (int)strcspn(err, "\n"), err);

@@ -17,7 +17,7 @@
 #include "common/runproc.h"
 #include "metrics.h"
 
-#define NS_PER_SEC 1000000000ull
+#define NS_PER_SEC	    1000000000ull
 #define PROMTOOL_TIMEOUT_MS 20000
 /* Self metrics vary run to run: the golden file holds this instead of their values. */
 #define NORMALISED "<value>"
@@ -90,8 +90,8 @@ static int count_lines(const char *text, const char *prefix)
 /* Replace the values of the agent's own CPU and memory samples, which vary, by NORMALISED. */
 static char *normalise(const char *text)
 {
-	static const char *const varying[] = { "process_cpu_seconds_total ",
-					       "process_resident_memory_bytes " };
+	static const char *const varying[] = {"process_cpu_seconds_total ",
+					      "process_resident_memory_bytes "};
 	size_t cap = strlen(text) + 1, len = 0;
 	char *out = malloc(cap);
 
@@ -165,11 +165,13 @@ static void populate(struct zt_metrics *m)
 	v = agg(3, 1, 12, 9000);
 	v.buckets[14] = 2; /* 3 calls in bucket 12, 2 in bucket 14: count says 5 */
 	v.count = 5;
-	cr_assert_eq(zt_metrics_set_function(m, 4242, 77, "orders", "process_order",
-					     "/opt/shop/orders", &v), 0);
+	cr_assert_eq(
+	    zt_metrics_set_function(m, 4242, 77, "orders", "process_order", "/opt/shop/orders", &v),
+	    0);
 	v = agg(1, 0, 20, 600000);
 	cr_assert_eq(zt_metrics_set_function(m, 4242, 77, "orders", "price_\"special\"",
-					     "/opt/shop/libpricing.so", &v), 0);
+					     "/opt/shop/libpricing.so", &v),
+		     0);
 	v = agg(100, 0, 21, 100 * 1100000ull);
 	cr_assert_eq(zt_metrics_set_syscall(m, 4242, 77, "orders", 35 /* nanosleep */, &v), 0);
 	v = agg(50, 50, 11, 50 * 1500ull);
@@ -201,13 +203,14 @@ Test(metrics, empty_registry_has_only_self_metrics)
 	struct zt_metrics *m = new_metrics();
 	char *text = render(m), *norm = normalise(text);
 
-	cr_assert_str_eq(norm, "# HELP process_cpu_seconds_total Total user and system CPU time "
-			       "spent in seconds.\n"
-			       "# TYPE process_cpu_seconds_total counter\n"
-			       "process_cpu_seconds_total " NORMALISED "\n"
-			       "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
-			       "# TYPE process_resident_memory_bytes gauge\n"
-			       "process_resident_memory_bytes " NORMALISED "\n");
+	cr_assert_str_eq(norm,
+			 "# HELP process_cpu_seconds_total Total user and system CPU time "
+			 "spent in seconds.\n"
+			 "# TYPE process_cpu_seconds_total counter\n"
+			 "process_cpu_seconds_total " NORMALISED "\n"
+			 "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+			 "# TYPE process_resident_memory_bytes gauge\n"
+			 "process_resident_memory_bytes " NORMALISED "\n");
 	free(norm);
 	free(text);
 	zt_metrics_free(m);
@@ -246,14 +249,15 @@ Test(metrics, values_are_set_not_added)
 	text = render(m);
 	cr_assert_eq(sample(text, "ztrace_syscalls_total{pid=\"10\",comm=\"c\",syscall=\"read\"}"),
 		     7);
-	cr_assert_eq(sample(text, "ztrace_syscall_errors_total{pid=\"10\",comm=\"c\",syscall=\"read\"}"),
-		     2);
+	cr_assert_eq(
+	    sample(text, "ztrace_syscall_errors_total{pid=\"10\",comm=\"c\",syscall=\"read\"}"), 2);
 	cr_assert_eq(count_lines(text, "ztrace_syscalls_total{"), 1);
 	free(text);
 	zt_metrics_free(m);
 }
 
-#define CALLS_P10 "ztrace_function_calls_total{pid=\"10\",comm=\"app\",function=\"f\",binary=\"/b\"}"
+#define CALLS_P10                                                                                  \
+	"ztrace_function_calls_total{pid=\"10\",comm=\"app\",function=\"f\",binary=\"/b\"}"
 
 Test(metrics, exited_process_is_shown_once_more)
 {
@@ -370,7 +374,8 @@ Test(metrics, syscall_numbers)
 	cr_assert_eq(zt_metrics_set_syscall(m, 10, 1, "c", ZT_MAX_SYSCALLS, &v), -EINVAL);
 	cr_assert_eq(zt_metrics_set_syscall(m, 10, 1, "c", -1, &v), -EINVAL);
 	text = render(m);
-	cr_assert_eq(sample(text, "ztrace_syscalls_total{pid=\"10\",comm=\"c\",syscall=\"500\"}"), 1);
+	cr_assert_eq(sample(text, "ztrace_syscalls_total{pid=\"10\",comm=\"c\",syscall=\"500\"}"),
+		     1);
 	free(text);
 	zt_metrics_free(m);
 }
@@ -406,12 +411,12 @@ Test(metrics, own_counters_are_set_not_added)
 	text = render(m);
 	cr_assert_eq(sample(text, "ztrace_events_total{probe=\"p\",outcome=\"delivered\"}"), 20);
 	cr_assert_eq(sample(text, "ztrace_events_total{probe=\"p\",outcome=\"lost\"}"), 2);
-	cr_assert_eq(sample(text, "ztrace_spans_exported_total{exporter=\"otlp\",outcome=\"sent\"}"),
-		     4);
 	cr_assert_eq(
-		sample(text, "ztrace_spans_exported_total{exporter=\"otlp\",outcome=\"dropped\"}"), 5);
+	    sample(text, "ztrace_spans_exported_total{exporter=\"otlp\",outcome=\"sent\"}"), 4);
 	cr_assert_eq(
-		sample(text, "ztrace_spans_exported_total{exporter=\"otlp\",outcome=\"failed\"}"), 6);
+	    sample(text, "ztrace_spans_exported_total{exporter=\"otlp\",outcome=\"dropped\"}"), 5);
+	cr_assert_eq(
+	    sample(text, "ztrace_spans_exported_total{exporter=\"otlp\",outcome=\"failed\"}"), 6);
 	cr_assert_eq(count_lines(text, "ztrace_events_total{"), 2);
 	free(text);
 	zt_metrics_free(m);
@@ -440,7 +445,7 @@ static void *updater(void *arg)
 /* Rendering from another thread always sees one consistent update: calls == errors. */
 Test(metrics, render_and_update_from_two_threads)
 {
-	struct race r = { .m = zt_metrics_new(), .rounds = 3000 };
+	struct race r = {.m = zt_metrics_new(), .rounds = 3000};
 	pthread_t t;
 	double last = -1; /* sample() before the first update */
 
@@ -452,9 +457,10 @@ Test(metrics, render_and_update_from_two_threads)
 		double calls, errors, count;
 
 		cr_assert_eq(zt_metrics_render(r.m, &text, &len), 0);
-		calls = sample(text, "ztrace_syscalls_total{pid=\"10\",comm=\"c\",syscall=\"read\"}");
-		errors = sample(text,
-				"ztrace_syscall_errors_total{pid=\"10\",comm=\"c\",syscall=\"read\"}");
+		calls =
+		    sample(text, "ztrace_syscalls_total{pid=\"10\",comm=\"c\",syscall=\"read\"}");
+		errors = sample(
+		    text, "ztrace_syscall_errors_total{pid=\"10\",comm=\"c\",syscall=\"read\"}");
 		count = sample(text, "ztrace_syscall_duration_seconds_count{pid=\"10\",comm=\"c\","
 				     "syscall=\"read\"}");
 		cr_assert_eq(calls, errors);
@@ -470,7 +476,7 @@ Test(metrics, render_and_update_from_two_threads)
 /* promtool (Prometheus's own parser and linter) accepts the whole exposition. */
 Test(metrics, promtool_accepts_exposition)
 {
-	char *argv[] = { "promtool", "check", "metrics", NULL };
+	char *argv[] = {"promtool", "check", "metrics", NULL};
 	struct zt_metrics *m = new_metrics();
 	struct zt_proc proc;
 	char *text;

@@ -27,11 +27,11 @@ static struct zt_span span(uint32_t pid, uint32_t tid, const char *comm, uint64_
 		.probe = "u:/opt/orders/orders:*",
 	};
 
-	/* one trace per root: the trace id is the root's id, repeated */
 	snprintf(s.comm, sizeof(s.comm), "%s", comm);
 	return s;
 }
 
+/* One trace per root: its id is the root's span id, repeated. */
 static void set_trace(struct zt_span *s, uint8_t n)
 {
 	memset(s->trace_id, n, sizeof(s->trace_id));

@@ -201,7 +201,7 @@ static void fake_proc(char *root, bool with_env)
 	static const char environ[] = "HOME=/root\0OTEL_SERVICE_NAME=order-service\0"
 				      "OTEL_RESOURCE_ATTRIBUTES=team=payments,tier=gold\0";
 	static const char cgroup[] = "0::/system.slice/docker-" ID_A ".scope\n";
-	char dir[PATH_MAX], path[PATH_MAX];
+	char dir[PATH_MAX / 2], path[PATH_MAX];
 
 	strcpy(root, "/tmp/zt-procinfo-XXXXXX");
 	cr_assert_not_null(mkdtemp(root));

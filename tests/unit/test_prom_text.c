@@ -31,8 +31,8 @@ static void expect_text(struct zt_prom *p, const char *want)
 Test(prom_text, counters_and_gauges)
 {
 	struct zt_prom p;
-	struct zt_prom_label a[] = { { "pid", "42" }, { "comm", "orders" } };
-	struct zt_prom_label b[] = { { "pid", "43" }, { "comm", NULL } };
+	struct zt_prom_label a[] = {{"pid", "42"}, {"comm", "orders"}};
+	struct zt_prom_label b[] = {{"pid", "43"}, {"comm", NULL}};
 
 	zt_prom_init(&p);
 	cr_assert_eq(zt_prom_family(&p, "ztrace_x_total", ZT_PROM_COUNTER, "Things."), 0);
@@ -52,7 +52,7 @@ Test(prom_text, counters_and_gauges)
 Test(prom_text, label_value_and_help_escaping)
 {
 	struct zt_prom p;
-	struct zt_prom_label l[] = { { "function", "a\\b\"c\nd" } };
+	struct zt_prom_label l[] = {{"function", "a\\b\"c\nd"}};
 
 	zt_prom_init(&p);
 	zt_prom_family(&p, "m", ZT_PROM_GAUGE, "back\\slash \"quoted\"\nsecond line");
@@ -68,8 +68,11 @@ Test(prom_text, invalid_utf8_is_replaced)
 	struct zt_prom p;
 	/* A comm may hold any bytes; Prometheus rejects a whole scrape over one bad label. */
 	struct zt_prom_label l[] = {
-		{ "ok", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" },
-		{ "bad", "a\xff" "b\xc0\xaf" "c\xed\xa0\x80" "d\xe2\x82" },
+	    {"ok", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
+	    {"bad", "a\xff"
+		    "b\xc0\xaf"
+		    "c\xed\xa0\x80"
+		    "d\xe2\x82"},
 	};
 
 	zt_prom_init(&p);
@@ -77,8 +80,10 @@ Test(prom_text, invalid_utf8_is_replaced)
 	zt_prom_sample_u64(&p, l, 2, 1);
 	expect_text(&p, "# HELP m h\n# TYPE m gauge\n"
 			"m{ok=\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\","
-			"bad=\"a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd"
-			"c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "d\xef\xbf\xbd\xef\xbf\xbd\"} 1\n");
+			"bad=\"a\xef\xbf\xbd"
+			"b\xef\xbf\xbd\xef\xbf\xbd"
+			"c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+			"d\xef\xbf\xbd\xef\xbf\xbd\"} 1\n");
 }
 
 Test(prom_text, one_help_and_type_per_family)
@@ -116,10 +121,10 @@ Test(prom_text, family_without_samples_is_omitted)
 
 Test(prom_text, misuse_is_refused)
 {
-	static const char *const bad_names[] = { "", "9lives", "a-b", "a b", "é" };
-	struct zt_prom_label le[] = { { "le", "1" } };
-	struct zt_prom_label badlabel[] = { { "a:b", "1" } };
-	uint64_t buckets[ZT_HIST_BUCKETS] = { 0 };
+	static const char *const bad_names[] = {"", "9lives", "a-b", "a b", "é"};
+	struct zt_prom_label le[] = {{"le", "1"}};
+	struct zt_prom_label badlabel[] = {{"a:b", "1"}};
+	uint64_t buckets[ZT_HIST_BUCKETS] = {0};
 	struct zt_prom p;
 
 	for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
@@ -159,8 +164,8 @@ Test(prom_text, misuse_is_refused)
 
 Test(prom_text, histogram_cumulative_buckets)
 {
-	uint64_t buckets[ZT_HIST_BUCKETS] = { 0 };
-	struct zt_prom_label l[] = { { "syscall", "read" } };
+	uint64_t buckets[ZT_HIST_BUCKETS] = {0};
+	struct zt_prom_label l[] = {{"syscall", "read"}};
 	struct zt_prom p;
 
 	buckets[3] = 2;	 /* [4, 8) ns */
@@ -188,7 +193,7 @@ Test(prom_text, histogram_cumulative_buckets)
 
 Test(prom_text, histogram_edges)
 {
-	uint64_t buckets[ZT_HIST_BUCKETS] = { 0 };
+	uint64_t buckets[ZT_HIST_BUCKETS] = {0};
 	struct zt_prom p;
 
 	/* Nothing recorded: only +Inf, _sum and _count. */
@@ -292,7 +297,7 @@ Test(prom_text, number_formats)
 /* Feed text to `promtool check metrics`; return its exit code, its complaints in out. */
 static int promtool_check(const char *text, char *out, size_t outlen)
 {
-	char *argv[] = { "promtool", "check", "metrics", NULL };
+	char *argv[] = {"promtool", "check", "metrics", NULL};
 	struct zt_proc proc;
 	int ret;
 
@@ -310,8 +315,8 @@ static int promtool_check(const char *text, char *out, size_t outlen)
 /* promtool (the real parser and linter from Prometheus) accepts what the writer produces. */
 Test(prom_text, promtool_accepts_output)
 {
-	uint64_t buckets[ZT_HIST_BUCKETS] = { 0 };
-	struct zt_prom_label l[] = { { "pid", "1" }, { "comm", "we\"ird\\ \n\xff" } };
+	uint64_t buckets[ZT_HIST_BUCKETS] = {0};
+	struct zt_prom_label l[] = {{"pid", "1"}, {"comm", "we\"ird\\ \n\xff"}};
 	char *text, out[4096];
 	struct zt_prom p;
 	size_t len;

@@ -102,7 +102,7 @@ Test(syscall_names, parse_list_unknown_name)
 
 Test(syscall_names, parse_list_empty_items)
 {
-	static const char *const bad[] = { "", "read,,write", "read,", ",read", " " };
+	static const char *const bad[] = {"", "read,,write", "read,", ",read", " "};
 	bool sel[ZT_MAX_SYSCALLS];
 	char err[256], want[256];
 
