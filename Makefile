@@ -45,7 +45,7 @@ INTEG_BINS := $(patsubst tests/integ/%.c,$(OUTPUT)/tests/integ/%,$(INTEG_SRCS))
 TEST_HELPERS := $(wildcard tests/common/*.c)
 
 .DELETE_ON_ERROR:
-.SECONDARY: $(BPF_OBJS)
+.SECONDARY: $(BPF_OBJS) $(SKELS)
 .PHONY: all test check integ bench demo install clean targets format deps run-test run-demo
 
 all: $(BIN) targets
@@ -78,8 +78,11 @@ $(BIN): $(OUTPUT)/user/main.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
+# Test targets and fixtures (tests/*/*.mk define targets: and UNIT_FIXTURES).
+-include $(wildcard tests/*/*.mk)
+
 # Test programs: unit tests link the agent's modules; integration tests drive the binary.
-$(OUTPUT)/tests/unit/%: tests/unit/%.c $(TEST_HELPERS) $(LIB) | $(OUTPUT)/tests/unit
+$(OUTPUT)/tests/unit/%: tests/unit/%.c $(TEST_HELPERS) $(LIB) $(UNIT_FIXTURES) | $(OUTPUT)/tests/unit
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests $< $(TEST_HELPERS) $(LIB) $(LDLIBS) -lcriterion -o $@
 
@@ -87,7 +90,14 @@ $(OUTPUT)/tests/integ/%: tests/integ/%.c $(TEST_HELPERS) $(LIB) | $(OUTPUT)/test
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests $< $(TEST_HELPERS) $(LIB) $(LDLIBS) -lcriterion -o $@
 
--include $(wildcard tests/*/*.mk)
+# Benchmark helpers (scripts/bench/*.c): linked like the agent.
+BENCH_SRCS := $(wildcard scripts/bench/*.c)
+BENCH_BINS := $(patsubst scripts/bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
+
+$(OUTPUT)/bench/%: scripts/bench/%.c $(LIB) $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
 check: $(UNIT_BINS) targets
 	$(Q)scripts/run-tests.sh unit $(UNIT_BINS)
@@ -112,8 +122,8 @@ demo: deps
 run-demo: all
 	$(Q)scripts/demo.sh $(OUTPUT)
 
-bench: all
-	$(Q)scripts/bench/run.sh
+bench: all $(BENCH_BINS)
+	$(Q)scripts/bench/run.sh $(OUTPUT)
 
 install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)/usr/local/sbin/ztrace

@@ -26,7 +26,6 @@ struct loaded {
 	size_t n;
 	size_t cap;
 	struct zt_summary *summary; /* when set, spans and capture counts are fed to it */
-	bool keep_spans;
 };
 
 /* Capture counts of one probe in one metric snapshot. */
@@ -174,14 +173,11 @@ static int load_all(struct loaded *l)
 
 	while ((ret = zt_store_next(l->r, &item)) > 0) {
 		if (item.type == ZT_STORE_ITEM_SPAN) {
-			if (l->summary)
-				ret = zt_summary_add(l->summary, &item.span);
-			if (!ret && l->keep_spans)
+			ret = l->summary ? zt_summary_add(l->summary, &item.span) : 0;
+			if (!ret)
 				ret = keep_span(l, &item.span);
 		} else if (item.type == ZT_STORE_ITEM_METRICS && l->summary) {
 			ret = load_capture(l, &item.metrics);
-		} else {
-			ret = 0;
 		}
 		if (ret < 0)
 			break;
@@ -216,7 +212,7 @@ static void print_origin(FILE *out, const struct loaded *l)
 
 int zt_cmd_report(const char *path, size_t top, FILE *out)
 {
-	struct loaded l = {.path = path, .keep_spans = true};
+	struct loaded l = {.path = path};
 	int code, ret;
 
 	code = load_open(&l);
@@ -370,7 +366,7 @@ static int export_otlp_json(struct loaded *l, FILE *out)
 
 int zt_cmd_export(const char *path, const char *format, FILE *out)
 {
-	struct loaded l = {.path = path, .keep_spans = true};
+	struct loaded l = {.path = path};
 	const struct zt_store_process *procs;
 	size_t nprocs;
 	int code, ret = 0;

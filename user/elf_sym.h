@@ -28,10 +28,11 @@ struct zt_elf;
 
 /*
  * Open PATH for reading symbols. Returns 0 and *out, or -errno: -ENOENT/-EACCES/... from
- * open(2), -EISDIR for a directory, -ENOEXEC when it is not an ELF file or not an executable or
- * shared object (ET_REL, ET_CORE), -EXDEV when it is an ELF file for another machine than
- * x86_64, -EINVAL when it is malformed. On -EXDEV *out is still set so the caller can name the
- * machine with zt_elf_machine_name(); the caller closes it. On every other error *out is NULL.
+ * open(2), -EISDIR for a directory, -ENOEXEC when it is not an ELF file, -EXDEV when it is an
+ * ELF file for another machine than x86_64 (x32 included), -ENOEXEC when it is an x86_64 ELF
+ * file but not an executable or shared object (ET_REL, ET_CORE), -EINVAL when it is malformed.
+ * On -EXDEV *out is still set so the caller can name the machine with zt_elf_machine_name(); the
+ * caller closes it. On every other error *out is NULL.
  */
 int zt_elf_open(const char *path, struct zt_elf **out);
 
@@ -43,7 +44,8 @@ bool zt_elf_has_symtab(const struct zt_elf *e);
 
 /*
  * Find the defined functions (STT_FUNC and STT_GNU_IFUNC, st_shndx != SHN_UNDEF, st_value != 0)
- * of .dynsym and .symtab whose unversioned name matches the fnmatch(3) GLOB.
+ * of .dynsym and .symtab whose unversioned name matches the fnmatch(3) GLOB (NULL: all).
+ * An STT_GNU_IFUNC symbol's address is its resolver's, which ld.so runs once at load time.
  * - `name@@VER`, `name@VER` and a .dynsym `name` all become `name`. When a name has a default
  *   (or unversioned) definition, its hidden (non-default, `name@VER`) versions are dropped: they
  *   are the compatibility copies that only old binaries call.

@@ -255,28 +255,35 @@ static void wait_until(struct zt_otlp_exporter *e, uint64_t until_ms)
 }
 
 /* When a batch first tried at start must be given up: give_up_ms later, or at the stop
- * deadline if that comes first. */
-static uint64_t batch_limit(struct zt_otlp_exporter *e, uint64_t start)
+ * deadline if that comes first (*by_stop is then set). */
+static uint64_t batch_limit(struct zt_otlp_exporter *e, uint64_t start, bool *by_stop)
 {
 	uint64_t limit = start + e->give_up_ms;
 
+	*by_stop = false;
 	pthread_mutex_lock(&e->lock);
-	if (e->stopping && e->stop_deadline < limit)
+	if (e->stopping && e->stop_deadline < limit) {
 		limit = e->stop_deadline;
+		*by_stop = true;
+	}
 	pthread_mutex_unlock(&e->lock);
 	return limit;
 }
 
-/* POST the encoded batch until it is accepted, rejected, or out of time. */
+/*
+ * POST the encoded batch until it is accepted, rejected, or out of time. Running out of time
+ * because ztrace is stopping drops the batch; running out of give_up_ms fails it.
+ */
 static enum outcome post_batch(struct zt_otlp_exporter *e, size_t n_spans)
 {
 	const struct zt_buf *body = e->gzip ? &e->gz : &e->body;
 	uint64_t start = now_ms(), backoff = ZT_OTLP_BACKOFF_INITIAL_MS;
 	unsigned seed = start ^ (uintptr_t)e;
 	char why[WHY_LEN];
+	bool by_stop;
 
 	for (;;) {
-		uint64_t limit = batch_limit(e, start), now = now_ms(), delay;
+		uint64_t limit = batch_limit(e, start, &by_stop), now = now_ms(), delay;
 		enum zt_otlp_http_result r;
 		unsigned retry_after_ms;
 
@@ -295,6 +302,8 @@ static enum outcome post_batch(struct zt_otlp_exporter *e, size_t n_spans)
 			zt_warn("OTLP endpoint %s rejected %zu spans (%s)", e->url, n_spans, why);
 			return OUT_FAILED;
 		}
+		if (cancel_request(e))
+			return OUT_DROPPED;
 		if (!e->failing)
 			zt_warn("OTLP export to %s failed (%s); retrying for up to %u ms", e->url,
 				why, e->give_up_ms);
@@ -303,13 +312,13 @@ static enum outcome post_batch(struct zt_otlp_exporter *e, size_t n_spans)
 		/* jitter over the upper half keeps restarted agents from retrying in step */
 		delay = retry_after_ms ? retry_after_ms
 				       : backoff / 2 + rand_r(&seed) % (backoff / 2 + 1);
-		backoff =
-		    backoff * 2 > ZT_OTLP_BACKOFF_MAX_MS ? ZT_OTLP_BACKOFF_MAX_MS : backoff * 2;
-		if (now_ms() + delay >= batch_limit(e, start))
+		backoff = backoff * 2 > ZT_OTLP_BACKOFF_MAX_MS ? ZT_OTLP_BACKOFF_MAX_MS
+							      : backoff * 2;
+		if (now_ms() + delay >= batch_limit(e, start, &by_stop))
 			break;
 		wait_until(e, now_ms() + delay);
 	}
-	if (cancel_request(e))
+	if (by_stop)
 		return OUT_DROPPED;
 	zt_warn("OTLP export to %s: gave up on %zu spans after %u ms", e->url, n_spans,
 		e->give_up_ms);

@@ -22,7 +22,7 @@
 
 enum proc_state {
 	PROC_LIVE,
-	PROC_EXITED, /* shown by the next render, then PROC_GONE */
+	PROC_EXITED, /* still shown, until a render after the linger time */
 	PROC_GONE,   /* series freed; kept until the grace period ends so updates can't revive it */
 };
 
@@ -628,6 +628,7 @@ static void mark_hidden(struct zt_metrics *m)
 int zt_metrics_render(struct zt_metrics *m, char **text, size_t *len)
 {
 	struct zt_prom out;
+	uint64_t now;
 	int err;
 
 	zt_prom_init(&out);
@@ -662,11 +663,16 @@ int zt_metrics_render(struct zt_metrics *m, char **text, size_t *len)
 	err = zt_prom_finish(&out, text, len);
 	if (err)
 		goto out;
-	/* A successful render was the last showing of the exited processes it included. */
+	/*
+	 * An exited process goes once a successful render included it and it has lingered long
+	 * enough for every scraper, not only the quickest, to see its final values.
+	 */
+	now = m->now_ns();
 	for (size_t i = 0; i < m->nprocs; i++) {
 		struct proc *p = m->procs[i];
 
-		if (p->state == PROC_EXITED && !p->hidden) {
+		if (p->state == PROC_EXITED && !p->hidden &&
+		    now - p->exited_ns >= (uint64_t)ZT_METRICS_EXITED_LINGER_S * NS_PER_SEC) {
 			p->state = PROC_GONE;
 			proc_free_series(p);
 		}

@@ -8,14 +8,17 @@
  * Processes are keyed by (pid, start_time) so a reused pid never merges into an old process's
  * series. Lifecycle of a process's series:
  *   - created by the first zt_metrics_set_function/_syscall for (pid, start_time);
- *   - zt_metrics_process_exited (or a new start_time for the same pid) marks it exited: the next
- *     render still shows its series, with their final values, then they are removed;
+ *   - zt_metrics_process_exited (or a new start_time for the same pid) marks it exited: its
+ *     series stay, with their final values, until the first render that happens at least
+ *     ZT_METRICS_EXITED_LINGER_S seconds after the exit, which shows them a last time and then
+ *     removes them. So they are scraped at least once more, and by every scraper polling at
+ *     least that often, not only by whoever scrapes first;
  *   - if nobody renders within ZT_METRICS_EXITED_GRACE_S seconds of the exit, they are removed
  *     anyway, so label sets stay bounded when nobody scrapes;
  *   - until then, updates for a removed process are refused (-ESRCH) rather than resurrecting
  *     it. Label values are the same for two processes sharing a pid (DESIGN.md: pid and comm),
- *     so a new process is hidden while an exited one with its pid awaits its final scrape:
- *     the exposition never holds the same series twice.
+ *     so a new process is hidden while an exited one with its pid is still shown: the
+ *     exposition never holds the same series twice.
  */
 #ifndef ZTRACE_METRICS_H
 #define ZTRACE_METRICS_H
@@ -48,7 +51,8 @@ int zt_metrics_set_syscall(struct zt_metrics *m, uint32_t pid, uint64_t start_ti
 			   const char *comm, int nr, const struct zt_agg_val *v);
 
 /*
- * Process (pid, start_time) ended: its series are shown by one more render, then removed.
+ * Process (pid, start_time) ended: its series stay for one more render at least, then go (see
+ * the lifecycle above).
  * Returns 0, or -ENOENT when the registry holds no series for it (nothing to do).
  */
 int zt_metrics_process_exited(struct zt_metrics *m, uint32_t pid, uint64_t start_time);

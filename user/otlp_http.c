@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: MIT
-#define _GNU_SOURCE /* asprintf */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -205,6 +204,12 @@ enum zt_otlp_http_result zt_otlp_http_post(struct zt_otlp_http *h, const void *b
 		snprintf(why, whylen, "HTTP %ld", status);
 		return ZT_OTLP_HTTP_RETRY;
 	}
+	/* the body explains a rejection; keep it on one line */
+	for (size_t i = 0; i < h->response.len; i++)
+		if (h->response.data[i] < ' ')
+			h->response.data[i] = ' ';
+	while (h->response.len && h->response.data[h->response.len - 1] == ' ')
+		h->response.len--;
 	snprintf(why, whylen, "HTTP %ld: %.*s", status, (int)h->response.len,
 		 h->response.data ? (const char *)h->response.data : "");
 	return ZT_OTLP_HTTP_REJECTED;

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include "latency.h"
 #include "trace_tree.h"
 
 /* A trace: a run of spans sharing a trace id in the sorted order. */
@@ -20,18 +21,6 @@ struct id_pos {
 	uint64_t id;
 	size_t pos;
 };
-
-void zt_format_duration(uint64_t ns, char *buf, size_t len)
-{
-	if (ns < 1000)
-		snprintf(buf, len, "%" PRIu64 " ns", ns);
-	else if (ns < 1000000)
-		snprintf(buf, len, "%.2f us", ns / 1e3);
-	else if (ns < 1000000000)
-		snprintf(buf, len, "%.2f ms", ns / 1e6);
-	else
-		snprintf(buf, len, "%.2f s", ns / 1e9);
-}
 
 static uint64_t span_duration(const struct zt_span *s)
 {
@@ -82,12 +71,11 @@ static int id_pos_cmp(const void *a, const void *b)
 /* One tree line: start offset, duration, indented name, then kind, status and syscalls. */
 static void print_line(FILE *out, const struct zt_span *s, uint64_t trace_start, size_t depth)
 {
-	char off[32], dur[32], sys[32];
+	char off[ZT_DURATION_STR_LEN], dur[ZT_DURATION_STR_LEN], sys[ZT_DURATION_STR_LEN];
 
 	zt_format_duration(s->start_ns - trace_start, off, sizeof(off));
 	zt_format_duration(span_duration(s), dur, sizeof(dur));
-	fprintf(out, "  %11s  %10s  %*s%s", off, dur, (int)(2 * depth), "",
-		s->name ? s->name : "?");
+	fprintf(out, "  %8s  %8s  %*s%s", off, dur, (int)(2 * depth), "", s->name ? s->name : "?");
 	if (s->kind != ZT_KIND_FUNCTION)
 		fprintf(out, " (%s)", zt_span_kind_name(s->kind));
 	if (s->status == ZT_STATUS_ERROR)
@@ -115,7 +103,7 @@ static int print_trace(FILE *out, const struct zt_span **sorted, const struct tr
 	size_t *first_child = links, *next = links + n, *last_child = links + 2 * n;
 	size_t *depths = links + 3 * n, *stack = links + 4 * n;
 	struct id_pos *ids = malloc(n * sizeof(*ids));
-	char tid[33], dur[32], comm[ZT_COMM_LEN + 1];
+	char tid[33], dur[ZT_DURATION_STR_LEN], comm[ZT_COMM_LEN + 1];
 	const size_t none = (size_t)-1;
 	size_t root_last = none, roots = none;
 
@@ -166,7 +154,7 @@ static int print_trace(FILE *out, const struct zt_span **sorted, const struct tr
 	fprintf(out, "trace %s  %s  %s  pid %" PRIu32 " tid %" PRIu32 " (%s)%s\n", tid, dur,
 		head->name ? head->name : "?", head->pid, head->tid, comm,
 		t->root ? "" : "  [root span not recorded]");
-	fprintf(out, "  %11s  %10s  %s\n", "START", "DURATION", "CALL");
+	fprintf(out, "  %8s  %8s  %s\n", "START", "DURATION", "CALL");
 
 	/* Depth-first walk with an explicit stack, as a damaged file may chain spans deeply: it
 	 * holds at most one pending sibling per level, so n entries are enough. */

@@ -16,7 +16,4 @@
  */
 int zt_trace_tree_print(FILE *out, const struct zt_span *spans, size_t n, size_t top);
 
-/* Format a duration for people: "812 ns", "12.34 us", "1.20 ms", "2.50 s". */
-void zt_format_duration(uint64_t ns, char *buf, size_t len);
-
 #endif

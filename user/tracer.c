@@ -302,8 +302,9 @@ static void describe_session(struct tracer *t)
 			len += (size_t)snprintf(what + len, sizeof(what) - len, "%s%d",
 						i ? "," : "pid ", t->targets[i].pid);
 	}
-	fprintf(stderr, "ztrace: tracing %zu functions%s in %s. Hit Ctrl-C to end.\n",
-		zt_loader_uprobe_count(t->loader), t->opts->syscalls ? " and syscalls" : "", what);
+	fprintf(stderr, "ztrace: tracing %zu function%s%s in %s. Hit Ctrl-C to end.\n",
+		zt_loader_uprobe_count(t->loader), zt_loader_uprobe_count(t->loader) == 1 ? "" : "s",
+		t->opts->syscalls ? " and syscalls" : "", what);
 }
 
 static uint64_t monotonic_ms(void)

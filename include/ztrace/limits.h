@@ -84,5 +84,11 @@
 #define ZT_HTTP_LISTEN_BACKLOG 64
 /* Metrics HTTP server: an idle client connection is closed after this many seconds. */
 #define ZT_HTTP_CONNECTION_TIMEOUT_S 10
+/*
+ * Metrics: an exited process's series stay at least this long (and for one scrape at least),
+ * so every scraper at Prometheus's default 1 min interval, not only the first, sees the final
+ * values (HA pairs, a person running curl).
+ */
+#define ZT_METRICS_EXITED_LINGER_S 60
 
 #endif

@@ -14,9 +14,9 @@
 #define ZT_JSON_KEY_MAX 255
 
 struct parser {
-	const char *p;	  /* next character */
+	const char *p;	   /* next character */
 	const char *start; /* start of the current line */
-	const char *end;  /* end of the current line */
+	const char *end;   /* end of the current line */
 	size_t line;
 	const char *key; /* key whose value is being parsed, for messages */
 	char *err;
@@ -163,7 +163,8 @@ static int parse_string(struct parser *ps, char *out, size_t size)
 					return ret;
 				if (cp >= 0xd800 && cp < 0xdc00) {
 					/* A high surrogate must be followed by a low one. */
-					if (ps->end - ps->p < 2 || ps->p[0] != '\\' || ps->p[1] != 'u')
+					if (ps->end - ps->p < 2 || ps->p[0] != '\\' ||
+					    ps->p[1] != 'u')
 						return fail(ps, "lone surrogate in string");
 					ps->p += 2;
 					ret = read_u16(ps, &lo);
@@ -326,26 +327,31 @@ struct field {
 	size_t size; /* of the char array for FT_STRING */
 };
 
-#define STR_FIELD(k, bit) { #k, bit, FT_STRING, offsetof(struct zt_span, k), \
-			    sizeof(((struct zt_span *)0)->k) }
-#define INT_FIELD(k, bit) { #k, bit, FT_INT, offsetof(struct zt_span, k), 0 }
+#define STR_FIELD(k, bit)                                                                          \
+	{                                                                                          \
+#k, bit, FT_STRING, offsetof(struct zt_span, k), sizeof(((struct zt_span *)0)->k)  \
+	}
+#define INT_FIELD(k, bit)                                                                          \
+	{                                                                                          \
+#k, bit, FT_INT, offsetof(struct zt_span, k), 0                                    \
+	}
 
 static const struct field fields[] = {
-	STR_FIELD(trace_id, ZT_F_TRACE_ID),
-	STR_FIELD(span_id, ZT_F_SPAN_ID),
-	STR_FIELD(parent_span_id, ZT_F_PARENT_SPAN_ID),
-	STR_FIELD(name, ZT_F_NAME),
-	STR_FIELD(kind, ZT_F_KIND),
-	INT_FIELD(start_ns, ZT_F_START_NS),
-	INT_FIELD(end_ns, ZT_F_END_NS),
-	INT_FIELD(duration_ns, ZT_F_DURATION_NS),
-	INT_FIELD(pid, ZT_F_PID),
-	INT_FIELD(tid, ZT_F_TID),
-	STR_FIELD(comm, ZT_F_COMM),
-	STR_FIELD(probe, ZT_F_PROBE),
-	INT_FIELD(ret, ZT_F_RET),
-	STR_FIELD(status, ZT_F_STATUS),
-	{ "attributes", ZT_F_ATTRIBUTES, FT_RAW, 0, 0 },
+    STR_FIELD(trace_id, ZT_F_TRACE_ID),
+    STR_FIELD(span_id, ZT_F_SPAN_ID),
+    STR_FIELD(parent_span_id, ZT_F_PARENT_SPAN_ID),
+    STR_FIELD(name, ZT_F_NAME),
+    STR_FIELD(kind, ZT_F_KIND),
+    INT_FIELD(start_ns, ZT_F_START_NS),
+    INT_FIELD(end_ns, ZT_F_END_NS),
+    INT_FIELD(duration_ns, ZT_F_DURATION_NS),
+    INT_FIELD(pid, ZT_F_PID),
+    INT_FIELD(tid, ZT_F_TID),
+    STR_FIELD(comm, ZT_F_COMM),
+    STR_FIELD(probe, ZT_F_PROBE),
+    INT_FIELD(ret, ZT_F_RET),
+    STR_FIELD(status, ZT_F_STATUS),
+    {"attributes", ZT_F_ATTRIBUTES, FT_RAW, 0, 0},
 };
 
 /* Parses the value of @f into @sp. Returns 0, -EINVAL or -ENOMEM. */
@@ -459,7 +465,7 @@ static struct zt_span *push_span(struct zt_spans *s)
 
 int zt_jsonl_parse(const char *text, struct zt_spans *out, char *err, size_t err_size)
 {
-	struct parser ps = { .err = err, .err_size = err_size };
+	struct parser ps = {.err = err, .err_size = err_size};
 	const char *line = text, *nl;
 	struct zt_span *sp;
 	int ret;

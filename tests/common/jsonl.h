@@ -13,10 +13,10 @@
 
 /* Hex digits of a trace id (128 bits) and of a span id (64 bits). */
 #define ZT_TRACE_ID_HEX 32
-#define ZT_SPAN_ID_HEX 16
+#define ZT_SPAN_ID_HEX	16
 /* Longest accepted string values, in bytes without the NUL; longer ones are parse errors. */
-#define ZT_SPAN_NAME_MAX 255
-#define ZT_SPAN_WORD_MAX 31
+#define ZT_SPAN_NAME_MAX  255
+#define ZT_SPAN_WORD_MAX  31
 #define ZT_SPAN_PROBE_MAX 4351
 
 /* Bits of zt_span.fields: which keys the line had. */
@@ -55,7 +55,7 @@ struct zt_span {
 	char probe[ZT_SPAN_PROBE_MAX + 1];
 	long long ret;
 	char status[ZT_SPAN_WORD_MAX + 1];
-	char *attributes; /* raw JSON text of the "attributes" value (owned), or NULL */
+	char *attributes;    /* raw JSON text of the "attributes" value (owned), or NULL */
 	unsigned int fields; /* enum zt_span_field bits present on the line */
 	size_t line;	     /* 1-based line number in the parsed text */
 };

@@ -64,7 +64,7 @@ int zt_elf_func_offset(const char *path, const char *name, unsigned long *off)
 	const unsigned char *img = MAP_FAILED;
 	const Elf64_Ehdr *eh;
 	const Elf64_Shdr *shdrs;
-	static const unsigned int kinds[] = { SHT_SYMTAB, SHT_DYNSYM };
+	static const unsigned int kinds[] = {SHT_SYMTAB, SHT_DYNSYM};
 	unsigned int k, i;
 	struct stat st;
 	int fd, ret = -ENOEXEC;

@@ -50,6 +50,7 @@ static int buf_reserve(struct zt_buf *b, size_t extra)
 	if (!data)
 		return -ENOMEM;
 	b->data = data;
+	b->data[b->len] = '\0';
 	b->cap = cap;
 	return 0;
 }
@@ -96,7 +97,7 @@ fail:
 
 int zt_proc_spawn(struct zt_proc *p, char *const argv[], const struct zt_spawn_opts *opts)
 {
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, status_pipe[2] = { -1, -1 };
+	int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, status_pipe[2] = {-1, -1};
 	struct passwd *nobody = NULL;
 	pid_t parent = getpid();
 	int ret = 0, child_errno;
@@ -346,7 +347,7 @@ int zt_proc_wait(struct zt_proc *p, int timeout_ms)
 			continue;
 		}
 		n = pump(p, ms_left(deadline) < ZT_PROC_REAP_POLL_MS ? ms_left(deadline)
-								      : ZT_PROC_REAP_POLL_MS);
+								     : ZT_PROC_REAP_POLL_MS);
 		if (n < 0)
 			return (int)n;
 	}
@@ -382,8 +383,7 @@ void zt_proc_free(struct zt_proc *p)
 	}
 }
 
-int zt_run(struct zt_proc *p, char *const argv[], const struct zt_spawn_opts *opts,
-	   int timeout_ms)
+int zt_run(struct zt_proc *p, char *const argv[], const struct zt_spawn_opts *opts, int timeout_ms)
 {
 	int ret = zt_proc_spawn(p, argv, opts);
 

@@ -28,11 +28,11 @@ enum zt_stream {
 
 /* A spawned child. Fill with zt_proc_spawn(), release with zt_proc_free(). */
 struct zt_proc {
-	pid_t pid;	     /* the child's pid (kept after it was reaped) */
-	int in_fd;	     /* write end of the child's stdin; -1 once closed */
-	int out_fd[2];	     /* read ends of stdout and stderr (enum zt_stream); -1 at EOF */
+	pid_t pid;	      /* the child's pid (kept after it was reaped) */
+	int in_fd;	      /* write end of the child's stdin; -1 once closed */
+	int out_fd[2];	      /* read ends of stdout and stderr (enum zt_stream); -1 at EOF */
 	struct zt_buf out[2]; /* everything read so far from stdout and stderr */
-	int status;	     /* wait status, valid once reaped */
+	int status;	      /* wait status, valid once reaped */
 	bool reaped;
 };
 
@@ -85,8 +85,7 @@ void zt_proc_free(struct zt_proc *p);
  * output and frees it with zt_proc_free(). Returns what zt_proc_wait() returns, or the
  * -errno of zt_proc_spawn().
  */
-int zt_run(struct zt_proc *p, char *const argv[], const struct zt_spawn_opts *opts,
-	   int timeout_ms);
+int zt_run(struct zt_proc *p, char *const argv[], const struct zt_spawn_opts *opts, int timeout_ms);
 
 /* Returns the text collected from @s so far (never NULL). */
 const char *zt_proc_text(const struct zt_proc *p, enum zt_stream s);

@@ -22,8 +22,8 @@
 #include "target_util.h"
 
 #define MAX_CALLS 100000000L
-#define MAX_MS 60000L
-#define LIB_NAME "libpricing.so"
+#define MAX_MS	  60000L
+#define LIB_NAME  "libpricing.so"
 
 typedef long (*price_fn)(long);
 
@@ -58,12 +58,9 @@ static int lib_path(char *buf, size_t size)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "delay-ms", required_argument, NULL, 'd' },
-		{ "wait", no_argument, NULL, 'w' },
-		{ "wait-loaded", no_argument, NULL, 'l' },
-		{ "calls", required_argument, NULL, 'c' },
-		{ "interval-ms", required_argument, NULL, 'i' },
-		{ 0 },
+	    {"delay-ms", required_argument, NULL, 'd'},	   {"wait", no_argument, NULL, 'w'},
+	    {"wait-loaded", no_argument, NULL, 'l'},	   {"calls", required_argument, NULL, 'c'},
+	    {"interval-ms", required_argument, NULL, 'i'}, {0},
 	};
 	long delay_ms = 500, calls = 10, interval_ms = 0, i, sum = 0;
 	int wait = 0, wait_loaded = 0, c, err = 0;

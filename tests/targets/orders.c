@@ -44,11 +44,11 @@
 /* fib(FIB_N) is the handling fee; 15 calls of fib for n = 5. */
 #define FIB_N 5
 /* Discount steps: id % DISCOUNT_STEPS * DISCOUNT_STEP_PCT percent. */
-#define DISCOUNT_STEPS 3
+#define DISCOUNT_STEPS	  3
 #define DISCOUNT_STEP_PCT 5
-#define MAX_THREADS 64
-#define MAX_ORDERS 100000000L
-#define MAX_SLEEP_MS 60000L
+#define MAX_THREADS	  64
+#define MAX_ORDERS	  100000000L
+#define MAX_SLEEP_MS	  60000L
 
 static long sleep_ms = 2;
 static long fib_calls;
@@ -128,15 +128,15 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "orders", required_argument, NULL, 'n' },
-		{ "threads", required_argument, NULL, 't' },
-		{ "sleep-ms", required_argument, NULL, 's' },
-		{ "wait", no_argument, NULL, 'w' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	    {"orders", required_argument, NULL, 'n'},
+	    {"threads", required_argument, NULL, 't'},
+	    {"sleep-ms", required_argument, NULL, 's'},
+	    {"wait", no_argument, NULL, 'w'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
-	struct worker workers[MAX_THREADS] = { 0 };
+	struct worker workers[MAX_THREADS] = {0};
 	long orders = 10, threads = 1, ok = 0, failed = 0, cents = 0, t;
 	const char *what = NULL;
 	int wait = 0, quiet = 0, c, err;

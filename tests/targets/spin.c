@@ -34,9 +34,9 @@ static long long now_ns(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "iters", required_argument, NULL, 'n' },
-		{ "wait", no_argument, NULL, 'w' },
-		{ 0 },
+	    {"iters", required_argument, NULL, 'n'},
+	    {"wait", no_argument, NULL, 'w'},
+	    {0},
 	};
 	long iters = 1000000, i, sum = 0;
 	long long start, elapsed;

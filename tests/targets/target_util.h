@@ -20,7 +20,7 @@
 #define ZT_TARGET_FN __attribute__((noipa, used))
 #endif
 
-#define ZT_NS_PER_MS 1000000L
+#define ZT_NS_PER_MS  1000000L
 #define ZT_NS_PER_SEC 1000000000L
 
 /*
@@ -43,7 +43,7 @@ static inline int zt_target_parse_long(const char *s, long min, long max, long *
 /* Sleeps @ms milliseconds, resuming after signals. */
 static inline void zt_target_sleep_ms(long ms)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * ZT_NS_PER_MS };
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * ZT_NS_PER_MS};
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;

@@ -65,28 +65,28 @@ static char *stderr_text(void)
 	return buf;
 }
 
-static const char *const names[] = { "handle_request", "process_order", "charge", "read" };
+static const char *const names[] = {"handle_request", "process_order", "charge", "read"};
 
 /* Span i of a run: traces of four nested calls on two threads of pid 4242. */
 static struct zt_span make_span(unsigned i)
 {
 	unsigned trace = i / 4, level = i % 4;
 	struct zt_span s = {
-		.span_id = 0x1000 + i,
-		.parent_span_id = level ? 0x1000 + i - 1 : 0,
-		.start_ns = 1700000000000000000ull + trace * 1000000ull + level * 1000,
-		.end_ns = 1700000000000000000ull + trace * 1000000ull + 100000 * (trace % 7 + 1) -
-			  level * 1000,
-		.pid = 4242,
-		.tid = 4242 + trace % 2,
-		.depth = level,
-		.kind = level == 3 ? ZT_KIND_SYSCALL : ZT_KIND_FUNCTION,
-		.status = level == 3 && trace % 5 == 0 ? ZT_STATUS_ERROR : ZT_STATUS_OK,
-		.ret = level == 3 && trace % 5 == 0 ? -11 : 0,
-		.comm = "orders",
-		.name = names[level],
-		.probe = level == 3 ? "syscall:read" : "u:/opt/orders:*",
-		.binary = level == 3 ? NULL : "/opt/orders",
+	    .span_id = 0x1000 + i,
+	    .parent_span_id = level ? 0x1000 + i - 1 : 0,
+	    .start_ns = 1700000000000000000ull + trace * 1000000ull + level * 1000,
+	    .end_ns = 1700000000000000000ull + trace * 1000000ull + 100000 * (trace % 7 + 1) -
+		      level * 1000,
+	    .pid = 4242,
+	    .tid = 4242 + trace % 2,
+	    .depth = level,
+	    .kind = level == 3 ? ZT_KIND_SYSCALL : ZT_KIND_FUNCTION,
+	    .status = level == 3 && trace % 5 == 0 ? ZT_STATUS_ERROR : ZT_STATUS_OK,
+	    .ret = level == 3 && trace % 5 == 0 ? -11 : 0,
+	    .comm = "orders",
+	    .name = names[level],
+	    .probe = level == 3 ? "syscall:read" : "u:/opt/orders:*",
+	    .binary = level == 3 ? NULL : "/opt/orders",
 	};
 
 	memset(s.trace_id, 0, sizeof(s.trace_id));
@@ -96,12 +96,12 @@ static struct zt_span make_span(unsigned i)
 }
 
 static const struct zt_store_process proc = {
-	.pid = 4242,
-	.comm = "orders",
-	.exe = "/opt/orders",
-	.cmdline = "/opt/orders --port 8080",
-	.service_name = "checkout",
-	.service_name_from_env = true,
+    .pid = 4242,
+    .comm = "orders",
+    .exe = "/opt/orders",
+    .cmdline = "/opt/orders --port 8080",
+    .service_name = "checkout",
+    .service_name_from_env = true,
 };
 
 /* Write n spans in blocks of per_block, with the process and two metric snapshots. Records
@@ -109,14 +109,14 @@ static const struct zt_store_process proc = {
 static void write_run(const char *path, unsigned n, unsigned per_block, uint64_t *ends)
 {
 	const struct zt_store_metric early[] = {
-		{ "ztrace_events_total", "probe=\"u:/opt/orders:*\",outcome=\"delivered\"", 500 },
-		{ "ztrace_events_total", "probe=\"u:/opt/orders:*\",outcome=\"lost\"", 0 },
+	    {"ztrace_events_total", "probe=\"u:/opt/orders:*\",outcome=\"delivered\"", 500},
+	    {"ztrace_events_total", "probe=\"u:/opt/orders:*\",outcome=\"lost\"", 0},
 	};
 	const struct zt_store_metric late[] = {
-		{ "ztrace_events_total", "probe=\"u:/opt/orders:*\",outcome=\"delivered\"", 990 },
-		{ "ztrace_events_total", "probe=\"u:/opt/orders:*\",outcome=\"lost\"", 10 },
-		{ "ztrace_events_total", "probe=\"syscall:read\",outcome=\"delivered\"", 300 },
-		{ "ztrace_spans_exported_total", "exporter=\"otlp\",outcome=\"sent\"", 7 },
+	    {"ztrace_events_total", "probe=\"u:/opt/orders:*\",outcome=\"delivered\"", 990},
+	    {"ztrace_events_total", "probe=\"u:/opt/orders:*\",outcome=\"lost\"", 10},
+	    {"ztrace_events_total", "probe=\"syscall:read\",outcome=\"delivered\"", 300},
+	    {"ztrace_spans_exported_total", "exporter=\"otlp\",outcome=\"sent\"", 7},
 	};
 	char err[256] = "";
 	struct zt_store_writer *w = zt_store_create(path, 0, err, sizeof(err));
@@ -203,8 +203,7 @@ Test(cmd_report, export_of_a_cut_file_gives_the_whole_blocks)
 	snprintf(msg, sizeof(msg),
 		 "ztrace: warning: %s: truncated block at offset %llu (the file ends 84 bytes into "
 		 "its %llu-byte payload); read 600 spans from 2 whole blocks\n",
-		 path, (unsigned long long)ends[1],
-		 (unsigned long long)(ends[2] - ends[1] - 16));
+		 path, (unsigned long long)ends[1], (unsigned long long)(ends[2] - ends[1] - 16));
 	cr_assert_str_eq(err, msg);
 	free(out);
 	free(want);
@@ -326,13 +325,13 @@ Test(cmd_report, report_prints_origin_tables_capture_and_trees)
 	cr_assert_not_null(strstr(out, "process_order"), "%s", out);
 	/* the last snapshot wins; the probe that lost events gets a line */
 	cr_assert_not_null(
-		strstr(out, "probe u:/opt/orders:*: delivered 990, lost 10, capture rate 99.00%\n"
-			    "events: delivered 1290, lost 10, capture rate 99.23%\n"),
-		"%s", out);
-	cr_assert_not_null(strstr(out, "\nSlowest 2 of 100 traces, by root span duration:\n"),
-			   "%s", out);
+	    strstr(out, "probe u:/opt/orders:*: delivered 990, lost 10, capture rate 99.00%\n"
+			"events: delivered 1290, lost 10, capture rate 99.23%\n"),
+	    "%s", out);
+	cr_assert_not_null(strstr(out, "\nSlowest 2 of 100 traces, by root span duration:\n"), "%s",
+			   out);
 	/* traces 6, 13, 20... are the slowest (700 us); the first of them is trace 6 */
-	cr_assert_not_null(strstr(out, "\ntrace 00000000000000000000000000000006  700.00 us  "
+	cr_assert_not_null(strstr(out, "\ntrace 00000000000000000000000000000006  700us  "
 				       "handle_request  pid 4242 tid 4242 (orders)\n"),
 			   "%s", out);
 	err = stderr_text();

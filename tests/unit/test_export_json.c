@@ -12,17 +12,17 @@
 static struct zt_span root_span(void)
 {
 	struct zt_span s = {
-		.span_id = 0x00f067aa0ba902b7ull,
-		.start_ns = 1700000000123456789ull,
-		.end_ns = 1700000000124456789ull,
-		.pid = 4242,
-		.tid = 4243,
-		.kind = ZT_KIND_FUNCTION,
-		.status = ZT_STATUS_OK,
-		.comm = "orders",
-		.name = "process_order",
-		.probe = "u:/opt/orders:process_order",
-		.binary = "/opt/orders",
+	    .span_id = 0x00f067aa0ba902b7ull,
+	    .start_ns = 1700000000123456789ull,
+	    .end_ns = 1700000000124456789ull,
+	    .pid = 4242,
+	    .tid = 4243,
+	    .kind = ZT_KIND_FUNCTION,
+	    .status = ZT_STATUS_OK,
+	    .comm = "orders",
+	    .name = "process_order",
+	    .probe = "u:/opt/orders:process_order",
+	    .binary = "/opt/orders",
 	};
 
 	for (int i = 0; i < 16; i++)
@@ -61,13 +61,14 @@ Test(export_json, root_span_line)
 	struct zt_span s = root_span();
 	char *line = line_of(&s);
 
-	cr_assert_str_eq(line, "{\"trace_id\":\"101112131415161718191a1b1c1d1e1f\","
-			       "\"span_id\":\"00f067aa0ba902b7\",\"parent_span_id\":\"\","
-			       "\"name\":\"process_order\",\"kind\":\"function\","
-			       "\"start_ns\":1700000000123456789,\"end_ns\":1700000000124456789,"
-			       "\"duration_ns\":1000000,\"pid\":4242,\"tid\":4243,\"comm\":\"orders\","
-			       "\"probe\":\"u:/opt/orders:process_order\",\"ret\":0,\"status\":\"ok\","
-			       "\"attributes\":{}}\n");
+	cr_assert_str_eq(line,
+			 "{\"trace_id\":\"101112131415161718191a1b1c1d1e1f\","
+			 "\"span_id\":\"00f067aa0ba902b7\",\"parent_span_id\":\"\","
+			 "\"name\":\"process_order\",\"kind\":\"function\","
+			 "\"start_ns\":1700000000123456789,\"end_ns\":1700000000124456789,"
+			 "\"duration_ns\":1000000,\"pid\":4242,\"tid\":4243,\"comm\":\"orders\","
+			 "\"probe\":\"u:/opt/orders:process_order\",\"ret\":0,\"status\":\"ok\","
+			 "\"attributes\":{}}\n");
 	free(line);
 }
 
@@ -88,13 +89,14 @@ Test(export_json, child_syscall_with_attributes)
 	s.syscall_ns = 4500;
 	s.end_ns = s.start_ns + 812;
 	line = line_of(&s);
-	cr_assert_str_eq(line, "{\"trace_id\":\"101112131415161718191a1b1c1d1e1f\","
-			       "\"span_id\":\"0000000000000001\",\"parent_span_id\":\"00f067aa0ba902b7\","
-			       "\"name\":\"openat\",\"kind\":\"syscall\","
-			       "\"start_ns\":1700000000123456789,\"end_ns\":1700000000123457601,"
-			       "\"duration_ns\":812,\"pid\":4242,\"tid\":4243,\"comm\":\"orders\","
-			       "\"probe\":\"syscall:openat\",\"ret\":-2,\"status\":\"error\","
-			       "\"attributes\":{\"syscall_count\":3,\"syscall_ns\":4500}}\n");
+	cr_assert_str_eq(line,
+			 "{\"trace_id\":\"101112131415161718191a1b1c1d1e1f\","
+			 "\"span_id\":\"0000000000000001\",\"parent_span_id\":\"00f067aa0ba902b7\","
+			 "\"name\":\"openat\",\"kind\":\"syscall\","
+			 "\"start_ns\":1700000000123456789,\"end_ns\":1700000000123457601,"
+			 "\"duration_ns\":812,\"pid\":4242,\"tid\":4243,\"comm\":\"orders\","
+			 "\"probe\":\"syscall:openat\",\"ret\":-2,\"status\":\"error\","
+			 "\"attributes\":{\"syscall_count\":3,\"syscall_ns\":4500}}\n");
 	free(line);
 }
 
@@ -127,18 +129,21 @@ Test(export_json, string_escapes)
 		const char *in;
 		const char *out;
 	} cases[] = {
-		{ NULL, "\"\"" },
-		{ "", "\"\"" },
-		{ "plain/path:fn", "\"plain/path:fn\"" },
-		{ "\b\f\r\x1f\x7f", "\"\\b\\f\\r\\u001f\\u007f\"" },
-		/* valid UTF-8 passes through: é (2 bytes), € (3), 😀 (4) */
-		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"" },
-		/* stray, overlong, surrogate and cut-short sequences become U+FFFD one byte each */
-		{ "a\xff" "b", "\"a\\ufffdb\"" },
-		{ "\xc0\xaf", "\"\\ufffd\\ufffd\"" },
-		{ "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"" },
-		{ "\xe2\x82", "\"\\ufffd\\ufffd\"" },
-		{ "\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"" },
+	    {NULL, "\"\""},
+	    {"", "\"\""},
+	    {"plain/path:fn", "\"plain/path:fn\""},
+	    {"\b\f\r\x1f\x7f", "\"\\b\\f\\r\\u001f\\u007f\""},
+	    /* valid UTF-8 passes through: é (2 bytes), € (3), 😀 (4) */
+	    {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+	     "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\""},
+	    /* stray, overlong, surrogate and cut-short sequences become U+FFFD one byte each */
+	    {"a\xff"
+	     "b",
+	     "\"a\\ufffdb\""},
+	    {"\xc0\xaf", "\"\\ufffd\\ufffd\""},
+	    {"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""},
+	    {"\xe2\x82", "\"\\ufffd\\ufffd\""},
+	    {"\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

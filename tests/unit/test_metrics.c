@@ -259,7 +259,9 @@ Test(metrics, values_are_set_not_added)
 #define CALLS_P10                                                                                  \
 	"ztrace_function_calls_total{pid=\"10\",comm=\"app\",function=\"f\",binary=\"/b\"}"
 
-Test(metrics, exited_process_is_shown_once_more)
+#define LINGER_NS ((uint64_t)ZT_METRICS_EXITED_LINGER_S * NS_PER_SEC)
+
+Test(metrics, exited_process_lingers_then_goes)
 {
 	struct zt_metrics *m = new_metrics();
 	struct zt_agg_val v = agg(1, 0, 10, 1000);
@@ -278,6 +280,18 @@ Test(metrics, exited_process_is_shown_once_more)
 	cr_assert_eq(sample(text, CALLS_P10), 4);
 	free(text);
 
+	/* Every scrape within the linger time sees it: a second scraper is not robbed. */
+	fake_now += LINGER_NS - 1;
+	text = render(m);
+	cr_assert_eq(sample(text, CALLS_P10), 4);
+	free(text);
+
+	/* The first scrape past it is the last to show it. */
+	fake_now += 1;
+	text = render(m);
+	cr_assert_eq(sample(text, CALLS_P10), 4);
+	free(text);
+
 	text = render(m);
 	cr_assert_eq(sample(text, CALLS_P10), -1, "still there:\n%s", text);
 	cr_assert_eq(count_lines(text, "ztrace_function"), 0);
@@ -290,6 +304,25 @@ Test(metrics, exited_process_is_shown_once_more)
 	free(text);
 
 	cr_assert_eq(zt_metrics_process_exited(m, 99, 1), -ENOENT);
+	zt_metrics_free(m);
+}
+
+/* Nobody scraped during the linger time: the final values are still shown, once. */
+Test(metrics, exited_process_is_shown_once_even_when_late)
+{
+	struct zt_metrics *m = new_metrics();
+	struct zt_agg_val v = agg(3, 0, 10, 3000);
+	char *text;
+
+	zt_metrics_set_function(m, 10, 1, "app", "f", "/b", &v);
+	zt_metrics_process_exited(m, 10, 1);
+	fake_now += 2 * LINGER_NS;
+	text = render(m);
+	cr_assert_eq(sample(text, CALLS_P10), 3);
+	free(text);
+	text = render(m);
+	cr_assert_eq(sample(text, CALLS_P10), -1);
+	free(text);
 	zt_metrics_free(m);
 }
 
@@ -323,7 +356,12 @@ Test(metrics, pid_reuse_keeps_processes_apart)
 	/* Same pid, later start time: the first process is gone, this is another one. */
 	zt_metrics_set_function(m, 10, 2, "app", "f", "/b", &new);
 
-	/* The old one's final showing; the new one waits, as both have the same labels. */
+	/* The old one lingers; the new one waits, as both have the same label values. */
+	text = render(m);
+	cr_assert_eq(count_lines(text, "ztrace_function_calls_total{"), 1);
+	cr_assert_eq(sample(text, CALLS_P10), 100);
+	free(text);
+	fake_now += LINGER_NS;
 	text = render(m);
 	cr_assert_eq(count_lines(text, "ztrace_function_calls_total{"), 1);
 	cr_assert_eq(sample(text, CALLS_P10), 100);

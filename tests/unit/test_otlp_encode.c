@@ -23,7 +23,7 @@
 #include "otlp_encode.h"
 #include "otlp_http.h"
 
-#define ID_A "3f4e8a1b2c9d0e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f"
+#define ID_A	"3f4e8a1b2c9d0e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f"
 #define BASE_NS 1700000000000000000ull
 #define N_SPANS 6
 /* Bytes per line of the protobuf golden hex dump. */
@@ -33,30 +33,44 @@
 /* Columns of a decode.js --tsv line (see tests/peers/otlp-receiver/otlp.js). */
 #define TSV_COLS 14
 
-enum { C_SEQ, C_SERVICE, C_PID, C_TRACE, C_SPAN, C_PARENT, C_NAME, C_KIND, C_STATUS, C_MESSAGE,
-       C_START, C_END, C_ATTRS, C_RESOURCE };
+enum {
+	C_SEQ,
+	C_SERVICE,
+	C_PID,
+	C_TRACE,
+	C_SPAN,
+	C_PARENT,
+	C_NAME,
+	C_KIND,
+	C_STATUS,
+	C_MESSAGE,
+	C_START,
+	C_END,
+	C_ATTRS,
+	C_RESOURCE
+};
 
 static const struct zt_process_info proc_orders = {
-	.pid = 4242,
-	.start_time = 123456,
-	.comm = "orders",
-	.exe = "/opt/shop/bin/orders",
-	/* quotes, a tab and a byte that is not UTF-8 (0xff) after a valid "é" */
-	.cmdline = "/opt/shop/bin/orders --note \"caf\xc3\xa9\"\t\xff",
-	.service_name = "orders",
-	.container_id = ID_A,
-	.resource_attrs = "team=payments, service.version = 1.2.3",
+    .pid = 4242,
+    .start_time = 123456,
+    .comm = "orders",
+    .exe = "/opt/shop/bin/orders",
+    /* quotes, a tab and a byte that is not UTF-8 (0xff) after a valid "é" */
+    .cmdline = "/opt/shop/bin/orders --note \"caf\xc3\xa9\"\t\xff",
+    .service_name = "orders",
+    .container_id = ID_A,
+    .resource_attrs = "team=payments, service.version = 1.2.3",
 };
 
 static const struct zt_process_info proc_checkout = {
-	.pid = 5151,
-	.start_time = 999,
-	.comm = "checkout",
-	.exe = "/usr/bin/checkout",
-	.cmdline = "checkout",
-	.service_name = "checkout-svc",
-	.service_name_from_env = true,
-	.resource_attrs = "service.name=overridden,region=eu%2Cwest",
+    .pid = 5151,
+    .start_time = 999,
+    .comm = "checkout",
+    .exe = "/usr/bin/checkout",
+    .cmdline = "checkout",
+    .service_name = "checkout-svc",
+    .service_name_from_env = true,
+    .resource_attrs = "service.name=overridden,region=eu%2Cwest",
 };
 
 struct fixture {
@@ -77,9 +91,9 @@ static void set_trace(struct zt_span *s, uint8_t seed)
  */
 static void make_batch(struct fixture *f, bool random)
 {
-	uint64_t ids[N_SPANS] = { 0x1111111111111111, 0x2222222222222222, 0x3333333333333333,
-				  0x4444444444444444, 0xfedcba9876543210, 0x0000000000000042 };
-	uint8_t traces[4] = { 0x10, 0x20, 0x30, 0x40 };
+	uint64_t ids[N_SPANS] = {0x1111111111111111, 0x2222222222222222, 0x3333333333333333,
+				 0x4444444444444444, 0xfedcba9876543210, 0x0000000000000042};
+	uint8_t traces[4] = {0x10, 0x20, 0x30, 0x40};
 	uint64_t base = BASE_NS;
 	struct zt_span *s = f->spans;
 
@@ -155,15 +169,15 @@ static void make_batch(struct fixture *f, bool random)
 	s[5].start_ns = base + 30000;
 	s[5].end_ns = base + 30001;
 
-	f->groups[0] = (struct zt_otlp_group){ .proc = &proc_orders, .spans = &s[0], .n = 4 };
-	f->groups[1] = (struct zt_otlp_group){ .proc = &proc_checkout, .spans = &s[4], .n = 1 };
-	f->groups[2] = (struct zt_otlp_group){ .proc = NULL, .spans = &s[5], .n = 1 };
+	f->groups[0] = (struct zt_otlp_group){.proc = &proc_orders, .spans = &s[0], .n = 4};
+	f->groups[1] = (struct zt_otlp_group){.proc = &proc_checkout, .spans = &s[4], .n = 1};
+	f->groups[2] = (struct zt_otlp_group){.proc = NULL, .spans = &s[5], .n = 1};
 	f->batch = (struct zt_otlp_batch){
-		.host_name = "testhost",
-		.resource_attrs = "deployment.environment=test,team=platform",
-		.scope_version = "0.1.0",
-		.groups = f->groups,
-		.n_groups = 3,
+	    .host_name = "testhost",
+	    .resource_attrs = "deployment.environment=test,team=platform",
+	    .scope_version = "0.1.0",
+	    .groups = f->groups,
+	    .n_groups = 3,
 	};
 }
 
@@ -186,10 +200,10 @@ static char *hex_dump(const struct zt_buf *b)
  * appearance, so links between spans survive) and every time by "<time>". */
 static char *normalise_ids_times(const char *json)
 {
-	static const char *const id_keys[] = { "\"traceId\":\"", "\"spanId\":\"",
-					       "\"parentSpanId\":\"" };
-	static const char *const time_keys[] = { "\"startTimeUnixNano\":\"",
-						 "\"endTimeUnixNano\":\"" };
+	static const char *const id_keys[] = {"\"traceId\":\"", "\"spanId\":\"",
+					      "\"parentSpanId\":\""};
+	static const char *const time_keys[] = {"\"startTimeUnixNano\":\"",
+						"\"endTimeUnixNano\":\""};
 	char seen[3 * N_SPANS][33];
 	size_t n_seen = 0, n = 0;
 	char *out = malloc(strlen(json) + 1);
@@ -237,7 +251,7 @@ static char *normalise_ids_times(const char *json)
 
 static char *encode_json(const struct zt_otlp_batch *b)
 {
-	struct zt_buf buf = { 0 };
+	struct zt_buf buf = {0};
 
 	cr_assert_eq(zt_otlp_encode_json(b, &buf), 0);
 	cr_assert_eq(zt_buf_append(&buf, "\n", 2), 0); /* newline and NUL */
@@ -247,7 +261,7 @@ static char *encode_json(const struct zt_otlp_batch *b)
 Test(otlp_golden, protobuf)
 {
 	struct fixture f;
-	struct zt_buf buf = { 0 };
+	struct zt_buf buf = {0};
 	char *hex;
 
 	make_batch(&f, false);
@@ -291,8 +305,8 @@ Test(otlp_golden, normalised_random_ids_and_times)
 
 Test(otlp_encode, empty_batch)
 {
-	struct zt_otlp_batch batch = { 0 };
-	struct zt_buf buf = { 0 };
+	struct zt_otlp_batch batch = {0};
+	struct zt_buf buf = {0};
 
 	cr_assert_eq(zt_otlp_encode_proto(&batch, &buf), 0);
 	cr_assert_eq(buf.len, 0);
@@ -305,23 +319,27 @@ Test(otlp_encode, empty_batch)
 Test(otlp_encode, one_span_exact_bytes)
 {
 	/* a span alone, checked field by field against the protobuf wire format by hand */
-	struct zt_span s = { .span_id = 0x0102030405060708, .start_ns = 1, .end_ns = 0x0200,
-			     .name = "f", .tid = 300, .kind = ZT_KIND_SYSCALL };
-	struct zt_otlp_group g = { .spans = &s, .n = 1 };
-	struct zt_otlp_batch b = { .groups = &g, .n_groups = 1 };
-	struct zt_buf buf = { 0 };
+	struct zt_span s = {.span_id = 0x0102030405060708,
+			    .start_ns = 1,
+			    .end_ns = 0x0200,
+			    .name = "f",
+			    .tid = 300,
+			    .kind = ZT_KIND_SYSCALL};
+	struct zt_otlp_group g = {.spans = &s, .n = 1};
+	struct zt_otlp_batch b = {.groups = &g, .n_groups = 1};
+	struct zt_buf buf = {0};
 	static const uint8_t span_msg[] = {
-		0x0a, 16, 0,	0,    0,    0,	  0,	0,    0,    0,	  0,	0,    0,    0,
-		0,    0,  0,	0,    /* trace_id */
-		0x12, 8,  1,	2,    3,    4,	  5,	6,    7,    8, /* span_id, big-endian */
-		0x2a, 1,  'f', /* name */
-		0x30, 1, /* kind INTERNAL */
-		0x39, 1,  0,	0,    0,    0,	  0,	0,    0, /* start, fixed64 little-endian */
-		0x41, 0,  2,	0,    0,    0,	  0,	0,    0, /* end */
-		0x4a, 16, 0x0a, 9,    't',  'h',  'r',	'e',  'a',  'd',  '.',	'i',  'd',  0x12,
-		3,    0x18, 0xac, 0x02, /* thread.id = 300 (varint ac 02) */
-		0x4a, 25, 0x0a, 19,   'z',  't',  'r',	'a',  'c',  'e',  '.',	'r',  'e',  't',
-		'u',  'r',  'n', '_', 'v',  'a',  'l',	'u',  'e',  0x12, 2,	0x18, 0, /* ret 0 */
+	    0x0a, 16,	0,    0,    0,	 0,   0,   0,	0,   0,	   0,	0,    0,   0,
+	    0,	  0,	0,    0,				/* trace_id */
+	    0x12, 8,	1,    2,    3,	 4,   5,   6,	7,   8, /* span_id, big-endian */
+	    0x2a, 1,	'f',					/* name */
+	    0x30, 1,						/* kind INTERNAL */
+	    0x39, 1,	0,    0,    0,	 0,   0,   0,	0,	/* start, fixed64 little-endian */
+	    0x41, 0,	2,    0,    0,	 0,   0,   0,	0,	/* end */
+	    0x4a, 16,	0x0a, 9,    't', 'h', 'r', 'e', 'a', 'd',  '.', 'i',  'd', 0x12,
+	    3,	  0x18, 0xac, 0x02, /* thread.id = 300 (varint ac 02) */
+	    0x4a, 25,	0x0a, 19,   'z', 't', 'r', 'a', 'c', 'e',  '.', 'r',  'e', 't',
+	    'u',  'r',	'n',  '_',  'v', 'a', 'l', 'u', 'e', 0x12, 2,	0x18, 0, /* ret 0 */
 	};
 	const uint8_t *p;
 
@@ -355,10 +373,10 @@ static int stop_at_b(const char *key, const char *value, void *ctx)
 
 Test(kv_list, parse)
 {
-	struct kv_seen s = { 0 };
+	struct kv_seen s = {0};
 
-	cr_assert_eq(zt_otlp_parse_kv_list(" a = 1 ,b=x%3Dy%2c z,,c=,=nokey,novalue,d=%zz%4", collect_kv,
-					   &s),
+	cr_assert_eq(zt_otlp_parse_kv_list(" a = 1 ,b=x%3Dy%2c z,,c=,=nokey,novalue,d=%zz%4",
+					   collect_kv, &s),
 		     2);
 	cr_assert_str_eq(s.text, "[a]=[1][b]=[x=y, z][c]=[][d]=[%zz%4]");
 	cr_assert_eq(zt_otlp_parse_kv_list("", collect_kv, &s), 0);
@@ -382,7 +400,7 @@ static void repo_path(char *out, const char *rel)
 static char *run_decoder(const void *data, size_t len, const char *arg1, const char *arg2)
 {
 	char script[PATH_MAX], modules[PATH_MAX], in_path[] = "/tmp/zt-otlp-in-XXXXXX";
-	char *argv[] = { "node", script, (char *)arg1, (char *)arg2, NULL };
+	char *argv[] = {"node", script, (char *)arg1, (char *)arg2, NULL};
 	char *out = malloc(DECODE_OUT_MAX);
 	size_t n = 0;
 	int fd, pipefd[2], status;
@@ -390,7 +408,8 @@ static char *run_decoder(const void *data, size_t len, const char *arg1, const c
 	pid_t pid;
 
 	repo_path(script, "tests/peers/otlp-receiver/decode.js");
-	repo_path(modules, "tests/peers/otlp-receiver/node_modules/@opentelemetry/otlp-transformer");
+	repo_path(modules,
+		  "tests/peers/otlp-receiver/node_modules/@opentelemetry/otlp-transformer");
 	cr_assert_eq(access(modules, F_OK), 0,
 		     "the OTLP peer is not installed: run tests/peers/otlp-receiver/setup.sh");
 	fd = mkstemp(in_path);
@@ -455,7 +474,7 @@ static void span_id_hex(uint64_t id, char out[17])
 Test(otlp_peer, protobuf_decodes_to_the_spans)
 {
 	struct fixture f;
-	struct zt_buf buf = { 0 };
+	struct zt_buf buf = {0};
 	char *cols[N_SPANS][TSV_COLS], hex[33], want[64];
 	char *out;
 
@@ -504,11 +523,12 @@ Test(otlp_peer, protobuf_decodes_to_the_spans)
 			 "ztrace.incomplete=true;ztrace.probe=u:/opt/shop/bin/orders:ship_order");
 
 	/* resources: the target's attributes beat the agent's, OTEL_SERVICE_NAME beats both */
-	cr_expect_str_eq(cols[0][C_RESOURCE],
-			 "container.id=" ID_A ";deployment.environment=test;host.name=testhost;"
-			 "process.command_line=/opt/shop/bin/orders --note \"caf\xc3\xa9\" "
-			 "\xef\xbf\xbd;process.executable.path=/opt/shop/bin/orders;"
-			 "process.pid=4242;service.name=orders;service.version=1.2.3;team=payments");
+	cr_expect_str_eq(
+	    cols[0][C_RESOURCE],
+	    "container.id=" ID_A ";deployment.environment=test;host.name=testhost;"
+	    "process.command_line=/opt/shop/bin/orders --note \"caf\xc3\xa9\" "
+	    "\xef\xbf\xbd;process.executable.path=/opt/shop/bin/orders;"
+	    "process.pid=4242;service.name=orders;service.version=1.2.3;team=payments");
 	cr_expect_str_eq(cols[4][C_RESOURCE],
 			 "deployment.environment=test;host.name=testhost;process.command_line="
 			 "checkout;process.executable.path=/usr/bin/checkout;process.pid=5151;"
@@ -522,7 +542,7 @@ Test(otlp_peer, protobuf_decodes_to_the_spans)
 Test(otlp_peer, json_and_protobuf_are_the_same_request)
 {
 	struct fixture f;
-	struct zt_buf pb = { 0 }, gz = { 0 };
+	struct zt_buf pb = {0}, gz = {0};
 	char *json, *from_pb, *from_json, *from_gz;
 
 	make_batch(&f, false);
@@ -550,15 +570,16 @@ Test(otlp_peer, json_and_protobuf_are_the_same_request)
 Test(otlp_peer, decoder_rejects_garbage)
 {
 	char script[PATH_MAX];
-	char cmd[PATH_MAX + 64];
+	char cmd[2 * PATH_MAX];
 
 	/* the peer must be able to fail, or the tests above prove nothing */
 	repo_path(script, "tests/peers/otlp-receiver/decode.js");
 	snprintf(cmd, sizeof(cmd), "printf '\\x0a\\x05\\x01' | node %s >/dev/null 2>&1", script);
 	cr_assert_neq(system(cmd), 0);
-	snprintf(cmd, sizeof(cmd),
-		 "echo '{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"xyz\"}]}]}]}'"
-		 " | node %s --json >/dev/null 2>&1",
-		 script);
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "echo '{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"xyz\"}]}]}]}'"
+	    " | node %s --json >/dev/null 2>&1",
+	    script);
 	cr_assert_neq(system(cmd), 0);
 }

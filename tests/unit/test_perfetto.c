@@ -15,16 +15,16 @@ static struct zt_span span(uint32_t pid, uint32_t tid, const char *comm, uint64_
 			   uint64_t parent, uint64_t start, uint64_t end, const char *name)
 {
 	struct zt_span s = {
-		.span_id = id,
-		.parent_span_id = parent,
-		.start_ns = T0 + start,
-		.end_ns = T0 + end,
-		.pid = pid,
-		.tid = tid,
-		.kind = ZT_KIND_FUNCTION,
-		.status = ZT_STATUS_OK,
-		.name = name,
-		.probe = "u:/opt/orders/orders:*",
+	    .span_id = id,
+	    .parent_span_id = parent,
+	    .start_ns = T0 + start,
+	    .end_ns = T0 + end,
+	    .pid = pid,
+	    .tid = tid,
+	    .kind = ZT_KIND_FUNCTION,
+	    .status = ZT_STATUS_OK,
+	    .name = name,
+	    .probe = "u:/opt/orders/orders:*",
 	};
 
 	snprintf(s.comm, sizeof(s.comm), "%s", comm);
@@ -79,7 +79,7 @@ static size_t nested_set(struct zt_span *s)
 }
 
 static const struct zt_store_process procs[] = {
-	{ .pid = 100, .comm = "orders", .exe = "/opt/orders/orders" },
+    {.pid = 100, .comm = "orders", .exe = "/opt/orders/orders"},
 };
 
 static char *render(const struct zt_span *s, size_t n, size_t *len)
@@ -112,7 +112,8 @@ Test(perfetto, overrunning_child_is_clipped_to_its_parent)
 	/* log_line starts at 10 us and was recorded ending at 12 us; charge ends at 10.5 us */
 	cr_assert_not_null(strstr(out, "\"ts\":10.000,\"dur\":0.500,\"name\":\"log_line\""), "%s",
 			   out);
-	cr_assert_not_null(strstr(out, "\"ts\":6.000,\"dur\":4.500,\"name\":\"charge\""), "%s", out);
+	cr_assert_not_null(strstr(out, "\"ts\":6.000,\"dur\":4.500,\"name\":\"charge\""), "%s",
+			   out);
 	free(out);
 }
 

@@ -256,7 +256,7 @@ Test(procmaps, read_self)
 	cr_assert_str_eq(map->path, self);
 	cr_assert_eq(map->x, true);
 	cr_assert_eq(map->w, false);
-	/* getpid lives in libc (and no sanitizer wraps it): its mapping is the one find_lib names. */
+	/* getpid lives in libc (no sanitizer wraps it): its mapping is the one find_lib names. */
 	map = zt_procmaps_find_addr(&m, (uintptr_t)getpid);
 	cr_assert_not_null(map);
 	libc = zt_procmaps_find_lib(&m, "libc");

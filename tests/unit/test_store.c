@@ -11,13 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "store.h"
 
 /* Size of the version-1 header, as laid out in store.h. */
 #define HEADER_BYTES 112
-#define BOOT_OFFSET 1699990000123456789ll
+#define BOOT_OFFSET  1699990000123456789ll
 
 static char tmpdir[] = "/tmp/zt-store-XXXXXX";
 
@@ -41,33 +43,33 @@ static void tmp_path(char *out, size_t len, const char *name)
 	cr_assert_lt(snprintf(out, len, "%s/%s", tmpdir, name), (int)len);
 }
 
-static const char *const names[] = { "main", "process_order", "validate", "say \"hi\"", "read",
-				     "openat", "handle_request", "" };
-static const char *const probes[] = { "u:/opt/orders:main", "u:/opt/orders:process_order",
-				      NULL, "u:/opt/orders:say*", "syscall:read" };
-static const char *const binaries[] = { "/opt/orders", NULL, "/usr/lib/libc.so.6" };
+static const char *const names[] = {"main", "process_order", "validate",       "say \"hi\"",
+				    "read", "openat",	     "handle_request", ""};
+static const char *const probes[] = {"u:/opt/orders:main", "u:/opt/orders:process_order", NULL,
+				     "u:/opt/orders:say*", "syscall:read"};
+static const char *const binaries[] = {"/opt/orders", NULL, "/usr/lib/libc.so.6"};
 
 /* A deterministic, varied span number i: every field differs between spans. */
 static struct zt_span make_span(unsigned i)
 {
 	uint64_t x = 0x9e3779b97f4a7c15ull * (i + 1);
 	struct zt_span s = {
-		.span_id = x ^ 0x1234,
-		.parent_span_id = i % 4 ? x - 7 : 0,
-		.start_ns = 1700000000000000000ull + i * 1000ull,
-		.end_ns = 1700000000000000000ull + i * 1000ull + (x % 100000),
-		.ret = (int64_t)(x >> 3) * (i % 2 ? -1 : 1),
-		.syscall_ns = i % 3 ? x % 777 : 0,
-		.syscall_count = i % 3,
-		.pid = 1000 + i % 5,
-		.tid = 2000 + i % 9,
-		.probe_id = i % 11,
-		.depth = i % 4,
-		.kind = i % 5,
-		.status = i % 3,
-		.name = names[i % 8],
-		.probe = probes[i % 5],
-		.binary = binaries[i % 3],
+	    .span_id = x ^ 0x1234,
+	    .parent_span_id = i % 4 ? x - 7 : 0,
+	    .start_ns = 1700000000000000000ull + i * 1000ull,
+	    .end_ns = 1700000000000000000ull + i * 1000ull + (x % 100000),
+	    .ret = (int64_t)(x >> 3) * (i % 2 ? -1 : 1),
+	    .syscall_ns = i % 3 ? x % 777 : 0,
+	    .syscall_count = i % 3,
+	    .pid = 1000 + i % 5,
+	    .tid = 2000 + i % 9,
+	    .probe_id = i % 11,
+	    .depth = i % 4,
+	    .kind = i % 5,
+	    .status = i % 3,
+	    .name = names[i % 8],
+	    .probe = probes[i % 5],
+	    .binary = binaries[i % 3],
 	};
 
 	for (int b = 0; b < 16; b++)
@@ -303,20 +305,20 @@ Test(store, processes_and_metrics_in_file_order)
 	const struct zt_store_process *procs;
 	size_t nprocs;
 	struct zt_store_process p = {
-		.pid = 4242,
-		.start_time = 123456,
-		.comm = "orders",
-		.exe = "/opt/orders",
-		.cmdline = "/opt/orders --port 8080",
-		.service_name = "checkout",
-		.service_name_from_env = true,
-		.container_id = NULL,
-		.resource_attrs = "deployment.environment=prod",
+	    .pid = 4242,
+	    .start_time = 123456,
+	    .comm = "orders",
+	    .exe = "/opt/orders",
+	    .cmdline = "/opt/orders --port 8080",
+	    .service_name = "checkout",
+	    .service_name_from_env = true,
+	    .container_id = NULL,
+	    .resource_attrs = "deployment.environment=prod",
 	};
 	const struct zt_store_metric samples[] = {
-		{ "ztrace_events_total", "probe=\"u:/opt/orders:main\",outcome=\"delivered\"", 990 },
-		{ "ztrace_events_total", "probe=\"u:/opt/orders:main\",outcome=\"lost\"", 10 },
-		{ "ztrace_up", NULL, 1.5 },
+	    {"ztrace_events_total", "probe=\"u:/opt/orders:main\",outcome=\"delivered\"", 990},
+	    {"ztrace_events_total", "probe=\"u:/opt/orders:main\",outcome=\"lost\"", 10},
+	    {"ztrace_up", NULL, 1.5},
 	};
 
 	tmp_path(path, sizeof(path), "mixed.zt");
@@ -332,7 +334,7 @@ Test(store, processes_and_metrics_in_file_order)
 	cr_assert_eq(zt_store_add_process(w, &p), 0);
 	cr_assert_eq(zt_store_add_metrics(w, 1700000002000000000ull, samples, 0), 0);
 	{
-		const struct zt_store_metric bad = { NULL, "x=\"y\"", 1 };
+		const struct zt_store_metric bad = {NULL, "x=\"y\"", 1};
 
 		cr_assert_eq(zt_store_add_metrics(w, 0, &bad, 1), -EINVAL);
 	}
@@ -377,7 +379,7 @@ Test(store, processes_and_metrics_in_file_order)
 
 Test(store, process_info_mapping_round_trips)
 {
-	struct zt_process_info info = { .pid = 9, .start_time = 77, .comm = "svc" };
+	struct zt_process_info info = {.pid = 9, .start_time = 77, .comm = "svc"};
 	struct zt_process_info back;
 	struct zt_store_process p;
 
@@ -446,9 +448,10 @@ Test(store, cut_inside_a_block_payload)
 	write_three();
 	tmp_path(path, sizeof(path), "cut2.zt");
 	copy_cut(three, path, ends[1] + 16 + 10);
-	snprintf(want, sizeof(want),
-		 "truncated block at offset %llu (the file ends 10 bytes into its %llu-byte payload)",
-		 (unsigned long long)ends[1], (unsigned long long)(ends[2] - ends[1] - 16));
+	snprintf(
+	    want, sizeof(want),
+	    "truncated block at offset %llu (the file ends 10 bytes into its %llu-byte payload)",
+	    (unsigned long long)ends[1], (unsigned long long)(ends[2] - ends[1] - 16));
 	expect_stop(path, 200, ZT_STORE_TRUNCATED, ends[1], want);
 }
 
@@ -510,8 +513,7 @@ Test(store, bad_block_magic_names_the_block)
 	tmp_path(path, sizeof(path), "magic.zt");
 	copy_cut(three, path, ends[2]);
 	flip_byte(path, ends[1]);
-	snprintf(want, sizeof(want), "bad block magic at offset %llu",
-		 (unsigned long long)ends[1]);
+	snprintf(want, sizeof(want), "bad block magic at offset %llu", (unsigned long long)ends[1]);
 	expect_stop(path, 200, ZT_STORE_CORRUPT, ends[1], want);
 }
 
@@ -553,7 +555,8 @@ Test(store, foreign_file_is_refused)
 	tmp_path(path, sizeof(path), "notes.txt");
 	write_text(path, "{\"traceEvents\":[]}\nthis is not a record file\n");
 	expect_open_error(path, -EINVAL, "not a ztrace record file (bad magic at offset 0)");
-	write_text(path, "\x7f" "E");
+	write_text(path, "\x7f"
+			 "E");
 	expect_open_error(path, -EINVAL, "not a ztrace record file (bad magic at offset 0)");
 	/* the start of the magic and nothing else: a header cut short, not a foreign file */
 	write_text(path, "ZT");
@@ -591,7 +594,7 @@ Test(store, damaged_header_is_reported)
 Test(store, newer_version_is_refused)
 {
 	char path[256];
-	uint8_t v2[4] = { 2, 0, 0, 0 };
+	uint8_t v2[4] = {2, 0, 0, 0};
 	int fd;
 
 	write_three();
@@ -648,4 +651,42 @@ Test(store, write_failure_is_reported)
 	cr_assert_null(w);
 	cr_assert_eq(errno, ENOENT);
 	cr_assert_str_eq(err, "cannot create /nonexistent-dir/run.zt: No such file or directory");
+}
+
+Test(store, writer_killed_leaves_its_flushed_blocks)
+{
+	char path[256], want[128];
+	uint64_t ends[3];
+	int status;
+	pid_t pid;
+
+	tmp_path(path, sizeof(path), "killed.zt");
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		char err[256];
+		struct zt_store_writer *w = zt_store_create(path, BOOT_OFFSET, err, sizeof(err));
+
+		if (!w)
+			_exit(1);
+		for (unsigned i = 0; i < 350; i++) {
+			struct zt_span s = make_span(i);
+
+			if (zt_store_add_span(w, &s))
+				_exit(1);
+			if (i % 100 == 99 && zt_store_flush(w))
+				_exit(1);
+		}
+		/* 50 spans still buffered, never written */
+		raise(SIGKILL);
+		_exit(1);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "status %#x", status);
+	/* the same spans in the same blocks give the same offsets */
+	tmp_path(three, sizeof(three), "ref.zt");
+	write_blocks(three, 3, 100, ends);
+	cr_assert_eq((uint64_t)file_size(path), ends[2]);
+	snprintf(want, sizeof(want), "end of file at offset %llu", (unsigned long long)ends[2]);
+	expect_stop(path, 300, ZT_STORE_END, ends[2], want);
 }

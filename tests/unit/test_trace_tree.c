@@ -14,16 +14,16 @@ static struct zt_span span(uint8_t trace, uint64_t id, uint64_t parent, uint64_t
 			   uint64_t end, const char *name)
 {
 	struct zt_span s = {
-		.span_id = id,
-		.parent_span_id = parent,
-		.start_ns = T0 + start,
-		.end_ns = T0 + end,
-		.pid = 4242,
-		.tid = 4243,
-		.comm = "orders",
-		.kind = ZT_KIND_FUNCTION,
-		.status = ZT_STATUS_OK,
-		.name = name,
+	    .span_id = id,
+	    .parent_span_id = parent,
+	    .start_ns = T0 + start,
+	    .end_ns = T0 + end,
+	    .pid = 4242,
+	    .tid = 4243,
+	    .comm = "orders",
+	    .kind = ZT_KIND_FUNCTION,
+	    .status = ZT_STATUS_OK,
+	    .name = name,
 	};
 
 	memset(s.trace_id, trace, sizeof(s.trace_id));
@@ -89,7 +89,7 @@ Test(trace_tree, top_larger_than_traces_prints_all)
 
 	cr_assert_eq(strncmp(out, title, strlen(title)), 0, "%s", out);
 	/* the fastest comes last */
-	cr_assert_not_null(strstr(out, "trace 03030303030303030303030303030303  500 ns  ping"));
+	cr_assert_not_null(strstr(out, "trace 03030303030303030303030303030303  500ns  ping"));
 	cr_assert_gt(strstr(out, "ping"), strstr(out, "child_b"));
 	free(out);
 }
