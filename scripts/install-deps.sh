@@ -10,6 +10,7 @@ packages=(
 	libmicrohttpd-dev libcurl4-openssl-dev
 	prometheus
 	python3
+	qemu-system-x86 busybox-static xz-utils kmod cpio
 )
 # Node.js runs the independent OTLP receiver used by tests; a machine may already carry a
 # newer build that bundles npm, so only install Debian's when the commands are absent.

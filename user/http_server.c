@@ -2,6 +2,8 @@
 /* The metrics endpoint on libmicrohttpd; see http_server.h. */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -245,6 +247,7 @@ struct zt_http *zt_http_start(const char *addr, struct zt_metrics *m, char *err,
 	struct sockaddr_storage sa, bound;
 	socklen_t salen, boundlen = sizeof(bound);
 	struct zt_http *h = NULL;
+	sigset_t all, old;
 	int fd = -1, ret;
 
 	ret = zt_http_parse_addr(addr, &sa, &salen, err, errlen);
@@ -274,12 +277,19 @@ struct zt_http *zt_http_start(const char *addr, struct zt_metrics *m, char *err,
 	 * We bind the socket ourselves rather than through MHD_OPTION_SOCK_ADDR: only then is the
 	 * errno of bind() ours to report (port in use, address not on this host).
 	 */
+	/*
+	 * The server thread inherits the caller's signal mask: start it with every signal
+	 * blocked, or a SIGINT meant for the agent's signalfd would kill the process there.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	h->daemon = MHD_start_daemon(
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 	    handle_request, h, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned int)ZT_HTTP_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned int)ZT_HTTP_CONNECTION_TIMEOUT_S, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
 	    MHD_OPTION_END);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!h->daemon) {
 		/*
 		 * Whether a failed start closed the socket it was given differs between

@@ -12,7 +12,7 @@ TARGET_DIR := $(OUTPUT)/targets
 TARGET_CFLAGS := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -fno-optimize-sibling-calls \
 		 -fcf-protection=none -Wall -Wextra -MMD -MP
 TARGET_BINS := $(TARGET_DIR)/libpricing.so $(TARGET_DIR)/orders $(TARGET_DIR)/spin \
-	       $(TARGET_DIR)/dlopener
+	       $(TARGET_DIR)/dlopener $(TARGET_DIR)/sysload
 # Rebuild the targets when their flags change.
 TARGET_MK := tests/targets/targets.mk
 
@@ -39,3 +39,7 @@ $(TARGET_DIR)/spin: tests/targets/spin.c $(TARGET_MK) | $(TARGET_DIR)
 $(TARGET_DIR)/dlopener: tests/targets/dlopener.c $(TARGET_MK) | $(TARGET_DIR)
 	$(call msg,CC,$@)
 	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) $< -ldl -o $@
+
+$(TARGET_DIR)/sysload: tests/targets/sysload.c $(TARGET_MK) | $(TARGET_DIR)
+	$(call msg,CC,$@)
+	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) $< -o $@

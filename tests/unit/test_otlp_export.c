@@ -438,7 +438,8 @@ Test(otlp_export, gives_up_after_give_up_ms)
 	cr_assert(wait_for(failed_is, e, 1));
 	/* batch_ms, then retries for at most give_up_ms */
 	cr_expect_lt(mono_ms() - t0, 50 + 800 + 500);
-	cr_expect_geq(n_requests(), 3);
+	/* at least one retry (three on an idle machine: 200 ms backoff, doubling) */
+	cr_expect_geq(n_requests(), 2);
 	zt_otlp_stop(e, 0);
 	expect_counts(e, 0, 0, 1);
 	zt_otlp_free(e);
