@@ -279,7 +279,7 @@ int zt_cli_parse(int argc, char **argv, struct zt_options *o, char *err, size_t 
 	memset(o, 0, sizeof(*o));
 	o->max_probes = ZT_DEFAULT_MAX_PROBES;
 	o->otlp_gzip = -1;
-	o->top = 5;
+	o->top = ZT_REPORT_DEFAULT_TOP;
 	if (argc < 2) {
 		o->cmd = ZT_CMD_HELP;
 		return 0;

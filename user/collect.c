@@ -14,7 +14,7 @@ static void to_metrics(struct zt_collect *c, const struct zt_agg_entry *e)
 
 	if (!c->metrics)
 		return;
-	pi = zt_proctable_get(c->procs, e->key.tgid, NULL);
+	pi = zt_proctable_get(c->procs, e->key.tgid, NULL, NULL);
 	if (!pi)
 		return;
 	if (id >= ZT_AGG_SYSCALL_BASE) {

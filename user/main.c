@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include "cli.h"
 #include "cmd_probes.h"
+#include "cmd_report.h"
 #include "log.h"
 #include "tracer.h"
 
@@ -29,7 +30,12 @@ int main(int argc, char **argv)
 		printf("ztrace %s\n", ZTRACE_VERSION);
 		return ZT_EXIT_OK;
 	case ZT_CMD_TRACE:
+	case ZT_CMD_RECORD:
 		return zt_cmd_trace(&opts);
+	case ZT_CMD_REPORT:
+		return zt_cmd_report(opts.file, opts.top, stdout);
+	case ZT_CMD_EXPORT:
+		return zt_cmd_export(opts.file, opts.export_format, stdout);
 	case ZT_CMD_PROBES:
 		return zt_cmd_probes(&opts);
 	default:

@@ -45,11 +45,13 @@ const struct zt_process_info *zt_proctable_peek(const struct zt_proctable *pt, u
 }
 
 const struct zt_process_info *zt_proctable_get(struct zt_proctable *pt, uint32_t pid,
-					       const char *comm)
+					       const char *comm, bool *created)
 {
 	const struct zt_process_info *found = zt_proctable_peek(pt, pid);
 	struct proc_node *n;
 
+	if (created)
+		*created = !found;
 	if (found)
 		return found;
 	n = calloc(1, sizeof(*n));

@@ -3,6 +3,7 @@
 #ifndef ZTRACE_PROCTABLE_H
 #define ZTRACE_PROCTABLE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "procinfo.h"
 
@@ -12,12 +13,13 @@ struct zt_proctable *zt_proctable_new(void);
 void zt_proctable_free(struct zt_proctable *pt);
 
 /*
- * The process info of pid, read from /proc the first time pid is asked for. A process that is
- * already gone gets a minimal entry named comm (may be NULL). Never NULL unless out of memory.
- * The pointer stays valid until zt_proctable_remove(pid) or zt_proctable_free().
+ * The process info of pid, read from /proc the first time pid is asked for (then *created, if
+ * not NULL, is set true). A process that is already gone gets a minimal entry named comm (may
+ * be NULL). Never NULL unless out of memory. The pointer stays valid until
+ * zt_proctable_remove(pid) or zt_proctable_free().
  */
 const struct zt_process_info *zt_proctable_get(struct zt_proctable *pt, uint32_t pid,
-					       const char *comm);
+					       const char *comm, bool *created);
 
 /* The entry of pid if there is one, without reading /proc. */
 const struct zt_process_info *zt_proctable_peek(const struct zt_proctable *pt, uint32_t pid);

@@ -21,6 +21,7 @@
 #include "probes.h"
 #include "proctable.h"
 #include "stitch.h"
+#include "store.h"
 #include "syscall_names.h"
 #include "summary.h"
 #include "target.h"
@@ -43,6 +44,7 @@ struct tracer {
 	struct zt_metrics *metrics; /* --metrics-addr */
 	struct zt_http *http;
 	struct zt_collect collect;
+	struct zt_store_writer *store; /* record -o FILE */
 	FILE *out;
 	uint64_t t0_ns;
 	uint64_t invalid_records;
@@ -94,12 +96,14 @@ static void emit_span(struct tracer *t, struct zt_span *s, bool syscall)
 		s->probe = p ? p->text : "?";
 		s->binary = p ? p->binary : NULL;
 	}
-	if (!t->opts->quiet) {
+	if (!t->opts->quiet && t->opts->cmd != ZT_CMD_RECORD) {
 		if (t->opts->format == ZT_FORMAT_JSON)
 			zt_json_write_span(t->out, s);
 		else
 			zt_text_write_span(t->out, s, t->t0_ns);
 	}
+	if (t->store)
+		zt_store_add_span(t->store, s);
 	/* syscalls are summarised from the kernel's exact aggregates instead (see finish) */
 	if (!syscall)
 		zt_summary_add(t->summary, s);
@@ -111,7 +115,9 @@ static int handle_record(void *ctx, void *data, size_t size)
 	struct tracer *t = ctx;
 	const struct zt_span_rec *rec = data;
 	struct zt_span span = { 0 };
+	const struct zt_process_info *pi;
 	struct zt_probe *p;
+	bool created;
 
 	/* The kernel side is ours, but a mismatched build must not be trusted blindly. */
 	if (size < sizeof(*hdr) || hdr->size != size) {
@@ -127,7 +133,13 @@ static int handle_record(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	/* first sight of a process: read its /proc facts while it is surely alive */
-	zt_proctable_get(t->procs, rec->pid, rec->comm);
+	pi = zt_proctable_get(t->procs, rec->pid, rec->comm, &created);
+	if (created && pi && t->store) {
+		struct zt_store_process sp;
+
+		zt_store_process_from_info(&sp, pi);
+		zt_store_add_process(t->store, &sp);
+	}
 	if (rec->hdr.flags & ZT_SPAN_SYSCALL) {
 		t->syscall_delivered++;
 	} else if (rec->probe_id < t->probes.n) {
@@ -333,8 +345,46 @@ static void publish_capture(struct tracer *t)
 	}
 }
 
+/* A metric snapshot for the record file: the capture counters the report shows. */
+static void record_snapshot(struct tracer *t)
+{
+	size_t n = 0, cap = 2 * t->probes.n + 2;
+	struct zt_store_metric *v = calloc(cap, sizeof(*v));
+	char (*labels)[PATH_MAX + 64] = calloc(cap, sizeof(*labels));
+
+	if (!v || !labels)
+		goto out;
+	for (size_t i = 0; i <= t->probes.n; i++) {
+		const char *probe = i < t->probes.n ? t->probes.v[i].text : "syscall";
+		uint32_t id = i < t->probes.n ? t->probes.v[i].id : ZT_SYSCALL_STATS_ID;
+		uint64_t delivered = i < t->probes.n ? t->probes.v[i].delivered
+						     : t->syscall_delivered;
+		struct zt_probe_stats st = { 0 };
+
+		if (i == t->probes.n && !t->opts->syscalls)
+			break;
+		zt_loader_probe_stats(t->loader, id, &st);
+		for (int lost = 0; lost < 2; lost++) {
+			snprintf(labels[n], sizeof(labels[n]), "probe=\"%s\",outcome=\"%s\"", probe,
+				 lost ? "lost" : "delivered");
+			v[n].name = "ztrace_events_total";
+			v[n].labels = labels[n];
+			v[n].value = (double)(lost ? st.lost : delivered);
+			n++;
+		}
+	}
+	zt_store_add_metrics(t->store, realtime_ns(), v, n);
+out:
+	free(v);
+	free(labels);
+}
+
 static void publish_metrics(struct tracer *t)
 {
+	if (t->store) {
+		record_snapshot(t);
+		zt_store_flush(t->store);
+	}
 	if (!t->metrics)
 		return;
 	zt_collect_refresh(&t->collect);
@@ -402,7 +452,8 @@ static int run_loop(struct tracer *t)
 			zt_metrics_set_ringbuf_fill(t->metrics, zt_loader_ringbuf_used(t->loader),
 						    ZT_RINGBUF_BYTES);
 		ring_buffer__consume(t->rb);
-		if (t->metrics && monotonic_ms() - last_publish >= ZT_METRICS_REFRESH_MS) {
+		if ((t->metrics || t->store) &&
+		    monotonic_ms() - last_publish >= ZT_METRICS_REFRESH_MS) {
 			publish_metrics(t);
 			last_publish = monotonic_ms();
 		}
@@ -433,6 +484,15 @@ static void finish(struct tracer *t)
 	zt_collect_finish(&t->collect);
 	if (t->metrics)
 		publish_capture(t);
+	if (t->store) {
+		record_snapshot(t);
+		if (zt_store_close(t->store))
+			zt_err("could not finish writing %s: the file holds what was written "
+			       "before", t->opts->output);
+		else
+			fprintf(stderr, "ztrace: wrote %s\n", t->opts->output);
+		t->store = NULL;
+	}
 	for (size_t i = 0; i < t->probes.n; i++) {
 		struct zt_probe *p = &t->probes.v[i];
 		struct zt_probe_stats st;
@@ -453,7 +513,11 @@ static void finish(struct tracer *t)
 			zt_summary_set_capture(t->summary, "syscall", t->syscall_delivered, st.lost);
 	}
 	fflush(t->out);
-	zt_summary_print(t->summary, t->opts->format == ZT_FORMAT_JSON ? stderr : stdout);
+	/* json on stdout and record files stay machine-readable: the summary goes to stderr */
+	zt_summary_print(t->summary, t->opts->format == ZT_FORMAT_JSON ||
+					     t->opts->cmd == ZT_CMD_RECORD
+				     ? stderr
+				     : stdout);
 	if (overflow)
 		zt_warn("%llu calls nested deeper than %d traced calls were not recorded",
 			(unsigned long long)overflow, ZT_MAX_DEPTH);
@@ -537,6 +601,11 @@ int zt_cmd_trace(const struct zt_options *o)
 		goto fail;
 	}
 	zt_stitch_init(&t.stitch, &o->error_rule);
+	if (o->output) {
+		t.store = zt_store_create(o->output, t.stitch.mono_to_real_ns, t.err, sizeof(t.err));
+		if (!t.store)
+			goto fail;
+	}
 	t.collect = (struct zt_collect){
 		.loader = t.loader,
 		.probes = &t.probes,
@@ -546,7 +615,7 @@ int zt_cmd_trace(const struct zt_options *o)
 		.syscalls = o->syscalls,
 	};
 	t.t0_ns = realtime_ns();
-	if (o->format == ZT_FORMAT_TEXT && !o->quiet)
+	if (o->format == ZT_FORMAT_TEXT && !o->quiet && o->cmd != ZT_CMD_RECORD)
 		zt_text_write_header(t.out);
 	fflush(t.out);
 	describe_session(&t);
@@ -569,6 +638,8 @@ out:
 			zt_target_abort(&t.targets[i]);
 		zt_target_close(&t.targets[i]);
 	}
+	if (t.store)
+		zt_store_close(t.store);
 	zt_http_stop(t.http);
 	zt_metrics_free(t.metrics);
 	ring_buffer__free(t.rb);

@@ -9,6 +9,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,6 +253,73 @@ Test(http_server, stop_releases_the_port)
 	zt_http_stop(h);
 	zt_http_stop(NULL);
 	zt_metrics_free(m);
+}
+
+/* Thread ids of this process, as a bitmap over tids below max_tid. */
+static void list_threads(bool *tids, int max_tid)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+
+	cr_assert_not_null(d);
+	memset(tids, 0, (size_t)max_tid * sizeof(*tids));
+	while ((e = readdir(d))) {
+		int tid = atoi(e->d_name);
+
+		if (tid > 0 && tid < max_tid)
+			tids[tid] = true;
+	}
+	closedir(d);
+}
+
+/* The signals thread tid blocks, from /proc (SigBlk). */
+static unsigned long long blocked_signals(int tid)
+{
+	char path[64], line[256];
+	unsigned long long mask = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", tid);
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "%s", path);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "SigBlk: %llx", &mask) == 1)
+			break;
+	fclose(f);
+	return mask;
+}
+
+#define MAX_TID (1 << 22)
+
+/* A SIGINT for the agent must reach its signalfd, never kill the process in the server thread. */
+Test(http_server, server_thread_blocks_signals)
+{
+	bool *before = calloc(MAX_TID, sizeof(bool)), *after = calloc(MAX_TID, sizeof(bool));
+	struct zt_metrics *m = sample_metrics();
+	struct zt_http *h;
+	int threads = 0;
+
+	cr_assert(before && after);
+	list_threads(before, MAX_TID);
+	h = start("127.0.0.1:0", m);
+	list_threads(after, MAX_TID);
+	for (int tid = 1; tid < MAX_TID; tid++) {
+		unsigned long long mask;
+
+		if (!after[tid] || before[tid])
+			continue;
+		threads++;
+		mask = blocked_signals(tid);
+		cr_assert(mask & (1ull << (SIGINT - 1)), "thread %d: SigBlk %llx", tid, mask);
+		cr_assert(mask & (1ull << (SIGTERM - 1)), "thread %d: SigBlk %llx", tid, mask);
+	}
+	cr_assert_geq(threads, 1, "no server thread found");
+	/* The caller's own mask is left as it was. */
+	cr_assert_not(blocked_signals(gettid()) & (1ull << (SIGINT - 1)));
+	zt_http_stop(h);
+	zt_metrics_free(m);
+	free(before);
+	free(after);
 }
 
 Test(http_server, bad_addresses)
