@@ -113,8 +113,11 @@ deps:
 test: deps
 	$(Q)$(MAKE) --no-print-directory run-test
 
+# tests/*/*.mk may add phony targets to TEST_EXTRA (sanitizer and fuzz runs, the VM suite);
+# they run after the main suite, each failing the build on its own.
 run-test: all $(UNIT_BINS) $(INTEG_BINS)
 	$(Q)scripts/run-tests.sh all $(UNIT_BINS) $(INTEG_BINS)
+	$(Q)$(if $(TEST_EXTRA),$(MAKE) --no-print-directory $(TEST_EXTRA))
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory run-demo

@@ -10,7 +10,9 @@ packages=(
 	libmicrohttpd-dev libcurl4-openssl-dev
 	prometheus
 	python3
-	qemu-system-x86 busybox-static xz-utils kmod cpio
+	qemu-system-x86 busybox-static xz-utils kmod
+	# make bench: the tools ztrace is compared with, side by side
+	bpftrace libbpf-tools strace linux-perf
 )
 # Node.js runs the independent OTLP receiver used by tests; a machine may already carry a
 # newer build that bundles npm, so only install Debian's when the commands are absent.

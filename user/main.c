@@ -6,8 +6,7 @@
 #include "cmd_report.h"
 #include "log.h"
 #include "tracer.h"
-
-#define ZTRACE_VERSION "0.1.0"
+#include "version.h"
 
 int main(int argc, char **argv)
 {

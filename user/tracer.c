@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include "collect.h"
 #include "export_json.h"
+#include "export_otlp.h"
 #include "export_text.h"
 #include "http_server.h"
 #include "loader.h"
@@ -26,6 +27,7 @@
 #include "summary.h"
 #include "target.h"
 #include "tracer.h"
+#include "version.h"
 
 #define ERRLEN 512
 
@@ -45,6 +47,8 @@ struct tracer {
 	struct zt_http *http;
 	struct zt_collect collect;
 	struct zt_store_writer *store; /* record -o FILE */
+	struct zt_otlp_exporter *otlp; /* --otlp URL or OTEL_EXPORTER_OTLP_*ENDPOINT */
+	const struct zt_process_info *current_proc; /* of the record being handled */
 	FILE *out;
 	uint64_t t0_ns;
 	uint64_t invalid_records;
@@ -104,6 +108,8 @@ static void emit_span(struct tracer *t, struct zt_span *s, bool syscall)
 	}
 	if (t->store)
 		zt_store_add_span(t->store, s);
+	if (t->otlp)
+		zt_otlp_submit(t->otlp, s, t->current_proc); /* a full queue counts the drop */
 	/* syscalls are summarised from the kernel's exact aggregates instead (see finish) */
 	if (!syscall)
 		zt_summary_add(t->summary, s);
@@ -134,6 +140,8 @@ static int handle_record(void *ctx, void *data, size_t size)
 	}
 	/* first sight of a process: read its /proc facts while it is surely alive */
 	pi = zt_proctable_get(t->procs, rec->pid, rec->comm, &created);
+	if (t->otlp)
+		t->current_proc = pi;
 	if (created && pi && t->store) {
 		struct zt_store_process sp;
 
@@ -379,6 +387,16 @@ out:
 	free(labels);
 }
 
+static void publish_exported(struct tracer *t)
+{
+	uint64_t sent, dropped, failed;
+
+	if (!t->otlp || !t->metrics)
+		return;
+	zt_otlp_counts(t->otlp, &sent, &dropped, &failed);
+	zt_metrics_set_exported(t->metrics, "otlp", sent, dropped, failed);
+}
+
 static void publish_metrics(struct tracer *t)
 {
 	if (t->store) {
@@ -389,6 +407,7 @@ static void publish_metrics(struct tracer *t)
 		return;
 	zt_collect_refresh(&t->collect);
 	publish_capture(t);
+	publish_exported(t);
 }
 
 static bool all_targets_exited(struct tracer *t)
@@ -484,6 +503,18 @@ static void finish(struct tracer *t)
 	zt_collect_finish(&t->collect);
 	if (t->metrics)
 		publish_capture(t);
+	if (t->otlp) {
+		uint64_t sent, dropped, failed;
+
+		zt_otlp_stop(t->otlp, ZT_OTLP_EXIT_FLUSH_MS);
+		publish_exported(t);
+		zt_otlp_counts(t->otlp, &sent, &dropped, &failed);
+		fprintf(stderr,
+			"ztrace: otlp: %llu spans sent, %llu dropped (queue full or unsent at exit), "
+			"%llu failed (rejected or retried too long)\n",
+			(unsigned long long)sent, (unsigned long long)dropped,
+			(unsigned long long)failed);
+	}
 	if (t->store) {
 		record_snapshot(t);
 		if (zt_store_close(t->store))
@@ -528,6 +559,34 @@ static void finish(struct tracer *t)
 	(void)lost;
 }
 
+/* OTLP export when asked for with --otlp or the standard environment variables. */
+static int start_otlp(struct tracer *t)
+{
+	const struct zt_options *o = t->opts;
+	struct zt_otlp_config c;
+
+	if (!o->otlp_url && !getenv("OTEL_EXPORTER_OTLP_ENDPOINT") &&
+	    !getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+		return 0;
+	zt_otlp_config_defaults(&c);
+	if (zt_otlp_config_from_env(&c, t->err, sizeof(t->err)))
+		return -EINVAL;
+	if (o->otlp_url) {
+		c.endpoint = o->otlp_url;
+		c.endpoint_exact = false;
+	}
+	if (o->otlp_protocol && zt_otlp_parse_protocol(o->otlp_protocol, &c.json, t->err,
+							sizeof(t->err)))
+		return -EINVAL;
+	if (o->otlp_gzip == 0)
+		c.gzip = false;
+	c.scope_version = ZTRACE_VERSION;
+	if (zt_otlp_check_url(c.endpoint, t->err, sizeof(t->err)))
+		return -EINVAL;
+	t->otlp = zt_otlp_start(&c, t->err, sizeof(t->err));
+	return t->otlp ? 0 : -EINVAL;
+}
+
 int zt_cmd_trace(const struct zt_options *o)
 {
 	struct tracer t = { .opts = o, .out = stdout };
@@ -553,6 +612,9 @@ int zt_cmd_trace(const struct zt_options *o)
 	lcfg.syscall_spans = o->syscall_spans;
 	lcfg.syscall_min_ns = o->min_duration_ns;
 	ret = parse_specs(&t);
+	if (ret)
+		goto fail;
+	ret = start_otlp(&t);
 	if (ret)
 		goto fail;
 	/* A port in use is the user's to fix: find out before anything is attached. */
@@ -640,6 +702,7 @@ out:
 	}
 	if (t.store)
 		zt_store_close(t.store);
+	zt_otlp_free(t.otlp);
 	zt_http_stop(t.http);
 	zt_metrics_free(t.metrics);
 	ring_buffer__free(t.rb);

@@ -49,6 +49,8 @@
 #define ZT_PROC_FILE_MAX (1u << 20)
 /* OTLP export: spans waiting to be sent; a span submitted to a full queue is dropped, counted. */
 #define ZT_OTLP_DEFAULT_QUEUE_SPANS 8192
+/* At exit, how long queued spans may take to reach the OTLP endpoint before they count dropped. */
+#define ZT_OTLP_EXIT_FLUSH_MS 5000
 /* OTLP export: spans per request at most (the OpenTelemetry SDKs' default batch size). */
 #define ZT_OTLP_DEFAULT_BATCH_SPANS 512
 /* OTLP export: a partial batch is sent after this many milliseconds. */

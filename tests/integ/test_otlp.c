@@ -1,0 +1,609 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * OTLP export end to end: the real ztrace binary traces tests/targets/orders into the
+ * independent receiver of tests/peers/otlp-receiver (Node.js, decoding with the OpenTelemetry
+ * project's generated protobuf code), for protobuf and JSON, gzip on and off, and the spans
+ * that arrive must be exactly those ztrace printed with --format json: same ids, names, parent
+ * links, trace ids, times and status, with the process's resource attributes. Then the faults:
+ * a receiver that is down at start, comes up late, answers 503 before 200, or never comes back.
+ *
+ * Binaries come from $ZT_OUTPUT (default .output). The receiver needs node and
+ * tests/peers/otlp-receiver/setup.sh (npm ci) to have run. Run from the repository root, as root.
+ */
+#include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/jsonl.h"
+#include "common/runproc.h"
+
+/* Deadlines, in milliseconds. */
+#define RECEIVER_MS 10000 /* node starts and writes its port file */
+#define ATTACH_MS   5000  /* ztrace prints "ztrace: tracing " */
+#define EXIT_MS	    20000 /* a traced run ends, export flushed */
+#define SPANS_MS    10000 /* node spans.js prints the received spans */
+#define SIGINT_MS   15000 /* ztrace exits after SIGINT, giving up on a dead endpoint */
+#define POLL_MS	    20
+#define LATE_MS	    1500 /* the receiver comes up this long after ztrace started */
+#define RUN_MS	    1000 /* how long the SIGINT test lets tracing run */
+
+/* orders --orders 5 --threads 1 traced with order_specs (see tests/targets/orders.c):
+ * process_order, validate_order, slow_io 5 each; compute_price, price_lookup, apply_discount
+ * 4 each (order 5 is invalid); fib 15 per priced order. */
+#define ORDERS_SPANS (3 * 5 + 3 * 4 + 15 * 4)
+#define ORDERS_ERRORS 2 /* order 5: validate_order -22, process_order -1 */
+
+#define ARGV_MAX     32
+#define TRACING_LINE "ztrace: tracing "
+#define OUT_TAIL     3000
+/* Columns of a spans.js line (tests/peers/otlp-receiver/otlp.js tsvLines). */
+#define TSV_COLS 14
+
+enum { C_SEQ, C_SERVICE, C_PID, C_TRACE, C_SPAN, C_PARENT, C_NAME, C_KIND, C_STATUS, C_MESSAGE,
+       C_START, C_END, C_ATTRS, C_RESOURCE };
+
+static char ztrace_bin[PATH_MAX];
+static char orders_bin[PATH_MAX];
+static char pricing_lib[PATH_MAX];
+static char peer_dir[PATH_MAX];
+
+static const char *const order_specs[] = {
+	"process_order", "validate_order", "compute_price", "fib", "slow_io", "u:libpricing.so:*",
+};
+
+struct argv_buf {
+	char *v[ARGV_MAX + 1];
+	size_t n;
+};
+
+static void av_add(struct argv_buf *a, const char *arg)
+{
+	cr_assert_lt(a->n, ARGV_MAX, "too many arguments");
+	a->v[a->n++] = (char *)arg;
+	a->v[a->n] = NULL;
+}
+
+static const char *tail(const char *s, size_t max)
+{
+	size_t len = strlen(s);
+
+	return len > max ? s + len - max : s;
+}
+
+static void output_path(char *out, const char *rel)
+{
+	const char *dir = getenv("ZT_OUTPUT");
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : ".output", rel);
+	cr_assert_not_null(realpath(path, out),
+			   "%s: %s (build it with make; run from the repo root)", path,
+			   strerror(errno));
+}
+
+static void setup(void)
+{
+	char modules[PATH_MAX + 64];
+
+	if (geteuid() != 0)
+		cr_skip_test("integration tests load BPF programs: run as root");
+	output_path(ztrace_bin, "ztrace");
+	output_path(orders_bin, "targets/orders");
+	output_path(pricing_lib, "targets/libpricing.so");
+	cr_assert_not_null(realpath("tests/peers/otlp-receiver", peer_dir),
+			   "tests/peers/otlp-receiver: %s (run from the repo root)", strerror(errno));
+	snprintf(modules, sizeof(modules), "%s/node_modules/@opentelemetry/otlp-transformer",
+		 peer_dir);
+	cr_assert_eq(access(modules, F_OK), 0,
+		     "the OTLP receiver is not installed: run tests/peers/otlp-receiver/setup.sh");
+}
+
+TestSuite(otlp, .init = setup, .timeout = 60);
+
+/* ---- the receiver ---- */
+
+struct receiver {
+	struct zt_proc p;
+	char dir[PATH_MAX]; /* a mkdtemp directory for its files */
+	char out[PATH_MAX + 16];
+	char port_file[PATH_MAX + 16];
+	int port;
+};
+
+static void receiver_dir(struct receiver *r)
+{
+	snprintf(r->dir, sizeof(r->dir), "/tmp/zt-otlp-XXXXXX");
+	cr_assert_not_null(mkdtemp(r->dir));
+	snprintf(r->out, sizeof(r->out), "%s/spans.jsonl", r->dir);
+	snprintf(r->port_file, sizeof(r->port_file), "%s/port", r->dir);
+}
+
+/* Start receiver.js on port (0: any) with extra options; waits for its port file. */
+static void receiver_start(struct receiver *r, int port, const char *const *extra)
+{
+	struct argv_buf a = { 0 };
+	char script[PATH_MAX + 16], port_arg[16];
+	long long end = zt_now_ms() + RECEIVER_MS;
+	FILE *f;
+	int ret;
+
+	snprintf(script, sizeof(script), "%s/receiver.js", peer_dir);
+	snprintf(port_arg, sizeof(port_arg), "%d", port);
+	av_add(&a, "node");
+	av_add(&a, script);
+	av_add(&a, port_arg);
+	av_add(&a, "--out");
+	av_add(&a, r->out);
+	av_add(&a, "--port-file");
+	av_add(&a, r->port_file);
+	for (; extra && *extra; extra++)
+		av_add(&a, *extra);
+	ret = zt_proc_spawn(&r->p, a.v, NULL);
+	cr_assert_eq(ret, 0, "spawn node: %s", strerror(-ret));
+	while (!(f = fopen(r->port_file, "r"))) {
+		cr_assert_lt(zt_now_ms(), end, "the receiver wrote no port file; stderr:\n%s",
+			     zt_proc_text(&r->p, ZT_STDERR));
+		zt_proc_pump(&r->p, POLL_MS);
+	}
+	cr_assert_eq(fscanf(f, "%d", &r->port), 1);
+	fclose(f);
+	unlink(r->port_file);
+}
+
+static void receiver_stop(struct receiver *r)
+{
+	zt_proc_signal(&r->p, SIGTERM);
+	zt_proc_wait(&r->p, RECEIVER_MS);
+	zt_proc_free(&r->p);
+}
+
+static void receiver_cleanup(struct receiver *r)
+{
+	unlink(r->out);
+	rmdir(r->dir);
+}
+
+/* A port on 127.0.0.1 where nothing listens (for now). */
+static int closed_port(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	close(fd);
+	return ntohs(sin.sin_port);
+}
+
+/* What the receiver got, one span per line, split into columns (in place, in *text). */
+struct received {
+	char *text;
+	char *(*cols)[TSV_COLS];
+	size_t n;
+	char *raw; /* the receiver's output file, for content-type checks */
+};
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *text = NULL;
+	size_t len = 0;
+
+	if (!f)
+		return strdup("");
+	cr_assert_geq(getdelim(&text, &len, '\0', f), 0);
+	fclose(f);
+	return text;
+}
+
+static void read_received(struct receiver *r, struct received *rcv)
+{
+	char script[PATH_MAX + 16];
+	char *argv[] = { "node", script, r->out, NULL };
+	struct zt_proc p;
+	char *line, *save;
+	size_t cap = 0;
+	int ret;
+
+	snprintf(script, sizeof(script), "%s/spans.js", peer_dir);
+	ret = zt_run(&p, argv, NULL, SPANS_MS);
+	cr_assert_eq(ret, 0, "spans.js exited %d: %s", ret, zt_proc_text(&p, ZT_STDERR));
+	memset(rcv, 0, sizeof(*rcv));
+	rcv->text = strdup(zt_proc_text(&p, ZT_STDOUT));
+	rcv->raw = slurp(r->out);
+	zt_proc_free(&p);
+	for (line = strtok_r(rcv->text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		size_t c = 0;
+
+		if (rcv->n == cap) {
+			cap = cap ? 2 * cap : 128;
+			rcv->cols = realloc(rcv->cols, cap * sizeof(*rcv->cols));
+			cr_assert_not_null(rcv->cols);
+		}
+		for (char *p2 = line;; p2++) {
+			char *tab = strchr(p2, '\t');
+
+			cr_assert_lt(c, TSV_COLS, "too many columns in '%s'", line);
+			rcv->cols[rcv->n][c++] = p2;
+			if (!tab)
+				break;
+			*tab = '\0';
+			p2 = tab;
+		}
+		cr_assert_eq(c, TSV_COLS, "spans.js line with %zu columns", c);
+		rcv->n++;
+	}
+}
+
+static void received_free(struct received *rcv)
+{
+	free(rcv->text);
+	free(rcv->cols);
+	free(rcv->raw);
+}
+
+/* ---- ztrace ---- */
+
+/* ztrace trace --format json --error-if ret<0 [extra...] SPECS -- orders ... */
+static void av_trace_orders(struct argv_buf *a, const char *const *extra, const char *sleep_ms,
+			    const char *n_orders)
+{
+	av_add(a, ztrace_bin);
+	av_add(a, "trace");
+	av_add(a, "--format");
+	av_add(a, "json");
+	av_add(a, "--error-if");
+	av_add(a, "ret<0");
+	for (; extra && *extra; extra++)
+		av_add(a, *extra);
+	for (size_t i = 0; i < sizeof(order_specs) / sizeof(order_specs[0]); i++)
+		av_add(a, order_specs[i]);
+	av_add(a, "--");
+	av_add(a, orders_bin);
+	av_add(a, "--orders");
+	av_add(a, n_orders);
+	av_add(a, "--threads");
+	av_add(a, "1");
+	av_add(a, "--sleep-ms");
+	av_add(a, sleep_ms);
+	/* orders shares ztrace's stdout: keep it quiet so stdout holds spans only */
+	av_add(a, "--quiet");
+}
+
+/* Run ztrace on orders --orders 5 to its end and parse its JSON spans. */
+static void run_traced(struct zt_proc *zt, const char *const *extra, struct zt_spans *spans)
+{
+	struct argv_buf a = { 0 };
+	char err[512];
+	int ret;
+
+	av_trace_orders(&a, extra, "2", "5");
+	ret = zt_run(zt, a.v, NULL, EXIT_MS);
+	cr_assert_eq(ret, 0, "ztrace exited %d; stderr:\n%s", ret,
+		     tail(zt_proc_text(zt, ZT_STDERR), OUT_TAIL));
+	memset(spans, 0, sizeof(*spans));
+	ret = zt_jsonl_parse(zt_proc_text(zt, ZT_STDOUT), spans, err, sizeof(err));
+	cr_assert_eq(ret, 0, "ztrace's JSON does not parse: %s", err);
+	cr_assert_eq(spans->n, ORDERS_SPANS, "ztrace printed %zu spans, want %d; stderr:\n%s",
+		     spans->n, ORDERS_SPANS, tail(zt_proc_text(zt, ZT_STDERR), OUT_TAIL));
+}
+
+/* True when the semicolon-separated k=v list has exactly k=v. */
+static bool has_kv(const char *list, const char *k, const char *v)
+{
+	char want[PATH_MAX + 64];
+	size_t len;
+	const char *p = list;
+
+	snprintf(want, sizeof(want), "%s=%s", k, v);
+	len = strlen(want);
+	while ((p = strstr(p, want))) {
+		if ((p == list || p[-1] == ';') && (p[len] == ';' || p[len] == '\0'))
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+/* The pid of the traced orders: the pid of its spans. */
+static void expect_resource(const char *resource, long long pid, const char *service)
+{
+	char host[256], num[32], cmdline[PATH_MAX + 64];
+
+	cr_assert_eq(gethostname(host, sizeof(host)), 0);
+	snprintf(num, sizeof(num), "%lld", pid);
+	snprintf(cmdline, sizeof(cmdline), "%s --orders 5 --threads 1 --sleep-ms 2 --quiet",
+		 orders_bin);
+	cr_expect(has_kv(resource, "service.name", service), "resource: %s", resource);
+	cr_expect(has_kv(resource, "host.name", host), "resource: %s", resource);
+	cr_expect(has_kv(resource, "process.pid", num), "resource: %s", resource);
+	cr_expect(has_kv(resource, "process.executable.path", orders_bin), "resource: %s",
+		  resource);
+	cr_expect(has_kv(resource, "process.command_line", cmdline), "resource: %s", resource);
+}
+
+/*
+ * Every span ztrace printed arrived exactly once, with the same ids, parent, trace, name,
+ * times and status, and the attributes and resource of DESIGN.md "OTLP mapping".
+ */
+static void expect_same_spans(const struct zt_spans *js, const struct received *rcv,
+			      const char *service)
+{
+	size_t errors = 0;
+
+	cr_assert_eq(rcv->n, js->n, "the receiver got %zu spans, ztrace printed %zu", rcv->n,
+		     js->n);
+	for (size_t i = 0; i < js->n; i++) {
+		const struct zt_span *s = &js->v[i];
+		char *(*c)[TSV_COLS] = NULL;
+		char num[32], msg[64];
+		size_t found = 0;
+
+		for (size_t j = 0; j < rcv->n; j++) {
+			if (!strcmp(rcv->cols[j][C_SPAN], s->span_id)) {
+				c = &rcv->cols[j];
+				found++;
+			}
+		}
+		cr_assert_eq(found, 1, "span %s (%s) arrived %zu times", s->span_id, s->name, found);
+		cr_expect_str_eq((*c)[C_TRACE], s->trace_id, "span %s", s->span_id);
+		cr_expect_str_eq((*c)[C_PARENT], s->parent_span_id[0] ? s->parent_span_id : "-",
+				 "span %s", s->span_id);
+		cr_expect_str_eq((*c)[C_NAME], s->name);
+		cr_expect_str_eq((*c)[C_KIND], "1");
+		snprintf(num, sizeof(num), "%lld", s->start_ns);
+		cr_expect_str_eq((*c)[C_START], num, "span %s", s->span_id);
+		snprintf(num, sizeof(num), "%lld", s->end_ns);
+		cr_expect_str_eq((*c)[C_END], num, "span %s", s->span_id);
+		if (!strcmp(s->status, "error")) {
+			snprintf(msg, sizeof(msg), "returned %lld", s->ret);
+			cr_expect_str_eq((*c)[C_STATUS], "2");
+			cr_expect_str_eq((*c)[C_MESSAGE], msg);
+			errors++;
+		} else {
+			cr_expect_str_eq((*c)[C_STATUS], "0", "%s is %s", s->name, s->status);
+		}
+		cr_expect(has_kv((*c)[C_ATTRS], "code.function.name", s->name), "%s",
+			  (*c)[C_ATTRS]);
+		snprintf(num, sizeof(num), "%lld", s->tid);
+		cr_expect(has_kv((*c)[C_ATTRS], "thread.id", num), "%s", (*c)[C_ATTRS]);
+		cr_expect(has_kv((*c)[C_ATTRS], "ztrace.probe", s->probe), "%s", (*c)[C_ATTRS]);
+		snprintf(num, sizeof(num), "%lld", s->ret);
+		cr_expect(has_kv((*c)[C_ATTRS], "ztrace.return_value", num), "%s", (*c)[C_ATTRS]);
+		expect_resource((*c)[C_RESOURCE], s->pid, service);
+	}
+	cr_expect_eq(errors, ORDERS_ERRORS);
+}
+
+/* Every request the receiver recorded had this Content-Type and Content-Encoding. */
+static void expect_encoding(const struct received *rcv, const char *type, const char *enc)
+{
+	char want[128];
+	size_t lines = 0;
+
+	snprintf(want, sizeof(want), "\"content_type\":\"%s\",\"content_encoding\":\"%s\"", type,
+		 enc);
+	for (const char *p = rcv->raw; *p; p = strchr(p, '\n') + 1) {
+		cr_assert_not_null(strchr(p, '\n'));
+		cr_expect_not_null(strstr(p, want), "request %zu is not %s", lines + 1, want);
+		lines++;
+	}
+	cr_expect_gt(lines, 0);
+}
+
+/* Trace orders into a fresh receiver, with --otlp URL or (from_env) the standard variables
+ * alone, and compare. */
+static void export_run(bool from_env, const char *const *extra, const char *type,
+		       const char *enc)
+{
+	struct receiver r;
+	struct received rcv;
+	struct zt_spans spans;
+	struct zt_proc zt;
+	char url[64];
+	const char *args[8];
+	size_t n = 0;
+
+	receiver_dir(&r);
+	receiver_start(&r, 0, NULL);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", r.port);
+	if (from_env) {
+		setenv("OTEL_EXPORTER_OTLP_ENDPOINT", url, 1);
+	} else {
+		args[n++] = "--otlp";
+		args[n++] = url;
+	}
+	for (; extra && *extra; extra++)
+		args[n++] = *extra;
+	args[n] = NULL;
+	run_traced(&zt, args, &spans);
+	receiver_stop(&r);
+	read_received(&r, &rcv);
+	expect_encoding(&rcv, type, enc);
+	expect_same_spans(&spans, &rcv, "orders");
+	received_free(&rcv);
+	zt_spans_free(&spans);
+	zt_proc_free(&zt);
+	receiver_cleanup(&r);
+}
+
+Test(otlp, protobuf_gzip_by_default)
+{
+	export_run(false, NULL, "application/x-protobuf", "gzip");
+}
+
+Test(otlp, protobuf_without_gzip)
+{
+	const char *extra[] = { "--no-gzip", NULL };
+
+	export_run(false, extra, "application/x-protobuf", "");
+}
+
+Test(otlp, json_gzip)
+{
+	const char *extra[] = { "--otlp-protocol", "http/json", NULL };
+
+	export_run(false, extra, "application/json", "gzip");
+}
+
+Test(otlp, json_without_gzip_from_environment)
+{
+	setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", 1);
+	setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "none", 1);
+	export_run(true, NULL, "application/json", "");
+}
+
+Test(otlp, service_name_and_attributes_from_target_environment)
+{
+	struct receiver r;
+	struct received rcv;
+	struct zt_spans spans;
+	struct zt_proc zt;
+	char url[64];
+	const char *args[] = { "--otlp", url, NULL };
+
+	/* the target inherits these from ztrace, as `-- COMMAND` runs it */
+	setenv("OTEL_SERVICE_NAME", "shop-orders", 1);
+	setenv("OTEL_RESOURCE_ATTRIBUTES", "team=shop%20floor,service.name=ignored", 1);
+	receiver_dir(&r);
+	receiver_start(&r, 0, NULL);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", r.port);
+	run_traced(&zt, args, &spans);
+	receiver_stop(&r);
+	read_received(&r, &rcv);
+	expect_same_spans(&spans, &rcv, "shop-orders");
+	cr_expect(has_kv(rcv.cols[0][C_RESOURCE], "team", "shop floor"), "%s",
+		  rcv.cols[0][C_RESOURCE]);
+	received_free(&rcv);
+	zt_spans_free(&spans);
+	zt_proc_free(&zt);
+	receiver_cleanup(&r);
+}
+
+Test(otlp, receiver_503_then_200_delivers_once)
+{
+	const char *fail[] = { "--fail-first", "2", NULL };
+	struct receiver r;
+	struct received rcv;
+	struct zt_spans spans;
+	struct zt_proc zt;
+	char url[64];
+	const char *args[] = { "--otlp", url, NULL };
+
+	receiver_dir(&r);
+	receiver_start(&r, 0, fail);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", r.port);
+	run_traced(&zt, args, &spans);
+	receiver_stop(&r);
+	cr_expect_not_null(strstr(zt_proc_text(&zt, ZT_STDERR), "failed (HTTP 503); retrying"),
+			   "stderr:\n%s", zt_proc_text(&zt, ZT_STDERR));
+	read_received(&r, &rcv);
+	/* expect_same_spans fails on a span that arrived twice */
+	expect_same_spans(&spans, &rcv, "orders");
+	received_free(&rcv);
+	zt_spans_free(&spans);
+	zt_proc_free(&zt);
+	receiver_cleanup(&r);
+}
+
+Test(otlp, receiver_down_at_start_then_up)
+{
+	struct receiver r;
+	struct received rcv;
+	struct zt_spans spans;
+	struct zt_proc zt;
+	struct argv_buf a = { 0 };
+	char url[64], line[512], err[512];
+	int port = closed_port(), ret;
+	const char *args[] = { "--otlp", url, NULL };
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	/* 5 orders of 400 ms: the run outlasts the receiver's late start */
+	av_trace_orders(&a, args, "400", "5");
+	ret = zt_proc_spawn(&zt, a.v, NULL);
+	cr_assert_eq(ret, 0);
+	ret = zt_proc_wait_line(&zt, ZT_STDERR, "not reachable", ATTACH_MS, line, sizeof(line));
+	cr_assert_eq(ret, 0, "no warning about the endpoint; stderr:\n%s",
+		     zt_proc_text(&zt, ZT_STDERR));
+	cr_expect_not_null(strstr(line, "ztrace: warning: OTLP endpoint "), "%s", line);
+	cr_expect_not_null(strstr(line, "; spans are queued and retried"), "%s", line);
+	usleep(LATE_MS * 1000);
+	receiver_dir(&r);
+	receiver_start(&r, port, NULL);
+	ret = zt_proc_wait(&zt, EXIT_MS);
+	cr_assert_eq(ret, 0, "ztrace exited %d; stderr:\n%s", ret,
+		     tail(zt_proc_text(&zt, ZT_STDERR), OUT_TAIL));
+	memset(&spans, 0, sizeof(spans));
+	cr_assert_eq(zt_jsonl_parse(zt_proc_text(&zt, ZT_STDOUT), &spans, err, sizeof(err)), 0,
+		     "%s", err);
+	cr_assert_eq(spans.n, ORDERS_SPANS);
+	receiver_stop(&r);
+	read_received(&r, &rcv);
+	cr_assert_eq(rcv.n, spans.n, "queued spans were lost; stderr:\n%s",
+		     tail(zt_proc_text(&zt, ZT_STDERR), OUT_TAIL));
+	received_free(&rcv);
+	zt_spans_free(&spans);
+	zt_proc_free(&zt);
+	receiver_cleanup(&r);
+}
+
+Test(otlp, receiver_never_back_sigint_exits_0)
+{
+	struct zt_proc orders, zt;
+	struct argv_buf a = { 0 }, o = { 0 };
+	char url[64], line[512], pid[16];
+	long long t0;
+	int ret;
+
+	/* a long run of orders, attached with -p so that the test owns (and ends) it */
+	av_add(&o, orders_bin);
+	av_add(&o, "--wait");
+	av_add(&o, "--orders");
+	av_add(&o, "100000");
+	av_add(&o, "--sleep-ms");
+	av_add(&o, "20");
+	ret = zt_proc_spawn(&orders, o.v, NULL);
+	cr_assert_eq(ret, 0);
+	ret = zt_proc_wait_line(&orders, ZT_STDOUT, "ready ", ATTACH_MS, NULL, 0);
+	cr_assert_eq(ret, 0, "orders did not get ready: %s", zt_proc_text(&orders, ZT_STDERR));
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", closed_port());
+	snprintf(pid, sizeof(pid), "%d", (int)orders.pid);
+	av_add(&a, ztrace_bin);
+	av_add(&a, "trace");
+	av_add(&a, "--format");
+	av_add(&a, "json");
+	av_add(&a, "--otlp");
+	av_add(&a, url);
+	av_add(&a, "-p");
+	av_add(&a, pid);
+	av_add(&a, "process_order");
+	ret = zt_proc_spawn(&zt, a.v, NULL);
+	cr_assert_eq(ret, 0);
+	ret = zt_proc_wait_line(&zt, ZT_STDERR, TRACING_LINE, ATTACH_MS, line, sizeof(line));
+	cr_assert_eq(ret, 0, "stderr:\n%s", zt_proc_text(&zt, ZT_STDERR));
+	cr_assert_eq(zt_proc_write(&orders, "g", 1), 0);
+	usleep(RUN_MS * 1000);
+	t0 = zt_now_ms();
+	zt_proc_signal(&zt, SIGINT);
+	ret = zt_proc_wait(&zt, SIGINT_MS);
+	cr_assert_eq(ret, 0, "ztrace exited %d after SIGINT; stderr:\n%s", ret,
+		     tail(zt_proc_text(&zt, ZT_STDERR), OUT_TAIL));
+	cr_expect_lt(zt_now_ms() - t0, SIGINT_MS);
+	cr_expect_not_null(strstr(zt_proc_text(&zt, ZT_STDERR), "not reachable"), "stderr:\n%s",
+			   tail(zt_proc_text(&zt, ZT_STDERR), OUT_TAIL));
+	/* spans were traced (and printed) while the endpoint was down */
+	cr_expect_gt(zt_count_lines(zt_proc_text(&zt, ZT_STDOUT)), 0);
+	zt_proc_free(&zt);
+	zt_proc_free(&orders);
+}
