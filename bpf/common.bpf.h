@@ -117,6 +117,9 @@ static __always_inline __u32 zt_log2_bucket(__u64 ns)
 	return b < ZT_HIST_BUCKETS ? b : ZT_HIST_BUCKETS - 1;
 }
 
+/* The bucket index is masked for the verifier; a mask only works for a power of two. */
+_Static_assert((ZT_HIST_BUCKETS & (ZT_HIST_BUCKETS - 1)) == 0, "ZT_HIST_BUCKETS: power of two");
+
 /* Count one completed call in the per-(process, probe) aggregates behind the metrics. */
 static __always_inline void zt_aggregate(__u32 tgid, __u32 probe_id, __u64 ns, bool error)
 {

@@ -19,3 +19,15 @@ echo
 echo "== 2. The same as JSON lines (first 3 spans)"
 "$zt" trace process_order validate_order --error-if 'ret<0' --format json \
 	-- "$target" --orders 1 --threads 1 2>/dev/null | head -3
+echo
+echo "== 3. Metrics: the same program for 3 seconds, with syscalls, scraped from --metrics-addr"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+echo "   \$ $zt trace -q --syscalls process_order validate_order --error-if 'ret<0' --metrics-addr $port -- $target --orders 1000 --threads 2 &"
+"$zt" trace -q --syscalls process_order validate_order --error-if 'ret<0' \
+	--metrics-addr "$port" -d 3 -- "$target" --orders 1000 --threads 2 >/dev/null 2>&1 &
+zpid=$!
+sleep 2.5
+echo "   \$ curl -s http://127.0.0.1:$port/metrics | grep -E '^ztrace_(function|syscall)_(calls|errors)|^ztrace_syscalls_total|^ztrace_events'"
+curl -s "http://127.0.0.1:$port/metrics" |
+	grep -E '^ztrace_function_(calls|errors)_total|^ztrace_syscalls_total|^ztrace_events_total' | head -20
+wait $zpid || true

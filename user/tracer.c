@@ -559,6 +559,15 @@ static void finish(struct tracer *t)
 	(void)lost;
 }
 
+/* The host part of a [HOST:]PORT address, into buf. */
+static const char *metrics_host(const char *addr, char *buf, size_t len)
+{
+	const char *colon = strrchr(addr, ':');
+
+	snprintf(buf, len, "%.*s", (int)(colon - addr), addr);
+	return buf;
+}
+
 /* OTLP export when asked for with --otlp or the standard environment variables. */
 static int start_otlp(struct tracer *t)
 {
@@ -627,6 +636,11 @@ int zt_cmd_trace(const struct zt_options *o)
 		t.http = zt_http_start(o->metrics_addr, t.metrics, t.err, sizeof(t.err));
 		if (!t.http)
 			goto fail;
+		fprintf(stderr, "ztrace: metrics at http://%s:%u/metrics\n",
+			strchr(o->metrics_addr, ':') && o->metrics_addr[0] != ':'
+				? metrics_host(o->metrics_addr, t.err, sizeof(t.err))
+				: "127.0.0.1",
+			zt_http_port(t.http));
 	}
 	ret = setup_targets(&t);
 	if (ret)

@@ -116,59 +116,7 @@ int zt_bpf_prog_exists(unsigned int id)
 	return object_exists(BPF_PROG_GET_FD_BY_ID, id);
 }
 
-/* Stores the type of link @id in *@type. Returns 0, -ENOENT if it went away, or -errno. */
-static int link_type(unsigned int id, int *type)
-{
-	struct bpf_link_info info;
-	union bpf_attr attr;
-	long fd;
-	int ret = 0;
-
-	memset(&attr, 0, sizeof(attr));
-	attr.link_id = id;
-	fd = sys_bpf(BPF_LINK_GET_FD_BY_ID, &attr);
-	if (fd < 0)
-		return -errno;
-	memset(&info, 0, sizeof(info));
-	memset(&attr, 0, sizeof(attr));
-	attr.info.bpf_fd = fd;
-	attr.info.info_len = sizeof(info);
-	attr.info.info = (unsigned long)&info;
-	if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr))
-		ret = -errno;
-	else
-		*type = info.type;
-	close(fd);
-	return ret;
-}
-
-int zt_bpf_count_links(int type, size_t *count)
-{
-	union bpf_attr attr;
-	unsigned int id = 0;
-	int t = -1, ret;
-
-	*count = 0;
-	for (;;) {
-		memset(&attr, 0, sizeof(attr));
-		attr.start_id = id;
-		if (sys_bpf(BPF_LINK_GET_NEXT_ID, &attr))
-			return errno == ENOENT ? 0 : -errno;
-		id = attr.next_id;
-		if (type < 0) {
-			(*count)++;
-			continue;
-		}
-		ret = link_type(id, &t);
-		if (ret == -ENOENT)
-			continue; /* went away between the two calls */
-		if (ret)
-			return ret;
-		*count += t == type;
-	}
-}
-
-int zt_uprobe_events_count(size_t *count)
+int zt_uprobe_events_count(const char *needle, size_t *count)
 {
 	char line[ZT_INFO_LINE_MAX];
 	FILE *f;
@@ -178,7 +126,7 @@ int zt_uprobe_events_count(size_t *count)
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f))
-		(*count)++;
+		*count += !needle || strstr(line, needle);
 	fclose(f);
 	return 0;
 }

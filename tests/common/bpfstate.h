@@ -33,15 +33,10 @@ int zt_bpf_link_exists(unsigned int id);
 int zt_bpf_prog_exists(unsigned int id);
 
 /*
- * Counts the BPF links on the system of link type @type (enum bpf_link_type), or of every
- * type when @type is negative, into *@count. Returns 0 or -errno.
- */
-int zt_bpf_count_links(int type, size_t *count);
-
-/*
  * Counts the lines of /sys/kernel/tracing/uprobe_events (uprobes created through tracefs)
- * into *@count. Returns 0, -ENOENT when tracefs is not mounted, or -errno.
+ * that contain @needle (all lines when NULL) into *@count. Returns 0, -ENOENT when tracefs
+ * is not mounted, or -errno.
  */
-int zt_uprobe_events_count(size_t *count);
+int zt_uprobe_events_count(const char *needle, size_t *count);
 
 #endif

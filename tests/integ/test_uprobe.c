@@ -10,7 +10,6 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <limits.h>
-#include <linux/bpf.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -693,13 +692,15 @@ static bool bpf_ids_gone(const struct zt_bpf_ids *ids)
 /*
  * SIGKILL gives ztrace no chance to clean up: the kernel must drop its uprobes, links and
  * programs when its file descriptors close, and the target, stopped inside probed calls with
- * hijacked return addresses, must finish normally.
+ * hijacked return addresses, must finish normally. The checks follow ztrace's own objects (the
+ * link and program ids it held, the breakpoint in the target) rather than system-wide counts,
+ * which any other tracer running on the machine would change.
  */
 Test(uprobe, sigkill_leaves_no_probe)
 {
 	const char *extra[] = {"--orders", "8", "--threads", "1", "--sleep-ms", "500", NULL};
 	struct orders_run r = {.orders = 8, .threads = 1};
-	size_t links_before, links_after, events_before = 0, events_after = 0;
+	size_t events_before = 0, events_after = 0;
 	struct zt_bpf_ids ids = {0};
 	struct zt_proc orders, zt;
 	struct argv_buf a = {0};
@@ -708,8 +709,7 @@ Test(uprobe, sigkill_leaves_no_probe)
 	char pid[16];
 	int ret;
 
-	cr_assert_eq(zt_bpf_count_links(BPF_LINK_TYPE_PERF_EVENT, &links_before), 0);
-	have_events = zt_uprobe_events_count(&events_before) == 0;
+	have_events = zt_uprobe_events_count(orders_bin, &events_before) == 0;
 	start_waiting_orders(&orders, extra);
 	cr_assert_eq(probe_site_byte(orders.pid), ZT_X86_PUSH_RBP,
 		     "process_order must start with push %%rbp (see tests/targets/targets.mk)");
@@ -744,11 +744,9 @@ Test(uprobe, sigkill_leaves_no_probe)
 	cr_assert(bpf_ids_gone(&ids), "a link or program of the killed ztrace still exists");
 	cr_assert_eq(probe_site_byte(orders.pid), ZT_X86_PUSH_RBP,
 		     "the breakpoint in process_order outlived ztrace");
-	cr_assert_eq(zt_bpf_count_links(BPF_LINK_TYPE_PERF_EVENT, &links_after), 0);
-	cr_assert_leq(links_after, links_before, "%zu perf_event links before ztrace, %zu after",
-		      links_before, links_after);
 	if (have_events) {
-		cr_assert_eq(zt_uprobe_events_count(&events_after), 0);
+		/* Uprobes made through tracefs (the legacy way) must go too. */
+		cr_assert_eq(zt_uprobe_events_count(orders_bin, &events_after), 0);
 		cr_assert_eq(events_after, events_before,
 			     "uprobe_events grew from %zu to %zu lines", events_before,
 			     events_after);
