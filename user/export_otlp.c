@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,19 +238,27 @@ static int encode_batch(struct zt_otlp_exporter *e, struct qent *ent, size_t n,
 	return ret;
 }
 
-/* Sleep until the monotonic time until_ms, or until the stop deadline passes. */
+/*
+ * Sleep until the monotonic time until_ms. A stop requested meanwhile ends the sleep at once,
+ * so that the batch gets one more try within the flush time instead of waiting out a backoff
+ * longer than it; once stopping, the sleep still ends at the stop deadline.
+ */
 static void wait_until(struct zt_otlp_exporter *e, uint64_t until_ms)
 {
 	struct timespec ts;
+	bool was_stopping;
 
-	abs_timespec(until_ms, &ts);
 	pthread_mutex_lock(&e->lock);
-	while (now_ms() < until_ms && !(e->stopping && now_ms() >= e->stop_deadline)) {
-		if (e->stopping)
-			abs_timespec(e->stop_deadline < until_ms ? e->stop_deadline : until_ms,
-				     &ts);
-		if (pthread_cond_timedwait(&e->wake, &e->lock, &ts) == ETIMEDOUT)
+	was_stopping = e->stopping;
+	while (now_ms() < until_ms) {
+		uint64_t wake = until_ms;
+
+		if (e->stopping && (!was_stopping || now_ms() >= e->stop_deadline))
 			break;
+		if (e->stopping && e->stop_deadline < wake)
+			wake = e->stop_deadline;
+		abs_timespec(wake, &ts);
+		pthread_cond_timedwait(&e->wake, &e->lock, &ts);
 	}
 	pthread_mutex_unlock(&e->lock);
 }
@@ -312,8 +321,8 @@ static enum outcome post_batch(struct zt_otlp_exporter *e, size_t n_spans)
 		/* jitter over the upper half keeps restarted agents from retrying in step */
 		delay = retry_after_ms ? retry_after_ms
 				       : backoff / 2 + rand_r(&seed) % (backoff / 2 + 1);
-		backoff = backoff * 2 > ZT_OTLP_BACKOFF_MAX_MS ? ZT_OTLP_BACKOFF_MAX_MS
-							      : backoff * 2;
+		backoff =
+		    backoff * 2 > ZT_OTLP_BACKOFF_MAX_MS ? ZT_OTLP_BACKOFF_MAX_MS : backoff * 2;
 		if (now_ms() + delay >= batch_limit(e, start, &by_stop))
 			break;
 		wait_until(e, now_ms() + delay);
@@ -442,6 +451,7 @@ struct zt_otlp_exporter *zt_otlp_start(const struct zt_otlp_config *c, char *err
 {
 	struct zt_otlp_exporter *e;
 	pthread_condattr_t ca;
+	sigset_t all, old;
 	char host[HOST_NAME_BUF];
 	bool failed = false;
 	int ret;
@@ -491,7 +501,12 @@ struct zt_otlp_exporter *zt_otlp_start(const struct zt_otlp_config *c, char *err
 		errno = ret;
 		return NULL;
 	}
+	/* the sender (and libcurl's resolver threads) must not take the signals the agent
+	 * waits for with a signalfd: a SIGINT delivered there would kill the process */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	ret = pthread_create(&e->thread, NULL, sender_main, e);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret) {
 		snprintf(err, errlen, "cannot start the OTLP sender thread: %s", strerror(ret));
 		exporter_free(e);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "proctable.h"
@@ -68,6 +69,20 @@ const struct zt_process_info *zt_proctable_get(struct zt_proctable *pt, uint32_t
 	n->next = pt->buckets[pid % PROCTABLE_BUCKETS];
 	pt->buckets[pid % PROCTABLE_BUCKETS] = n;
 	return &n->info;
+}
+
+int zt_proctable_put(struct zt_proctable *pt, const struct zt_process_info *info)
+{
+	struct proc_node *n = calloc(1, sizeof(*n));
+
+	if (!n || zt_procinfo_copy(&n->info, info)) {
+		free(n);
+		return -ENOMEM;
+	}
+	zt_proctable_remove(pt, info->pid);
+	n->next = pt->buckets[info->pid % PROCTABLE_BUCKETS];
+	pt->buckets[info->pid % PROCTABLE_BUCKETS] = n;
+	return 0;
 }
 
 void zt_proctable_remove(struct zt_proctable *pt, uint32_t pid)

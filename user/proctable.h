@@ -24,6 +24,9 @@ const struct zt_process_info *zt_proctable_get(struct zt_proctable *pt, uint32_t
 /* The entry of pid if there is one, without reading /proc. */
 const struct zt_process_info *zt_proctable_peek(const struct zt_proctable *pt, uint32_t pid);
 
+/* Put a copy of info in the table (replacing what it had for info->pid). Returns 0 or -ENOMEM. */
+int zt_proctable_put(struct zt_proctable *pt, const struct zt_process_info *info);
+
 /* Forget pid (it exited); a later process with the same pid gets a fresh entry. */
 void zt_proctable_remove(struct zt_proctable *pt, uint32_t pid);
 

@@ -104,6 +104,11 @@ int zt_target_launch(char *const argv[], struct zt_target *t, char *err, size_t 
 	if (pid == 0) {
 		char go;
 
+		sigset_t none;
+
+		/* ztrace blocks its stop signals for its own threads; the command gets them back */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		/* Held here until the parent has attached; EOF means the parent gave up. */
 		close(fds[1]);
 		if (read(fds[0], &go, 1) != 1)

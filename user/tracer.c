@@ -310,6 +310,42 @@ out:
 	return ret;
 }
 
+/*
+ * Read a target's /proc facts now, while it surely exists: a short-lived one may be gone before
+ * its first record is read. A launched command has not exec'd yet, so what exec will change is
+ * filled in from what ztrace is about to run.
+ */
+static void remember_target(struct tracer *t, const struct zt_target *tg)
+{
+	struct zt_process_info info;
+	size_t len = 0;
+
+	if (zt_procinfo_read(tg->pid, &info))
+		return;
+	if (tg->launched) {
+		const char *base = strrchr(tg->exe, '/') ? strrchr(tg->exe, '/') + 1 : tg->exe;
+
+		free(info.exe);
+		info.exe = strdup(tg->exe);
+		snprintf(info.comm, sizeof(info.comm), "%.*s", (int)sizeof(info.comm) - 1, base);
+		if (!info.service_name_from_env) {
+			free(info.service_name);
+			info.service_name = strdup(base);
+		}
+		free(info.cmdline);
+		for (char **a = t->opts->command; *a; a++)
+			len += strlen(*a) + 1;
+		info.cmdline = calloc(1, len + 1);
+		for (char **a = t->opts->command; info.cmdline && *a; a++) {
+			if (a != t->opts->command)
+				strcat(info.cmdline, " ");
+			strcat(info.cmdline, *a);
+		}
+	}
+	zt_proctable_put(t->procs, &info);
+	zt_procinfo_free(&info);
+}
+
 static void describe_session(struct tracer *t)
 {
 	char what[256] = "";
@@ -427,17 +463,22 @@ static int add_fd(int ep, int fd)
 	return fd < 0 ? 0 : epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/* The signals that end a session; blocked in every thread and read through a signalfd. */
+static void stop_signals(sigset_t *mask)
+{
+	sigemptyset(mask);
+	sigaddset(mask, SIGINT);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGHUP);
+}
+
 /* Consume records until a signal, the end of -d, or the exit of every target. */
 static int run_loop(struct tracer *t)
 {
 	int ep = epoll_create1(EPOLL_CLOEXEC), sfd = -1, tfd = -1, ret = 0;
 	sigset_t mask;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
+	stop_signals(&mask);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (t->opts->duration_s > 0) {
 		struct itimerspec its = { 0 };
@@ -601,7 +642,11 @@ int zt_cmd_trace(const struct zt_options *o)
 	struct tracer t = { .opts = o, .out = stdout };
 	struct zt_loader_config lcfg = { .error_rule = o->error_rule };
 	int code = ZT_EXIT_USAGE, ret;
+	sigset_t sigs;
 
+	/* Before any thread exists (HTTP server, OTLP sender), so none of them takes Ctrl-C. */
+	stop_signals(&sigs);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	if (zt_check_privileges(t.err, sizeof(t.err)))
 		goto fail;
 	if (!o->nspecs && !o->syscalls) {
@@ -694,6 +739,8 @@ int zt_cmd_trace(const struct zt_options *o)
 	if (o->format == ZT_FORMAT_TEXT && !o->quiet && o->cmd != ZT_CMD_RECORD)
 		zt_text_write_header(t.out);
 	fflush(t.out);
+	for (size_t i = 0; i < t.ntargets; i++)
+		remember_target(&t, &t.targets[i]);
 	describe_session(&t);
 	for (size_t i = 0; i < t.ntargets; i++) {
 		if (t.targets[i].launched && zt_target_release(&t.targets[i])) {

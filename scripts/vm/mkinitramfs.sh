@@ -35,22 +35,22 @@ fi
 mods=$(ls -d "$kdir"/lib/modules/*/ 2>/dev/null | head -1)
 [ -n "$mods" ] || die "no lib/modules/VERSION in $kdir"
 
-# Module name -> file. Names in depends= use '_' where file names may use '-'.
-declare -A path
-while IFS= read -r f; do
-	n=${f##*/}
-	n=${n%%.ko*}
-	path[${n//-/_}]=$f
-done < <(find "$mods" -name '*.ko' -o -name '*.ko.*')
+# Every module file, once; names in depends= use '_' where file names may use '-'.
+all=$(find "$mods" -name '*.ko' -o -name '*.ko.*')
+# module_path NAME: the file of module NAME.
+module_path() {
+	grep -E "/${1//_/[-_]}\.ko(\.[a-z]+)?\$" <<<"$all" | head -1
+}
 
 # Depth-first, dependencies before dependents, each module once.
-declare -A seen
+declare -A seen path
 order=()
 visit() {
 	local m=${1//-/_} f d
 	[ -n "${seen[$m]:-}" ] && return 0
 	seen[$m]=1
-	f=${path[$m]:-}
+	f=$(module_path "$m")
+	path[$m]=$f
 	[ -n "$f" ] || die "module $m not found under $mods (built in? then drop it from the list)"
 	for d in $(modinfo -F depends "$f" | tr ',' ' '); do
 		visit "$d"
@@ -79,5 +79,5 @@ for m in "${order[@]}"; do
 	echo "$m" >>"$stage/modules.order"
 done
 # Uncompressed: the guest would spend longer inflating it under TCG than reading it.
-(cd "$stage" && find . | busybox cpio -o -H newc 2>/dev/null) >"$out.tmp"
-mv "$out.tmp" "$out"
+(cd "$stage" && find . | busybox cpio -o -H newc 2>/dev/null) >"$out.tmp.$$"
+mv "$out.tmp.$$" "$out"

@@ -44,7 +44,9 @@ struct zt_spawn_opts {
 /*
  * Starts argv[0] (looked up in PATH when it has no slash) with @argv. @opts may be NULL.
  * The child gets SIGKILL if the test process dies, so a failing test leaves nothing running.
- * Returns 0, or -errno (including the errno of a failed exec, e.g. -ENOENT).
+ * Sets SIGPIPE to ignored in the calling process, so writing to a child that exited fails
+ * with EPIPE instead of killing the test. Returns 0, or -errno (including the errno of a
+ * failed exec, e.g. -ENOENT).
  */
 int zt_proc_spawn(struct zt_proc *p, char *const argv[], const struct zt_spawn_opts *opts);
 

@@ -38,7 +38,7 @@
 /* orders --orders 5 --threads 1 traced with order_specs (see tests/targets/orders.c):
  * process_order, validate_order, slow_io 5 each; compute_price, price_lookup, apply_discount
  * 4 each (order 5 is invalid); fib 15 per priced order. */
-#define ORDERS_SPANS (3 * 5 + 3 * 4 + 15 * 4)
+#define ORDERS_SPANS  (3 * 5 + 3 * 4 + 15 * 4)
 #define ORDERS_ERRORS 2 /* order 5: validate_order -22, process_order -1 */
 
 #define ARGV_MAX     32
@@ -47,8 +47,22 @@
 /* Columns of a spans.js line (tests/peers/otlp-receiver/otlp.js tsvLines). */
 #define TSV_COLS 14
 
-enum { C_SEQ, C_SERVICE, C_PID, C_TRACE, C_SPAN, C_PARENT, C_NAME, C_KIND, C_STATUS, C_MESSAGE,
-       C_START, C_END, C_ATTRS, C_RESOURCE };
+enum {
+	C_SEQ,
+	C_SERVICE,
+	C_PID,
+	C_TRACE,
+	C_SPAN,
+	C_PARENT,
+	C_NAME,
+	C_KIND,
+	C_STATUS,
+	C_MESSAGE,
+	C_START,
+	C_END,
+	C_ATTRS,
+	C_RESOURCE
+};
 
 static char ztrace_bin[PATH_MAX];
 static char orders_bin[PATH_MAX];
@@ -56,7 +70,7 @@ static char pricing_lib[PATH_MAX];
 static char peer_dir[PATH_MAX];
 
 static const char *const order_specs[] = {
-	"process_order", "validate_order", "compute_price", "fib", "slow_io", "u:libpricing.so:*",
+    "process_order", "validate_order", "compute_price", "fib", "slow_io", "u:libpricing.so:*",
 };
 
 struct argv_buf {
@@ -99,7 +113,8 @@ static void setup(void)
 	output_path(orders_bin, "targets/orders");
 	output_path(pricing_lib, "targets/libpricing.so");
 	cr_assert_not_null(realpath("tests/peers/otlp-receiver", peer_dir),
-			   "tests/peers/otlp-receiver: %s (run from the repo root)", strerror(errno));
+			   "tests/peers/otlp-receiver: %s (run from the repo root)",
+			   strerror(errno));
 	snprintf(modules, sizeof(modules), "%s/node_modules/@opentelemetry/otlp-transformer",
 		 peer_dir);
 	cr_assert_eq(access(modules, F_OK), 0,
@@ -129,7 +144,7 @@ static void receiver_dir(struct receiver *r)
 /* Start receiver.js on port (0: any) with extra options; waits for its port file. */
 static void receiver_start(struct receiver *r, int port, const char *const *extra)
 {
-	struct argv_buf a = { 0 };
+	struct argv_buf a = {0};
 	char script[PATH_MAX + 16], port_arg[16];
 	long long end = zt_now_ms() + RECEIVER_MS;
 	FILE *f;
@@ -174,7 +189,7 @@ static void receiver_cleanup(struct receiver *r)
 /* A port on 127.0.0.1 where nothing listens (for now). */
 static int closed_port(void)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(sin);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -209,7 +224,7 @@ static char *slurp(const char *path)
 static void read_received(struct receiver *r, struct received *rcv)
 {
 	char script[PATH_MAX + 16];
-	char *argv[] = { "node", script, r->out, NULL };
+	char *argv[] = {"node", script, r->out, NULL};
 	struct zt_proc p;
 	char *line, *save;
 	size_t cap = 0;
@@ -283,7 +298,7 @@ static void av_trace_orders(struct argv_buf *a, const char *const *extra, const 
 /* Run ztrace on orders --orders 5 to its end and parse its JSON spans. */
 static void run_traced(struct zt_proc *zt, const char *const *extra, struct zt_spans *spans)
 {
-	struct argv_buf a = { 0 };
+	struct argv_buf a = {0};
 	char err[512];
 	int ret;
 
@@ -355,7 +370,8 @@ static void expect_same_spans(const struct zt_spans *js, const struct received *
 				found++;
 			}
 		}
-		cr_assert_eq(found, 1, "span %s (%s) arrived %zu times", s->span_id, s->name, found);
+		cr_assert_eq(found, 1, "span %s (%s) arrived %zu times", s->span_id, s->name,
+			     found);
 		cr_expect_str_eq((*c)[C_TRACE], s->trace_id, "span %s", s->span_id);
 		cr_expect_str_eq((*c)[C_PARENT], s->parent_span_id[0] ? s->parent_span_id : "-",
 				 "span %s", s->span_id);
@@ -403,8 +419,7 @@ static void expect_encoding(const struct received *rcv, const char *type, const 
 
 /* Trace orders into a fresh receiver, with --otlp URL or (from_env) the standard variables
  * alone, and compare. */
-static void export_run(bool from_env, const char *const *extra, const char *type,
-		       const char *enc)
+static void export_run(bool from_env, const char *const *extra, const char *type, const char *enc)
 {
 	struct receiver r;
 	struct received rcv;
@@ -444,14 +459,14 @@ Test(otlp, protobuf_gzip_by_default)
 
 Test(otlp, protobuf_without_gzip)
 {
-	const char *extra[] = { "--no-gzip", NULL };
+	const char *extra[] = {"--no-gzip", NULL};
 
 	export_run(false, extra, "application/x-protobuf", "");
 }
 
 Test(otlp, json_gzip)
 {
-	const char *extra[] = { "--otlp-protocol", "http/json", NULL };
+	const char *extra[] = {"--otlp-protocol", "http/json", NULL};
 
 	export_run(false, extra, "application/json", "gzip");
 }
@@ -470,7 +485,7 @@ Test(otlp, service_name_and_attributes_from_target_environment)
 	struct zt_spans spans;
 	struct zt_proc zt;
 	char url[64];
-	const char *args[] = { "--otlp", url, NULL };
+	const char *args[] = {"--otlp", url, NULL};
 
 	/* the target inherits these from ztrace, as `-- COMMAND` runs it */
 	setenv("OTEL_SERVICE_NAME", "shop-orders", 1);
@@ -492,13 +507,13 @@ Test(otlp, service_name_and_attributes_from_target_environment)
 
 Test(otlp, receiver_503_then_200_delivers_once)
 {
-	const char *fail[] = { "--fail-first", "2", NULL };
+	const char *fail[] = {"--fail-first", "2", NULL};
 	struct receiver r;
 	struct received rcv;
 	struct zt_spans spans;
 	struct zt_proc zt;
 	char url[64];
-	const char *args[] = { "--otlp", url, NULL };
+	const char *args[] = {"--otlp", url, NULL};
 
 	receiver_dir(&r);
 	receiver_start(&r, 0, fail);
@@ -522,10 +537,10 @@ Test(otlp, receiver_down_at_start_then_up)
 	struct received rcv;
 	struct zt_spans spans;
 	struct zt_proc zt;
-	struct argv_buf a = { 0 };
+	struct argv_buf a = {0};
 	char url[64], line[512], err[512];
 	int port = closed_port(), ret;
-	const char *args[] = { "--otlp", url, NULL };
+	const char *args[] = {"--otlp", url, NULL};
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
 	/* 5 orders of 400 ms: the run outlasts the receiver's late start */
@@ -560,7 +575,7 @@ Test(otlp, receiver_down_at_start_then_up)
 Test(otlp, receiver_never_back_sigint_exits_0)
 {
 	struct zt_proc orders, zt;
-	struct argv_buf a = { 0 }, o = { 0 };
+	struct argv_buf a = {0}, o = {0};
 	char url[64], line[512], pid[16];
 	long long t0;
 	int ret;

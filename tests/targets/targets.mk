@@ -12,7 +12,8 @@ TARGET_DIR := $(OUTPUT)/targets
 TARGET_CFLAGS := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -fno-optimize-sibling-calls \
 		 -fcf-protection=none -Wall -Wextra -MMD -MP
 TARGET_BINS := $(TARGET_DIR)/libpricing.so $(TARGET_DIR)/orders $(TARGET_DIR)/spin \
-	       $(TARGET_DIR)/dlopener $(TARGET_DIR)/sysload
+	       $(TARGET_DIR)/dlopener $(TARGET_DIR)/sysload $(TARGET_DIR)/crasher \
+	       $(TARGET_DIR)/recurse $(TARGET_DIR)/threads
 # Rebuild the targets when their flags change.
 TARGET_MK := tests/targets/targets.mk
 
@@ -43,3 +44,43 @@ $(TARGET_DIR)/dlopener: tests/targets/dlopener.c $(TARGET_MK) | $(TARGET_DIR)
 $(TARGET_DIR)/sysload: tests/targets/sysload.c $(TARGET_MK) | $(TARGET_DIR)
 	$(call msg,CC,$@)
 	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) $< -o $@
+
+$(TARGET_DIR)/crasher: tests/targets/crasher.c $(TARGET_MK) | $(TARGET_DIR)
+	$(call msg,CC,$@)
+	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) $< -o $@
+
+$(TARGET_DIR)/recurse: tests/targets/recurse.c $(TARGET_MK) | $(TARGET_DIR)
+	$(call msg,CC,$@)
+	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) $< -o $@
+
+$(TARGET_DIR)/threads: tests/targets/threads.c $(TARGET_MK) | $(TARGET_DIR)
+	$(call msg,CC,$@)
+	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) $< -lpthread -o $@
+
+# Benchmark targets (make bench, scripts/bench/). bench_many's source is generated: 1000
+# functions, the attach-time benchmark's largest set.
+BENCH_MANY_FUNCTIONS := 1000
+BENCH_TARGET_BINS := $(TARGET_DIR)/bench_call $(TARGET_DIR)/bench_syscall \
+		     $(TARGET_DIR)/bench_producer $(TARGET_DIR)/bench_many
+TARGET_BINS += $(BENCH_TARGET_BINS)
+targets: $(BENCH_TARGET_BINS)
+
+$(TARGET_DIR)/bench_call: tests/targets/bench_call.c $(TARGET_MK) | $(TARGET_DIR)
+	$(call msg,CC,$@)
+	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) $< -o $@
+
+$(TARGET_DIR)/bench_syscall: tests/targets/bench_syscall.c $(TARGET_MK) | $(TARGET_DIR)
+	$(call msg,CC,$@)
+	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) $< -o $@
+
+$(TARGET_DIR)/bench_producer: tests/targets/bench_producer.c $(TARGET_MK) | $(TARGET_DIR)
+	$(call msg,CC,$@)
+	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) $< -lpthread -o $@
+
+$(TARGET_DIR)/bench_many.c: scripts/bench/gen-many-funcs.sh $(TARGET_MK) | $(TARGET_DIR)
+	$(call msg,GEN,$@)
+	$(Q)scripts/bench/gen-many-funcs.sh $(BENCH_MANY_FUNCTIONS) > $@
+
+$(TARGET_DIR)/bench_many: $(TARGET_DIR)/bench_many.c $(TARGET_MK) | $(TARGET_DIR)
+	$(call msg,CC,$@)
+	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) -Itests/targets $< -o $@

@@ -12,12 +12,12 @@
 static void clear_env(void)
 {
 	static const char *const vars[] = {
-		"OTEL_EXPORTER_OTLP_ENDPOINT",	  "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-		"OTEL_EXPORTER_OTLP_PROTOCOL",	  "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-		"OTEL_EXPORTER_OTLP_HEADERS",	  "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-		"OTEL_EXPORTER_OTLP_COMPRESSION", "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
-		"OTEL_EXPORTER_OTLP_TIMEOUT",	  "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
-		"OTEL_RESOURCE_ATTRIBUTES",
+	    "OTEL_EXPORTER_OTLP_ENDPOINT",    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+	    "OTEL_EXPORTER_OTLP_PROTOCOL",    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+	    "OTEL_EXPORTER_OTLP_HEADERS",     "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+	    "OTEL_EXPORTER_OTLP_COMPRESSION", "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+	    "OTEL_EXPORTER_OTLP_TIMEOUT",     "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+	    "OTEL_RESOURCE_ATTRIBUTES",
 	};
 
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
@@ -110,8 +110,8 @@ Test(otlp_env, bad_values)
 	unsetenv("OTEL_EXPORTER_OTLP_PROTOCOL");
 	setenv("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "zstd", 1);
 	cr_assert_eq(zt_otlp_config_from_env(&c, err, sizeof(err)), -EINVAL);
-	cr_assert_str_eq(err,
-			 "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=zstd is not supported: use gzip or none");
+	cr_assert_str_eq(
+	    err, "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=zstd is not supported: use gzip or none");
 	unsetenv("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION");
 	setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "10s", 1);
 	cr_assert_eq(zt_otlp_config_from_env(&c, err, sizeof(err)), -EINVAL);
@@ -150,7 +150,8 @@ Test(otlp_config, check_url)
 	cr_assert_str_eq(err, "OTLP endpoint is empty: give a URL like http://localhost:4318");
 	cr_assert_eq(zt_otlp_check_url(NULL, err, sizeof(err)), -EINVAL);
 	cr_assert_eq(zt_otlp_check_url("http://", err, sizeof(err)), -EINVAL);
-	cr_assert_eq(strncmp(err, "OTLP endpoint 'http://' is not a valid URL (", 44), 0, "%s", err);
+	cr_assert_eq(strncmp(err, "OTLP endpoint 'http://' is not a valid URL (", 44), 0, "%s",
+		     err);
 	cr_assert_eq(zt_otlp_check_url("http://host:99999", err, sizeof(err)), -EINVAL);
 	cr_assert_eq(strncmp(err, "OTLP endpoint 'http://host:99999' is not a valid URL (", 54), 0,
 		     "%s", err);

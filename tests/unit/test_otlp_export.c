@@ -35,7 +35,7 @@
 struct request {
 	char content_type[64];
 	char content_encoding[16];
-	char token[64]; /* the x-token header */
+	char token[64];	    /* the x-token header */
 	struct zt_buf body; /* decompressed */
 	unsigned spans;	    /* "spanId" occurrences in a JSON body */
 	long long at_ms;
@@ -65,7 +65,7 @@ static long long mono_ms(void)
 
 static void gunzip(const struct zt_buf *in, struct zt_buf *out)
 {
-	z_stream zs = { 0 };
+	z_stream zs = {0};
 
 	cr_assert_eq(inflateInit2(&zs, 15 + 16), Z_OK);
 	cr_assert_eq(zt_buf_reserve(out, BODY_MAX), 0);
@@ -120,8 +120,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	cr_assert_lt(srv.n_req, MAX_REQUESTS);
 	r = &srv.req[srv.n_req];
 	status = srv.n_req < MAX_SCRIPT && srv.script[srv.n_req] ? srv.script[srv.n_req]
-			 : srv.always				       ? srv.always
-								       : 200;
+		 : srv.always					 ? srv.always
+								 : 200;
 	srv.n_req++;
 	r->at_ms = mono_ms();
 	r->status = status;
@@ -135,8 +135,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	r->spans = count_spans(&r->body);
 	pthread_mutex_unlock(&srv.lock);
 
-	resp = MHD_create_response_from_buffer(status == 200 ? 2 : 5,
-					       status == 200 ? "{}" : "nope\n", MHD_RESPMEM_PERSISTENT);
+	resp = MHD_create_response_from_buffer(
+	    status == 200 ? 2 : 5, status == 200 ? "{}" : "nope\n", MHD_RESPMEM_PERSISTENT);
 	if (status != 200 && srv.retry_after)
 		MHD_add_response_header(resp, "Retry-After", srv.retry_after);
 	ret = MHD_queue_response(c, status, resp);
@@ -156,7 +156,7 @@ static void request_done(void *cls, struct MHD_Connection *c, void **con_cls,
 
 static void server_start(void)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	const union MHD_DaemonInfo *info;
 
 	pthread_mutex_init(&srv.lock, NULL);
@@ -201,8 +201,13 @@ static void config(struct zt_otlp_config *c, int port, char *url, size_t len)
 
 static struct zt_span make_span(uint64_t id)
 {
-	struct zt_span s = { .span_id = id, .start_ns = 1000, .end_ns = 2000, .pid = 4242,
-			     .tid = 4242, .name = "process_order", .comm = "orders" };
+	struct zt_span s = {.span_id = id,
+			    .start_ns = 1000,
+			    .end_ns = 2000,
+			    .pid = 4242,
+			    .tid = 4242,
+			    .name = "process_order",
+			    .comm = "orders"};
 
 	s.trace_id[15] = 1;
 	return s;
@@ -306,7 +311,8 @@ Test(otlp_export, partial_batch_goes_after_batch_ms)
 	cr_assert_eq(zt_otlp_submit(e, &s, NULL), 0);
 	cr_assert(wait_for(sent_is, e, 1));
 	cr_expect_geq(srv.req[0].at_ms - t0, 300 - 10, "sent after %lld ms", srv.req[0].at_ms - t0);
-	cr_expect_lt(srv.req[0].at_ms - t0, 300 + 1000, "sent after %lld ms", srv.req[0].at_ms - t0);
+	cr_expect_lt(srv.req[0].at_ms - t0, 300 + 1000, "sent after %lld ms",
+		     srv.req[0].at_ms - t0);
 	zt_otlp_free(e);
 }
 
@@ -314,13 +320,15 @@ Test(otlp_export, protobuf_gzip_body_is_the_encoding)
 {
 	struct zt_otlp_config c;
 	struct zt_otlp_exporter *e;
-	struct zt_process_info proc = { .pid = 4242, .comm = "orders", .exe = strdup("/bin/orders"),
-					.service_name = strdup("orders") };
+	struct zt_process_info proc = {.pid = 4242,
+				       .comm = "orders",
+				       .exe = strdup("/bin/orders"),
+				       .service_name = strdup("orders")};
 	char url[64], err[ERR_LEN];
 	struct zt_span s = make_span(0x1234);
-	struct zt_otlp_group g = { .proc = &proc, .spans = &s, .n = 1 };
-	struct zt_otlp_batch b = { .host_name = "testhost", .groups = &g, .n_groups = 1 };
-	struct zt_buf want = { 0 };
+	struct zt_otlp_group g = {.proc = &proc, .spans = &s, .n = 1};
+	struct zt_otlp_batch b = {.host_name = "testhost", .groups = &g, .n_groups = 1};
+	struct zt_buf want = {0};
 
 	cr_assert_eq(zt_otlp_encode_proto(&b, &want), 0);
 	server_start();
@@ -396,6 +404,35 @@ Test(otlp_export, honours_retry_after)
 	zt_otlp_free(e);
 }
 
+static bool requests_are(struct zt_otlp_exporter *e, uint64_t want)
+{
+	return n_requests() == want;
+}
+
+Test(otlp_export, stop_cuts_a_long_backoff_short_for_a_last_try)
+{
+	struct zt_otlp_config c;
+	struct zt_otlp_exporter *e;
+	char url[64], err[ERR_LEN];
+	struct zt_span s = make_span(1);
+	long long t0;
+
+	server_start();
+	srv.script[0] = 503;
+	srv.retry_after = "10";
+	config(&c, srv.port, url, sizeof(url));
+	e = zt_otlp_start(&c, err, sizeof(err));
+	cr_assert_not_null(e, "%s", err);
+	cr_assert_eq(zt_otlp_submit(e, &s, NULL), 0);
+	cr_assert(wait_for(requests_are, e, 1));
+	t0 = mono_ms();
+	zt_otlp_stop(e, 2000);
+	cr_expect_lt(mono_ms() - t0, 1000, "stop took %lld ms", mono_ms() - t0);
+	expect_counts(e, 1, 0, 0);
+	cr_expect_eq(n_requests(), 2);
+	zt_otlp_free(e);
+}
+
 Test(otlp_export, rejected_400_is_not_retried)
 {
 	struct zt_otlp_config c;
@@ -448,7 +485,7 @@ Test(otlp_export, gives_up_after_give_up_ms)
 /* A port on 127.0.0.1 where nothing listens. */
 static int closed_port(void)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(sin);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -501,7 +538,7 @@ Test(otlp_export, endpoint_down_warns_and_drops_at_stop)
 
 Test(otlp_export, hanging_endpoint_cannot_block_stop)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(sin);
 	struct zt_otlp_config c;
 	struct zt_otlp_exporter *e;
@@ -589,8 +626,10 @@ Test(otlp_export, start_errors)
 
 Test(otlp_export, resources_grouped_per_process)
 {
-	struct zt_process_info a = { .pid = 1, .start_time = 10, .comm = "a", .service_name = "svc-a" };
-	struct zt_process_info b = { .pid = 2, .start_time = 20, .comm = "b", .service_name = "svc-b" };
+	struct zt_process_info a = {
+	    .pid = 1, .start_time = 10, .comm = "a", .service_name = "svc-a"};
+	struct zt_process_info b = {
+	    .pid = 2, .start_time = 20, .comm = "b", .service_name = "svc-b"};
 	struct zt_otlp_config c;
 	struct zt_otlp_exporter *e;
 	char url[64], err[ERR_LEN];
@@ -612,13 +651,14 @@ Test(otlp_export, resources_grouped_per_process)
 	/* two ResourceSpans, one per process, each with its 3 spans */
 	srv.req[0].body.data[srv.req[0].body.len - 1] = '\0'; /* the final '}' */
 	body = (const char *)srv.req[0].body.data;
-	cr_expect_not_null(strstr(body, "{\"key\":\"service.name\",\"value\":{\"stringValue\":\"svc-a\"}}"));
-	cr_expect_not_null(strstr(body, "{\"key\":\"service.name\",\"value\":{\"stringValue\":\"svc-b\"}}"));
+	cr_expect_not_null(
+	    strstr(body, "{\"key\":\"service.name\",\"value\":{\"stringValue\":\"svc-a\"}}"));
+	cr_expect_not_null(
+	    strstr(body, "{\"key\":\"service.name\",\"value\":{\"stringValue\":\"svc-b\"}}"));
 	{
 		const char *second = strstr(body, "},{\"resource\"");
-		struct zt_buf first = { .data = (uint8_t *)body, .len = second - body };
-		struct zt_buf rest = { .data = (uint8_t *)second,
-				       .len = strlen(second) };
+		struct zt_buf first = {.data = (uint8_t *)body, .len = second - body};
+		struct zt_buf rest = {.data = (uint8_t *)second, .len = strlen(second)};
 
 		cr_assert_not_null(second);
 		cr_expect_eq(count_spans(&first), 3);

@@ -18,7 +18,7 @@
 
 #define ID_A "3f4e8a1b2c9d0e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f"
 /* How long to wait for a child's exec to be visible in /proc: 100 x 10 ms. */
-#define EXEC_WAIT_TRIES 100
+#define EXEC_WAIT_TRIES	  100
 #define EXEC_WAIT_STEP_US 10000
 
 #define ID_B "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -100,8 +100,7 @@ Test(cgroup, no_container)
 {
 	char id[ZT_CONTAINER_ID_LEN + 1];
 
-	cr_assert_eq(container_id("0::/user.slice/user-1000.slice/session-3.scope\n", id),
-		     -ENOENT);
+	cr_assert_eq(container_id("0::/user.slice/user-1000.slice/session-3.scope\n", id), -ENOENT);
 	cr_assert_eq(container_id("0::/init.scope\n", id), -ENOENT);
 	cr_assert_eq(container_id("", id), -ENOENT);
 	/* one hex digit short, one too many, and a non-hex character */
@@ -138,7 +137,8 @@ Test(stat, comm_with_spaces_and_parens)
 
 Test(stat, long_comm_truncated)
 {
-	const char *line = "1 (abcdefghijklmnopqrstuvwxyz) S 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 9\n";
+	const char *line =
+	    "1 (abcdefghijklmnopqrstuvwxyz) S 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 9\n";
 	char comm[ZT_COMM_LEN];
 	uint64_t start = 0;
 
@@ -154,9 +154,9 @@ Test(stat, malformed)
 
 	cr_assert_eq(zt_proc_stat_parse("1 (x) S 0 0 0\n", comm, &start), -EINVAL);
 	cr_assert_eq(zt_proc_stat_parse("1 x S 0\n", comm, &start), -EINVAL);
-	cr_assert_eq(zt_proc_stat_parse("1 (x) S 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 -\n", comm,
-					&start),
-		     -EINVAL);
+	cr_assert_eq(
+	    zt_proc_stat_parse("1 (x) S 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 -\n", comm, &start),
+	    -EINVAL);
 }
 
 Test(environ, lookup)
@@ -218,7 +218,7 @@ static void fake_proc(char *root, bool with_env)
 
 static void remove_fake_proc(const char *root)
 {
-	static const char *const names[] = { "stat", "cmdline", "environ", "cgroup", "exe" };
+	static const char *const names[] = {"stat", "cmdline", "environ", "cgroup", "exe"};
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -276,9 +276,9 @@ Test(procinfo, missing_process)
 
 Test(procinfo, real_child_with_otel_environment)
 {
-	char *const argv[] = { "/bin/sleep", "30", NULL };
-	char *const envp[] = { "OTEL_SERVICE_NAME=sleepy",
-			       "OTEL_RESOURCE_ATTRIBUTES=deployment.environment=test", NULL };
+	char *const argv[] = {"/bin/sleep", "30", NULL};
+	char *const envp[] = {"OTEL_SERVICE_NAME=sleepy",
+			      "OTEL_RESOURCE_ATTRIBUTES=deployment.environment=test", NULL};
 	struct zt_process_info info, copy;
 	int pipefd[2], ret;
 	char c;

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_call: the traced-call cost benchmark's target. Calls one tiny function in a loop for a
+ * fixed time per round and prints the time per call, so a tracer's added cost per call is
+ * (traced - untraced). The kernel handles a uprobe differently depending on the probed
+ * function's first instruction, so there is one function per flavour:
+ *
+ *   bench_push   C, built with a frame pointer: first instruction `push %rbp` (emulated)
+ *   bench_lea    assembly: first instruction `lea` (single-stepped out of line)
+ *   bench_nop    assembly: first instruction the 5-byte `nopl 0x0(%rax,%rax,1)` that Linux
+ *                6.18 rewrites into a call (its optimized uprobe path for USDT-style nops)
+ *
+ * All three compute i * 3 + 1. The nop flavour is written in assembly because clang's
+ * patchable_function_entry emits `nopl 0x8(%rax,%rax,1)`, which is not the kernel's nop5.
+ *
+ *   bench_call FLAVOUR [--rounds R] [--round-ms MS] [--wait]
+ *
+ * --wait prints "ready <pid>" and blocks until a byte (or EOF) arrives on stdin. Each round
+ * prints "round I calls=N ns_per_call=X"; the last line is
+ *   bench_call: flavour=F rounds=R calls=N median_ns_per_call=X
+ */
+#include <getopt.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "target_util.h"
+
+#define MAX_ROUNDS	 100
+#define MAX_ROUND_MS	 60000
+/* Calls between two clock reads: the clock's ~20 ns vanish in a batch even when untraced. */
+#define CALLS_PER_BATCH	 256
+
+ZT_TARGET_FN long bench_push(long i)
+{
+	return i * 3 + 1;
+}
+
+long bench_lea(long i);
+long bench_nop(long i);
+
+__asm__(".text\n"
+	".globl bench_lea\n"
+	".type bench_lea, @function\n"
+	"bench_lea:\n"
+	"	lea 1(%rdi,%rdi,2), %rax\n"
+	"	ret\n"
+	".size bench_lea, .-bench_lea\n"
+	".globl bench_nop\n"
+	".type bench_nop, @function\n"
+	"bench_nop:\n"
+	"	.byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n" /* nopl 0x0(%rax,%rax,1) */
+	"	lea 1(%rdi,%rdi,2), %rax\n"
+	"	ret\n"
+	".size bench_nop, .-bench_nop\n");
+
+static const struct {
+	const char *name;
+	long (*fn)(long);
+} flavours[] = {
+	{ "push", bench_push },
+	{ "lea", bench_lea },
+	{ "nop", bench_nop },
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * ZT_NS_PER_SEC + ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "round-ms", required_argument, NULL, 'm' },
+		{ "wait", no_argument, NULL, 'w' },
+		{ 0 },
+	};
+	/* volatile: the compiler must not see through the pointer and inline the C flavour. */
+	long (*volatile fn)(long) = NULL;
+	double per_call[MAX_ROUNDS];
+	long rounds = 5, round_ms = 300, total = 0, sum = 0;
+	const char *flavour;
+	int wait = 0, c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'r' && !zt_target_parse_long(optarg, 1, MAX_ROUNDS, &rounds))
+			continue;
+		if (c == 'm' && !zt_target_parse_long(optarg, 1, MAX_ROUND_MS, &round_ms))
+			continue;
+		if (c == 'w') {
+			wait = 1;
+			continue;
+		}
+		goto usage;
+	}
+	if (optind != argc - 1)
+		goto usage;
+	flavour = argv[optind];
+	for (size_t k = 0; k < sizeof(flavours) / sizeof(flavours[0]); k++)
+		if (!strcmp(flavour, flavours[k].name))
+			fn = flavours[k].fn;
+	if (!fn)
+		goto usage;
+	if (wait && zt_target_wait_go())
+		return 1;
+
+	for (long r = 0; r < rounds; r++) {
+		int64_t start = now_ns(), elapsed;
+		long calls = 0;
+
+		do {
+			for (long j = 0; j < CALLS_PER_BATCH; j++)
+				sum += fn(j);
+			calls += CALLS_PER_BATCH;
+			elapsed = now_ns() - start;
+		} while (elapsed < round_ms * ZT_NS_PER_MS);
+		per_call[r] = (double)elapsed / calls;
+		total += calls;
+		printf("round %ld calls=%ld ns_per_call=%.2f\n", r, calls, per_call[r]);
+		fflush(stdout);
+	}
+	qsort(per_call, rounds, sizeof(per_call[0]), cmp_double);
+	printf("bench_call: flavour=%s rounds=%ld calls=%ld median_ns_per_call=%.2f sum=%ld\n",
+	       flavour, rounds, total, per_call[rounds / 2], sum);
+	return 0;
+usage:
+	fprintf(stderr, "usage: bench_call push|lea|nop [--rounds R] [--round-ms MS] [--wait]\n");
+	return 2;
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_syscall: the syscall cost benchmark's target. Calls getppid() (through syscall(2), so
+ * no libc cache can skip the kernel) in a loop for a fixed time per round and prints the time
+ * per call, so a tracer's added cost per syscall is (traced - untraced).
+ *
+ *   bench_syscall [--rounds R] [--round-ms MS] [--wait]
+ *
+ * --wait prints "ready <pid>" and blocks until a byte (or EOF) arrives on stdin. Each round
+ * prints "round I calls=N ns_per_call=X"; the last line is
+ *   bench_syscall: rounds=R calls=N median_ns_per_call=X
+ */
+#include <getopt.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+
+#include "target_util.h"
+
+#define MAX_ROUNDS	 100
+#define MAX_ROUND_MS	 60000
+/* Syscalls between two clock reads (a vDSO read, no syscall, so tracers do not see it). */
+#define CALLS_PER_BATCH	 64
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * ZT_NS_PER_SEC + ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "round-ms", required_argument, NULL, 'm' },
+		{ "wait", no_argument, NULL, 'w' },
+		{ 0 },
+	};
+	double per_call[MAX_ROUNDS];
+	long rounds = 5, round_ms = 300, total = 0;
+	int wait = 0, c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'r' && !zt_target_parse_long(optarg, 1, MAX_ROUNDS, &rounds))
+			continue;
+		if (c == 'm' && !zt_target_parse_long(optarg, 1, MAX_ROUND_MS, &round_ms))
+			continue;
+		if (c == 'w') {
+			wait = 1;
+			continue;
+		}
+		goto usage;
+	}
+	if (optind != argc)
+		goto usage;
+	if (wait && zt_target_wait_go())
+		return 1;
+
+	for (long r = 0; r < rounds; r++) {
+		int64_t start = now_ns(), elapsed;
+		long calls = 0;
+
+		do {
+			for (long j = 0; j < CALLS_PER_BATCH; j++)
+				syscall(SYS_getppid);
+			calls += CALLS_PER_BATCH;
+			elapsed = now_ns() - start;
+		} while (elapsed < round_ms * ZT_NS_PER_MS);
+		per_call[r] = (double)elapsed / calls;
+		total += calls;
+		printf("round %ld calls=%ld ns_per_call=%.2f\n", r, calls, per_call[r]);
+		fflush(stdout);
+	}
+	qsort(per_call, rounds, sizeof(per_call[0]), cmp_double);
+	printf("bench_syscall: rounds=%ld calls=%ld median_ns_per_call=%.2f\n", rounds, total,
+	       per_call[rounds / 2]);
+	return 0;
+usage:
+	fprintf(stderr, "usage: bench_syscall [--rounds R] [--round-ms MS] [--wait]\n");
+	return 2;
+}
