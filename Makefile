@@ -46,7 +46,7 @@ TEST_HELPERS := $(wildcard tests/common/*.c)
 
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS)
-.PHONY: all test check integ bench demo install clean targets format deps run-test run-demo
+.PHONY: all test check integ bench demo install clean targets format deps run-test run-demo peers
 
 all: $(BIN) targets
 
@@ -99,10 +99,14 @@ $(OUTPUT)/bench/%: scripts/bench/%.c $(LIB) $(SKELS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
-check: $(UNIT_BINS) targets
+# Independent peers the tests talk to (the OTLP receiver's pinned npm packages).
+peers:
+	$(Q)tests/peers/otlp-receiver/setup.sh
+
+check: $(UNIT_BINS) targets peers
 	$(Q)scripts/run-tests.sh unit $(UNIT_BINS)
 
-integ: $(BIN) targets $(INTEG_BINS)
+integ: $(BIN) targets peers $(INTEG_BINS)
 	$(Q)scripts/run-tests.sh integ $(INTEG_BINS)
 
 # test and demo first install what is missing, then build in a fresh make that sees the
@@ -115,7 +119,7 @@ test: deps
 
 # tests/*/*.mk may add phony targets to TEST_EXTRA (sanitizer and fuzz runs, the VM suite);
 # they run after the main suite, each failing the build on its own.
-run-test: all $(UNIT_BINS) $(INTEG_BINS)
+run-test: all peers $(UNIT_BINS) $(INTEG_BINS)
 	$(Q)scripts/run-tests.sh all $(UNIT_BINS) $(INTEG_BINS)
 	$(Q)$(if $(TEST_EXTRA),$(MAKE) --no-print-directory $(TEST_EXTRA))
 

@@ -12,6 +12,7 @@
 #   --mem SIZE        guest RAM (default 2G)         --cpus N     vCPUs (default 2)
 #   --timeout SEC     kill the guest after SEC seconds (default 3600), exit 124
 #   --dmesg FILE      save the guest's kernel log to FILE
+#   --append ARGS     add ARGS to the kernel's command line
 #   --verbose         show the kernel's boot log
 # Exit codes: CMD's own; 124 on timeout; 125 if the guest never ran CMD (init failed: rerun
 # with --verbose); 2 on bad usage.
@@ -30,6 +31,7 @@ cpus=2
 timeout=3600
 dmesg_out=
 verbose=0
+extra_append=
 rw_dirs=()
 
 usage() {
@@ -45,6 +47,7 @@ while [ $# -gt 0 ]; do
 	--cpus) cpus=${2:?}; shift 2 ;;
 	--timeout) timeout=${2:?}; shift 2 ;;
 	--dmesg) dmesg_out=${2:?}; shift 2 ;;
+	--append) extra_append+=" ${2?}"; shift 2 ;;
 	--verbose) verbose=1; shift ;;
 	--) shift; break ;;
 	-h | --help) usage ;;
@@ -120,7 +123,8 @@ done
 # as an fd set so that pipes, files and terminals all work); the command's stdin is /dev/null.
 # ttyS2 is the kernel's console, kept in a log shown when the guest fails (--verbose: streamed
 # to our stderr), so that kernel messages never mix with the command's output.
-append="console=ttyS2 panic=-1 rdinit=/init"
+# mitigations=off: TCG does not speculate, so they would only slow the guest down.
+append="console=ttyS2 panic=-1 rdinit=/init mitigations=off$extra_append"
 console=(-chardev "file,id=con,path=$run/console.log")
 if [ $verbose -eq 1 ]; then
 	console=(-chardev file,id=con,path=/dev/fdset/2,append=on)

@@ -239,21 +239,25 @@ static int encode_batch(struct zt_otlp_exporter *e, struct qent *ent, size_t n,
 }
 
 /*
- * Sleep until the monotonic time until_ms. A stop requested meanwhile ends the sleep at once,
- * so that the batch gets one more try within the flush time instead of waiting out a backoff
- * longer than it; once stopping, the sleep still ends at the stop deadline.
+ * Sleep until the monotonic time until_ms. A stop requested meanwhile ends the sleep at once
+ * (returns true), so that the batch gets one more try within the flush time instead of waiting
+ * out a backoff longer than it; once stopping, the sleep still ends at the stop deadline.
  */
-static void wait_until(struct zt_otlp_exporter *e, uint64_t until_ms)
+static bool wait_until(struct zt_otlp_exporter *e, uint64_t until_ms)
 {
 	struct timespec ts;
-	bool was_stopping;
+	bool was_stopping, cut = false;
 
 	pthread_mutex_lock(&e->lock);
 	was_stopping = e->stopping;
 	while (now_ms() < until_ms) {
 		uint64_t wake = until_ms;
 
-		if (e->stopping && (!was_stopping || now_ms() >= e->stop_deadline))
+		if (e->stopping && !was_stopping) {
+			cut = true;
+			break;
+		}
+		if (e->stopping && now_ms() >= e->stop_deadline)
 			break;
 		if (e->stopping && e->stop_deadline < wake)
 			wake = e->stop_deadline;
@@ -261,6 +265,7 @@ static void wait_until(struct zt_otlp_exporter *e, uint64_t until_ms)
 		pthread_cond_timedwait(&e->wake, &e->lock, &ts);
 	}
 	pthread_mutex_unlock(&e->lock);
+	return cut;
 }
 
 /* When a batch first tried at start must be given up: give_up_ms later, or at the stop
@@ -289,7 +294,7 @@ static enum outcome post_batch(struct zt_otlp_exporter *e, size_t n_spans)
 	uint64_t start = now_ms(), backoff = ZT_OTLP_BACKOFF_INITIAL_MS;
 	unsigned seed = start ^ (uintptr_t)e;
 	char why[WHY_LEN];
-	bool by_stop;
+	bool by_stop, last_try = false;
 
 	for (;;) {
 		uint64_t limit = batch_limit(e, start, &by_stop), now = now_ms(), delay;
@@ -323,9 +328,16 @@ static enum outcome post_batch(struct zt_otlp_exporter *e, size_t n_spans)
 				       : backoff / 2 + rand_r(&seed) % (backoff / 2 + 1);
 		backoff =
 		    backoff * 2 > ZT_OTLP_BACKOFF_MAX_MS ? ZT_OTLP_BACKOFF_MAX_MS : backoff * 2;
-		if (now_ms() + delay >= batch_limit(e, start, &by_stop))
+		if (now_ms() + delay >= batch_limit(e, start, &by_stop)) {
+			/* stopping: one last try now rather than none after the backoff */
+			if (by_stop && !last_try) {
+				last_try = true;
+				continue;
+			}
 			break;
-		wait_until(e, now_ms() + delay);
+		}
+		if (wait_until(e, now_ms() + delay))
+			last_try = true;
 	}
 	if (by_stop)
 		return OUT_DROPPED;

@@ -37,7 +37,7 @@ static int ms_left(long long deadline)
 }
 
 /* Makes room for @extra more bytes plus the terminating NUL. Returns 0 or -ENOMEM. */
-static int buf_reserve(struct zt_buf *b, size_t extra)
+static int buf_reserve(struct zt_outbuf *b, size_t extra)
 {
 	size_t cap = b->cap ? b->cap : ZT_PROC_READ_CHUNK;
 	char *data;
@@ -161,7 +161,7 @@ out:
 /* Reads what is available on stream @s; closes it at EOF. Returns bytes read or -errno. */
 static ssize_t drain_stream(struct zt_proc *p, enum zt_stream s)
 {
-	struct zt_buf *b = &p->out[s];
+	struct zt_outbuf *b = &p->out[s];
 	ssize_t total = 0, n;
 	int ret;
 

@@ -15,7 +15,7 @@
 #define ZT_PROC_DRAIN_MS 200
 
 /* Output collected from one stream; data is NUL-terminated (and may be NULL while empty). */
-struct zt_buf {
+struct zt_outbuf {
 	char *data;
 	size_t len;
 	size_t cap;
@@ -31,7 +31,7 @@ struct zt_proc {
 	pid_t pid;	      /* the child's pid (kept after it was reaped) */
 	int in_fd;	      /* write end of the child's stdin; -1 once closed */
 	int out_fd[2];	      /* read ends of stdout and stderr (enum zt_stream); -1 at EOF */
-	struct zt_buf out[2]; /* everything read so far from stdout and stderr */
+	struct zt_outbuf out[2]; /* everything read so far from stdout and stderr */
 	int status;	      /* wait status, valid once reaped */
 	bool reaped;
 };

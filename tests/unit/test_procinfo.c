@@ -297,9 +297,10 @@ Test(procinfo, real_child_with_otel_environment)
 	close(pipefd[0]);
 
 	/* exec sets the command line up after closing our pipe: wait for it */
-	for (int tries = 0; tries < EXEC_WAIT_TRIES; tries++) {
+	for (int tries = 1;; tries++) {
 		ret = zt_procinfo_read(pid, &info);
-		if (ret || (info.cmdline && !strcmp(info.comm, "sleep")))
+		if (ret || (info.cmdline && !strcmp(info.comm, "sleep")) ||
+		    tries == EXEC_WAIT_TRIES)
 			break;
 		zt_procinfo_free(&info);
 		usleep(EXEC_WAIT_STEP_US);

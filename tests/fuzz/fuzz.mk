@@ -1,0 +1,136 @@
+# Fuzzing and sanitizer runs. Included by the top Makefile (tests/*/*.mk).
+#
+#   make fuzz            each libFuzzer target for FUZZ_SECONDS (default 60) seconds
+#   make fuzz-smoke      each for FUZZ_SMOKE_SECONDS (10): the short run `make test` does
+#   make fuzz-build      just build them, into $(OUTPUT)/fuzz/
+#   make check-sanitize  the unit tests built with ASan + UBSan, into $(OUTPUT)/asan/
+#
+# The fuzzers are built with clang from the user/*.c sources themselves, instrumented for
+# libFuzzer, AddressSanitizer and UndefinedBehaviorSanitizer (libztrace.a is gcc-built without
+# them). A fuzzer starts from its committed seeds (tests/fuzz/corpus/TARGET/) and the seeds
+# built here (real ELF and record files, $(OUTPUT)/fuzz/seeds/TARGET/), first replays the
+# inputs that once crashed it (tests/fuzz/regressions/TARGET/), and keeps what it learns in
+# $(OUTPUT)/fuzz/corpus/TARGET/. A crashing input is saved under $(OUTPUT)/fuzz/artifacts/.
+
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_SRC := tests/fuzz
+FUZZ_DIR := $(OUTPUT)/fuzz
+FUZZ_MK := tests/fuzz/fuzz.mk
+FUZZ_NAMES := probe_spec procmaps elf_sym store error_rule cli
+FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
+
+# Sanitizer findings abort (no recovery), so libFuzzer stops and saves the input.
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
+	       -Wno-missing-field-initializers -Iinclude -Iuser -I$(OUTPUT) $(PKG_CFLAGS) \
+	       -MMD -MP $(FUZZ_SAN)
+FUZZ_OBJS := $(patsubst user/%.c,$(FUZZ_DIR)/obj/%.o,$(USER_SRCS))
+FUZZ_LIB := $(FUZZ_DIR)/libztrace-fuzz.a
+
+# Seeds built from real files: small ELF files of every kind elf_sym.c reads, and record files
+# written by the real writer (tests/fuzz/gen_store_seeds.c).
+FUZZ_ELF_SEEDS := $(FUZZ_DIR)/seeds/elf_sym/exe_static $(FUZZ_DIR)/seeds/elf_sym/pie_needed \
+		  $(FUZZ_DIR)/seeds/elf_sym/lib_versioned.so $(FUZZ_DIR)/seeds/elf_sym/pie_stripped
+FUZZ_SEED_CFLAGS := -O1 -nostdlib -fno-asynchronous-unwind-tables -Wl,--build-id \
+		    -Wl,-z,norelro -Wl,-z,noseparate-code
+FUZZ_STORE_STAMP := $(FUZZ_DIR)/seeds/store/.stamp
+
+.PHONY: fuzz fuzz-smoke fuzz-build check-sanitize
+
+fuzz-build: $(FUZZ_BINS) $(FUZZ_ELF_SEEDS) $(FUZZ_STORE_STAMP)
+
+fuzz: fuzz-build
+	$(Q)$(FUZZ_SRC)/run-fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-smoke: fuzz-build
+	$(Q)$(FUZZ_SRC)/run-fuzz.sh $(FUZZ_DIR) $(FUZZ_SMOKE_SECONDS) $(FUZZ_NAMES)
+
+$(FUZZ_DIR)/obj/%.o: user/%.c $(SKELS) $(FUZZ_MK)
+	$(call msg,FUZZCC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_SRC)/fuzz_%.c $(FUZZ_SRC)/fuzz_util.h $(FUZZ_LIB)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB) $(LDLIBS) -o $@
+
+$(FUZZ_DIR)/seeds/elf_sym:
+	$(Q)mkdir -p $@
+
+# ET_EXEC with .symtab only; a PIE with .dynsym, DT_NEEDED, RUNPATH and PT_INTERP; a library
+# with symbol versions; the PIE stripped to its .dynsym.
+$(FUZZ_DIR)/seeds/elf_sym/exe_static: $(FUZZ_SRC)/seed_elf.c $(FUZZ_MK) | $(FUZZ_DIR)/seeds/elf_sym
+	$(call msg,SEED,$@)
+	$(Q)$(CLANG) $(FUZZ_SEED_CFLAGS) -static -fno-pie $< -o $@
+
+$(FUZZ_DIR)/seeds/elf_sym/pie_needed: $(FUZZ_SRC)/seed_elf.c $(FUZZ_MK) | $(FUZZ_DIR)/seeds/elf_sym
+	$(call msg,SEED,$@)
+	$(Q)$(CLANG) $(FUZZ_SEED_CFLAGS) -fPIE -pie -Wl,--no-as-needed -lc -Wl,--enable-new-dtags \
+		-Wl,-rpath,'$$ORIGIN/lib' -Wl,--export-dynamic $< -o $@
+
+$(FUZZ_DIR)/seeds/elf_sym/lib_versioned.so: $(FUZZ_SRC)/seed_elf.c $(FUZZ_SRC)/seed_elf.map \
+		$(FUZZ_MK) | $(FUZZ_DIR)/seeds/elf_sym
+	$(call msg,SEED,$@)
+	$(Q)$(CLANG) $(FUZZ_SEED_CFLAGS) -DSEED_SHARED -fPIC -shared -Wl,-soname,libseed.so.1 \
+		-Wl,--version-script,$(FUZZ_SRC)/seed_elf.map $< -o $@
+
+$(FUZZ_DIR)/seeds/elf_sym/pie_stripped: $(FUZZ_DIR)/seeds/elf_sym/pie_needed
+	$(call msg,STRIP,$@)
+	$(Q)strip -o $@ $<
+
+# Record files: a generator links the real writer (libztrace.a) and writes whole, cut-short
+# and framed-payload seeds (see the generator's header comment).
+$(FUZZ_DIR)/gen_store_seeds: $(FUZZ_SRC)/gen_store_seeds.c $(LIB)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests $< $(LIB) $(LDLIBS) -o $@
+
+$(FUZZ_STORE_STAMP): $(FUZZ_DIR)/gen_store_seeds
+	$(call msg,SEED,$(@D))
+	$(Q)rm -rf $(@D) && mkdir -p $(@D)
+	$(Q)$< $(@D)
+	$(Q)touch $@
+
+# ---- unit tests under AddressSanitizer + UndefinedBehaviorSanitizer ----
+
+ASAN_DIR := $(OUTPUT)/asan
+ASAN_CFLAGS := $(filter-out -O2,$(CFLAGS)) -O1 -fsanitize=address,undefined \
+	       -fno-omit-frame-pointer
+ASAN_OBJS := $(patsubst user/%.c,$(ASAN_DIR)/user/%.o,$(USER_SRCS))
+ASAN_LIB := $(ASAN_DIR)/libztrace.a
+ASAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(ASAN_DIR)/tests/unit/%,$(UNIT_SRCS))
+
+$(ASAN_DIR)/user/%.o: user/%.c $(SKELS) $(FUZZ_MK)
+	$(call msg,ASANCC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ASAN_CFLAGS) -c $< -o $@
+
+$(ASAN_LIB): $(ASAN_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# The unit tests find their fixtures next to their own directory (fixture_path.h):
+# $(ASAN_DIR)/fixtures is a link to the fixtures the normal build made.
+$(ASAN_DIR)/fixtures:
+	$(Q)mkdir -p $(@D)
+	$(Q)ln -sfn ../fixtures $@
+
+$(ASAN_DIR)/tests/unit/%: tests/unit/%.c $(TEST_HELPERS) $(ASAN_LIB) | $(ASAN_DIR)/fixtures
+	$(call msg,ASANCC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ASAN_CFLAGS) -Itests $< $(TEST_HELPERS) $(ASAN_LIB) $(LDLIBS) -lcriterion -o $@
+
+# Leaks count as failures; the first undefined behaviour stops the test with its stack.
+check-sanitize: $(ASAN_UNIT_BINS) $(UNIT_FIXTURES)
+	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		scripts/run-tests.sh asan $(ASAN_UNIT_BINS)
+
+TEST_EXTRA += fuzz-smoke check-sanitize
+
+# The top Makefile includes the dependency files two levels below $(OUTPUT); these are three.
+-include $(wildcard $(ASAN_DIR)/tests/unit/*.d)
