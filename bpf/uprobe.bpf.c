@@ -21,7 +21,24 @@ int BPF_KRETPROBE(zt_uprobe_return, long ret)
 	return 0;
 }
 
-/* A thread is exiting: its open calls will never return. */
+/*
+ * The same pair for uprobe_multi links (Linux 6.6+), which need programs loaded for that
+ * attach type; the agent loads these only where the kernel has them.
+ */
+SEC("uprobe")
+int BPF_KPROBE(zt_uprobe_multi_entry)
+{
+	zt_push((__u32)bpf_get_attach_cookie(ctx));
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(zt_uprobe_multi_return, long ret)
+{
+	zt_pop((__u32)bpf_get_attach_cookie(ctx), ret);
+	return 0;
+}
+
 /* A thread is exiting: its open calls will never return. When it is the process's last
  * thread, tell the agent, which then collects the process's final aggregates. */
 SEC("raw_tp/sched_process_exit")

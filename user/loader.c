@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <bpf/bpf.h>
 #include "loader.h"
 #include "log.h"
+#include "uprobe_multi.h"
 #include "syscall.skel.h"
 #include "uprobe.skel.h"
 
@@ -23,6 +25,9 @@ struct zt_loader {
 	size_t nlinks, cap;
 	size_t nuprobes;
 	struct bpf_link *exit_link;
+	int *fds; /* uprobe_multi link fds */
+	size_t nfds, fds_cap;
+	bool multi; /* attach through uprobe_multi links */
 	int ncpus;
 	/* read-only views of the ring buffer's consumer and producer positions */
 	const volatile unsigned long *rb_consumer, *rb_producer;
@@ -137,6 +142,16 @@ struct zt_loader *zt_loader_open(const struct zt_loader_config *cfg, char *err, 
 	}
 	l->skel->rodata->filter_tgids = cfg->filter_tgids;
 	l->skel->rodata->self_tgid = (__u32)getpid();
+	l->multi = zt_uprobe_multi_supported() && !getenv("ZTRACE_NO_UPROBE_MULTI");
+	if (l->multi) {
+		bpf_program__set_expected_attach_type(l->skel->progs.zt_uprobe_multi_entry,
+						      ZT_BPF_TRACE_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(l->skel->progs.zt_uprobe_multi_return,
+						      ZT_BPF_TRACE_UPROBE_MULTI);
+	} else {
+		bpf_program__set_autoload(l->skel->progs.zt_uprobe_multi_entry, false);
+		bpf_program__set_autoload(l->skel->progs.zt_uprobe_multi_return, false);
+	}
 	l->skel->rodata->err_op = cfg->error_rule.op;
 	l->skel->rodata->err_val = cfg->error_rule.value;
 	ret = uprobe_bpf__load(l->skel);
@@ -198,8 +213,12 @@ static int push_link(struct zt_loader *l, struct bpf_link *link)
 	return 0;
 }
 
-int zt_loader_attach_uprobe(struct zt_loader *l, const char *path, uint64_t offset, int pid,
-			    uint32_t probe_id, char *err, size_t errlen)
+/* The kernel's ENOTSUPP (include/linux/errno.h): not in the uapi headers. */
+#define ZT_ENOTSUPP 524
+
+/* One uprobe+uretprobe pair through perf-event links. Returns 0 or -errno. */
+static int attach_pair_perf(struct zt_loader *l, const char *path, uint64_t offset, int pid,
+			    uint32_t probe_id)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = probe_id);
 	struct bpf_link *entry, *ret_link;
@@ -209,30 +228,169 @@ int zt_loader_attach_uprobe(struct zt_loader *l, const char *path, uint64_t offs
 	opts.retprobe = true;
 	ret_link = bpf_program__attach_uprobe_opts(l->skel->progs.zt_uprobe_return, pid, path,
 						   offset, &opts);
-	if (!ret_link) {
-		ret = -errno;
-		goto fail;
-	}
+	if (!ret_link)
+		return -errno;
 	opts.retprobe = false;
 	entry = bpf_program__attach_uprobe_opts(l->skel->progs.zt_uprobe_entry, pid, path, offset,
 						&opts);
 	if (!entry) {
 		ret = -errno;
 		bpf_link__destroy(ret_link);
-		goto fail;
+		return ret;
 	}
 	if (push_link(l, ret_link) || push_link(l, entry)) {
 		bpf_link__destroy(entry);
 		bpf_link__destroy(ret_link);
-		ret = -ENOMEM;
-		goto fail;
+		return -ENOMEM;
 	}
-	l->nuprobes++;
 	return 0;
-fail:
-	snprintf(err, errlen, "cannot attach a uprobe to %s at offset 0x%llx%s: %s", path,
-		 (unsigned long long)offset, pid > 0 ? " in that process" : "", strerror(-ret));
+}
+
+static int push_fd(struct zt_loader *l, int fd)
+{
+	if (l->nfds == l->fds_cap) {
+		size_t cap = l->fds_cap ? l->fds_cap * 2 : 16;
+		int *v = realloc(l->fds, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->fds = v;
+		l->fds_cap = cap;
+	}
+	l->fds[l->nfds++] = fd;
+	return 0;
+}
+
+/* Both directions for offsets[0..n) in two uprobe_multi links. Returns 0 or -errno. */
+static int attach_range_multi(struct zt_loader *l, const char *path, int pid,
+			      const uint64_t *offsets, const uint64_t *cookies, size_t n)
+{
+	int ret_fd, entry_fd, ret;
+
+	ret_fd = zt_uprobe_multi_attach(bpf_program__fd(l->skel->progs.zt_uprobe_multi_return),
+					path, offsets, cookies, (uint32_t)n, true, pid);
+	if (ret_fd < 0)
+		return ret_fd;
+	entry_fd = zt_uprobe_multi_attach(bpf_program__fd(l->skel->progs.zt_uprobe_multi_entry),
+					  path, offsets, cookies, (uint32_t)n, false, pid);
+	if (entry_fd < 0) {
+		close(ret_fd);
+		return entry_fd;
+	}
+	ret = push_fd(l, ret_fd);
+	if (!ret)
+		ret = push_fd(l, entry_fd);
+	if (ret) {
+		close(entry_fd);
+		close(ret_fd);
+	}
 	return ret;
+}
+
+/*
+ * Attach [lo, hi) with multi links; when the kernel refuses the range, halve it until the
+ * functions it refuses are alone, and mark those. Returns how many were attached.
+ */
+static size_t attach_bisect(struct zt_loader *l, const char *path, int pid,
+			    const uint64_t *offsets, const uint64_t *cookies, size_t lo, size_t hi,
+			    int *refused)
+{
+	int ret = attach_range_multi(l, path, pid, offsets + lo, cookies + lo, hi - lo);
+	size_t mid;
+
+	if (ret == 0)
+		return hi - lo;
+	if (hi - lo == 1 || ret == -ENOMEM || ret == -EPERM) {
+		for (size_t i = lo; i < hi; i++)
+			refused[i] = ret;
+		return 0;
+	}
+	mid = lo + (hi - lo) / 2;
+	return attach_bisect(l, path, pid, offsets, cookies, lo, mid, refused) +
+	       attach_bisect(l, path, pid, offsets, cookies, mid, hi, refused);
+}
+
+/*
+ * uprobes cannot take an instruction with a lock prefix (the kernel answers ENOTSUPP); spot
+ * the common case from the file so a multi link is not refused for it. Returns 0 or -errno.
+ */
+static int first_insn_check(int fd, uint64_t offset)
+{
+	uint8_t insn[4];
+
+	if (fd < 0 || pread(fd, insn, sizeof(insn), (off_t)offset) != sizeof(insn))
+		return 0; /* let the kernel decide */
+	for (size_t i = 0; i < sizeof(insn); i++) {
+		if (insn[i] == 0xf0)
+			return -ZT_ENOTSUPP;
+		/* legacy prefixes may stand before lock; anything else ends the prefixes */
+		if (insn[i] != 0x66 && insn[i] != 0x67 && insn[i] != 0xf2 && insn[i] != 0xf3 &&
+		    insn[i] != 0x2e && insn[i] != 0x3e)
+			break;
+	}
+	return 0;
+}
+
+int zt_loader_attach_uprobes(struct zt_loader *l, const char *path, int pid,
+			     const uint64_t *offsets, const uint32_t *ids, size_t n, int *refused,
+			     char *err, size_t errlen)
+{
+	uint64_t *offs = calloc(n ? n : 1, sizeof(*offs)), *cookies = calloc(n ? n : 1, 8);
+	size_t *where = calloc(n ? n : 1, sizeof(*where));
+	int *res = calloc(n ? n : 1, sizeof(*res));
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0, first_err = 0;
+	size_t m = 0, attached = 0;
+
+	if (!offs || !cookies || !where || !res) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		refused[i] = first_insn_check(fd, offsets[i]);
+		if (refused[i])
+			continue;
+		offs[m] = offsets[i];
+		cookies[m] = ids[i];
+		where[m++] = i;
+	}
+	if (l->multi) {
+		attached = m ? attach_bisect(l, path, pid, offs, cookies, 0, m, res) : 0;
+	} else {
+		for (size_t k = 0; k < m; k++) {
+			res[k] = attach_pair_perf(l, path, offs[k], pid, (uint32_t)cookies[k]);
+			attached += res[k] == 0;
+		}
+	}
+	for (size_t k = 0; k < m; k++) {
+		refused[where[k]] = res[k];
+		if (res[k] && !first_err)
+			first_err = res[k];
+	}
+	for (size_t i = 0; i < n && !first_err; i++)
+		first_err = refused[i];
+	l->nuprobes += attached;
+	ret = (int)attached;
+	if (!attached && n) {
+		ret = first_err ? first_err : -EINVAL;
+		snprintf(err, errlen, "cannot attach uprobes to %s%s: %s", path,
+			 pid > 0 ? " in that process" : "",
+			 ret == -ZT_ENOTSUPP ? "the kernel cannot probe these functions' first "
+					    "instructions"
+					  : strerror(-ret));
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(offs);
+	free(cookies);
+	free(where);
+	free(res);
+	return ret;
+}
+
+bool zt_loader_uses_uprobe_multi(const struct zt_loader *l)
+{
+	return l->multi;
 }
 
 size_t zt_loader_uprobe_count(const struct zt_loader *l)
@@ -245,6 +403,9 @@ void zt_loader_detach(struct zt_loader *l)
 	for (size_t i = 0; i < l->nlinks; i++)
 		bpf_link__destroy(l->links[i]);
 	l->nlinks = 0;
+	for (size_t i = 0; i < l->nfds; i++)
+		close(l->fds[i]);
+	l->nfds = 0;
 	l->nuprobes = 0;
 	bpf_link__destroy(l->exit_link);
 	l->exit_link = NULL;
@@ -298,6 +459,7 @@ void zt_loader_close(struct zt_loader *l)
 	if (l->rb_producer)
 		munmap((void *)l->rb_producer, (size_t)sysconf(_SC_PAGESIZE));
 	free(l->links);
+	free(l->fds);
 	syscall_bpf__destroy(l->sys);
 	uprobe_bpf__destroy(l->skel);
 	free(l);

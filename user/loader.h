@@ -34,12 +34,19 @@ int zt_loader_add_target(struct zt_loader *l, int pid);
 int zt_loader_remove_target(struct zt_loader *l, int pid);
 
 /*
- * Attach the entry and return programs to the function at file offset `offset` of `path`, for
- * process pid (-1: every process that maps the file). probe_id comes back in every record.
- * Returns 0 or -errno with a reason in err.
+ * Attach the entry and return programs to the functions at the n file offsets of path, for
+ * process pid (-1: every process that maps the file); ids[i] comes back in every record of
+ * offsets[i]. One uprobe_multi link per direction where the kernel has them, else a perf-event
+ * link per function. A function the kernel refuses to probe (an instruction uprobes cannot
+ * handle, such as a lock prefix) is skipped: refused[i] is set to its -errno, 0 otherwise.
+ * Returns how many were attached, or -errno with a reason in err when none could be.
  */
-int zt_loader_attach_uprobe(struct zt_loader *l, const char *path, uint64_t offset, int pid,
-			    uint32_t probe_id, char *err, size_t errlen);
+int zt_loader_attach_uprobes(struct zt_loader *l, const char *path, int pid,
+			     const uint64_t *offsets, const uint32_t *ids, size_t n, int *refused,
+			     char *err, size_t errlen);
+
+/* Whether functions are attached through uprobe_multi links (for -v). */
+bool zt_loader_uses_uprobe_multi(const struct zt_loader *l);
 
 /* Number of uprobe pairs attached. */
 size_t zt_loader_uprobe_count(const struct zt_loader *l);

@@ -258,11 +258,73 @@ static int setup_targets(struct tracer *t)
 	return 0;
 }
 
-/* Resolve every spec for every target and attach: one uprobe pair per (function, process). */
+/* Say which functions the kernel would not probe: a few by name, the rest counted. */
+static void warn_refused(struct tracer *t, const uint32_t *ids, const int *refused, size_t n)
+{
+	size_t shown = 0, total = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct zt_probe *p = zt_probes_get(&t->probes, ids[i]);
+
+		if (!refused[i])
+			continue;
+		total++;
+		if (shown++ < ZT_REFUSED_SHOWN)
+			zt_warn("cannot trace %s in %s: %s; skipped", p->name, p->binary,
+				refused[i] == -524 ? "uprobes cannot take its first instruction"
+						   : strerror(-refused[i]));
+	}
+	if (total > shown)
+		zt_warn("... and %zu more functions the kernel would not probe", total - shown);
+}
+
+/* Attach the probes marked in want to one process (pid, or -1 for all), one file at a time. */
+static int attach_marked(struct tracer *t, const uint8_t *want, int pid)
+{
+	size_t n = t->probes.n;
+	uint64_t *offsets = calloc(n ? n : 1, sizeof(*offsets));
+	uint32_t *ids = calloc(n ? n : 1, sizeof(*ids));
+	int *refused = calloc(n ? n : 1, sizeof(*refused));
+	uint8_t *done = calloc(n ? n : 1, 1);
+	int ret = 0;
+
+	if (!offsets || !ids || !refused || !done) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *path = t->probes.v[i].open_path;
+		size_t m = 0;
+
+		if (!want[i] || done[i])
+			continue;
+		for (size_t k = i; k < n; k++) {
+			if (!want[k] || done[k] || strcmp(t->probes.v[k].open_path, path))
+				continue;
+			done[k] = 1;
+			offsets[m] = t->probes.v[k].offset;
+			ids[m++] = (uint32_t)k;
+		}
+		ret = zt_loader_attach_uprobes(t->loader, path, pid, offsets, ids, m, refused,
+					       t->err, sizeof(t->err));
+		if (ret < 0)
+			goto out;
+		warn_refused(t, ids, refused, m);
+		ret = 0;
+	}
+out:
+	free(offsets);
+	free(ids);
+	free(refused);
+	free(done);
+	return ret;
+}
+
+/* Resolve every spec for every target and attach: uprobe pairs per (function, process). */
 static int attach_probes(struct tracer *t)
 {
 	size_t ntargets = t->ntargets ? t->ntargets : 1;
-	uint8_t *done = NULL;
+	uint8_t *want = NULL;
 	int ret = 0;
 
 	for (size_t i = 0; i < ntargets; i++) {
@@ -273,11 +335,10 @@ static int attach_probes(struct tracer *t)
 			.not_started = tg && tg->launched,
 			.max_probes = t->opts->max_probes,
 		};
-		size_t first = t->probes.n;
 
-		free(done);
-		done = calloc(ZT_MAX_PROBES, 1);
-		if (!done)
+		free(want);
+		want = calloc(ZT_MAX_PROBES, 1);
+		if (!want)
 			return -ENOMEM;
 		for (size_t s = 0; s < t->nspecs; s++) {
 			uint32_t *ids = NULL;
@@ -287,26 +348,19 @@ static int attach_probes(struct tracer *t)
 						sizeof(t->err));
 			if (ret)
 				goto out;
-			for (size_t k = 0; k < nids; k++) {
-				const struct zt_probe *p = zt_probes_get(&t->probes, ids[k]);
-
-				if (done[ids[k]])
-					continue;
-				done[ids[k]] = 1;
-				ret = zt_loader_attach_uprobe(t->loader, p->open_path, p->offset,
-							      tg ? tg->pid : -1, p->id, t->err,
-							      sizeof(t->err));
-				if (ret) {
-					free(ids);
-					goto out;
-				}
-			}
+			for (size_t k = 0; k < nids; k++)
+				want[ids[k]] = 1;
 			free(ids);
 		}
-		zt_debug("pid %d: %zu new functions", ctx.pid, t->probes.n - first);
+		ret = attach_marked(t, want, tg ? tg->pid : -1);
+		if (ret)
+			goto out;
 	}
+	zt_info("attached through %s", zt_loader_uses_uprobe_multi(t->loader)
+						? "uprobe_multi links"
+						: "one perf-event link per function");
 out:
-	free(done);
+	free(want);
 	return ret;
 }
 

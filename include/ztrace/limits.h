@@ -9,6 +9,8 @@
 #define ZT_MAX_PROBES 4096
 /* Default for --max-probes: a glob matching more functions than this is refused. */
 #define ZT_DEFAULT_MAX_PROBES 1000
+/* Functions named in the warning about functions the kernel would not probe; the rest counted. */
+#define ZT_REFUSED_SHOWN 5
 /* Threads with a span stack at once (BPF hash map size). */
 #define ZT_MAX_THREADS 16384
 /* Processes the kernel filter can hold. */

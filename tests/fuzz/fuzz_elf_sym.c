@@ -1,17 +1,23 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer target: the ELF symbol reader (elf_sym.h) on any file. Every input is opened twice:
- * once as libelf normally maps it (mmap), once with mmap refused so that libelf falls back to
- * reading the file into a malloc'd buffer, whose bounds AddressSanitizer guards; a read past
- * the end of the file by elf_sym.c then shows as a heap-buffer-overflow instead of going
- * unnoticed in the tail of a mapped page. Then every query of elf_sym.h is run on what opened.
+ * libFuzzer target: the ELF symbol reader (elf_sym.h) on any file: open it, then run every
+ * query of elf_sym.h on what opened.
+ *
+ * libelf maps the file with mmap(), so elf_sym.c reads the file's bytes in a mapping rather
+ * than in a heap buffer with redzones, and AddressSanitizer alone would miss a read past the
+ * end of the file: the tail of the last page reads as zeros. So the mapping is guarded: the
+ * bytes after the end of the file up to the page boundary are poisoned (a read of them by
+ * instrumented code is reported), and an inaccessible page follows (any read faults).
  */
 #include <errno.h>
+#include <sanitizer/asan_interface.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "elf_sym.h"
 #include "fuzz_util.h"
@@ -19,24 +25,56 @@
 /* Functions symbolized back per input: enough to reach every code path, bounded in time. */
 #define MAX_LOOKUPS 64
 
-/* While set, file mappings fail (see mmap() below). */
-static bool refuse_file_mmap;
+/* While set, the next file mapping is guarded (see mmap() below). */
+static bool guard_file_mmap;
+
+/* The guarded mapping: the file's pages, then one PROT_NONE page. libelf maps a file once. */
+static struct {
+	uint8_t *base;
+	size_t total;
+} guarded;
 
 /* AddressSanitizer's own mmap, which ours stands in front of. */
 void *__interceptor_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 
 /*
- * libelf maps the file with mmap() and reads it with pread() when that fails (ENODEV is what a
- * file system without mmap support returns). The sanitizer runtime's interceptor is a weak
- * symbol, so this definition wins for libelf's calls and hands everything else on.
+ * The sanitizer runtime's mmap interceptor is a weak symbol, so this definition wins for
+ * libelf's calls; everything but the guarded file mapping is handed on.
  */
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	if (refuse_file_mmap && fd >= 0 && !(flags & MAP_ANONYMOUS)) {
-		errno = ENODEV;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), span;
+	uint8_t *base;
+	void *file;
+
+	if (!guard_file_mmap || fd < 0 || (flags & MAP_ANONYMOUS) || addr || guarded.base || !len)
+		return __interceptor_mmap(addr, len, prot, flags, fd, off);
+	span = (len + page - 1) & ~(page - 1);
+	base = __interceptor_mmap(NULL, span + page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+				  0);
+	if (base == MAP_FAILED)
+		return MAP_FAILED;
+	file = __interceptor_mmap(base, len, prot, flags | MAP_FIXED, fd, off);
+	if (file == MAP_FAILED) {
+		syscall(SYS_munmap, base, span + page);
 		return MAP_FAILED;
 	}
-	return __interceptor_mmap(addr, len, prot, flags, fd, off);
+	ASAN_POISON_MEMORY_REGION(base + len, span - len);
+	guarded.base = base;
+	guarded.total = span + page;
+	return base;
+}
+
+/* Unmap the guarded mapping whole, clearing its poison, when libelf lets go of the file. */
+int munmap(void *addr, size_t len)
+{
+	if (addr && addr == guarded.base) {
+		ASAN_UNPOISON_MEMORY_REGION(guarded.base, guarded.total);
+		addr = guarded.base;
+		len = guarded.total;
+		guarded.base = NULL;
+	}
+	return (int)syscall(SYS_munmap, addr, len);
 }
 
 /* Read a string handed out by elf_sym.c to its end, so a missing NUL shows up. */
@@ -107,15 +145,15 @@ static void query(struct zt_elf *e)
 	touch(zt_elf_interp(e));
 }
 
-/* Open PATH (with or without mmap) and query what opened. */
-static void open_and_query(const char *path, bool no_mmap)
+/* Open PATH in a guarded mapping and query what opened. */
+static void open_and_query(const char *path)
 {
 	struct zt_elf *e = NULL;
 	int ret;
 
-	refuse_file_mmap = no_mmap;
+	guard_file_mmap = true;
 	ret = zt_elf_open(path, &e);
-	refuse_file_mmap = false;
+	guard_file_mmap = false;
 	if (ret == 0) {
 		ZT_FUZZ_CHECK(e != NULL);
 		query(e);
@@ -135,7 +173,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct zt_fuzz_file file;
 	const char *path = zt_fuzz_file_set(&file, data, size);
 
-	open_and_query(path, false);
-	open_and_query(path, true);
+	open_and_query(path);
+	/* libelf unmapped the file in elf_end(): a mapping left over would be a leak */
+	ZT_FUZZ_CHECK(guarded.base == NULL);
 	return 0;
 }

@@ -147,7 +147,7 @@ static int write_record(const char *path, uint32_t nspans)
  */
 static int frame_blocks(const struct bytes *b, struct bytes *out)
 {
-	size_t off = le32_get(b->data + HDR_OFF_SIZE), cap = 0;
+	size_t off = le32_get(b->data + HDR_OFF_SIZE), cap;
 
 	out->len = 0;
 	out->data = NULL;
@@ -158,8 +158,6 @@ static int frame_blocks(const struct bytes *b, struct bytes *out)
 
 		if (off + BLOCK_HDR_SIZE + clen > b->len)
 			return -EINVAL;
-		if (ulen > UINT16_MAX)
-			dlen = ulen;
 		cap = out->len + ZT_FRAME_LEN_BYTES + ulen;
 		p = realloc(out->data, cap);
 		if (!p)
@@ -177,7 +175,7 @@ static int frame_blocks(const struct bytes *b, struct bytes *out)
 	return 0;
 }
 
-/* Seeds from one record file: whole, framed, and cut at the offsets in CUTS. */
+/* Seeds from one record file of NSPANS spans: whole, cut short at three places, framed. */
 static int seeds_of(const char *dir, const char *name, uint32_t nspans)
 {
 	char path[4096], seed[256];
