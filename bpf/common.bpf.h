@@ -17,6 +17,8 @@ const volatile __u32 self_tgid = 0;
 /* The function error rule (enum zt_err_op against err_val), see record.h. */
 const volatile __u32 err_op = ZT_ERR_NONE;
 const volatile __s64 err_val = 0;
+/* --ret32: functions return int; the upper half of rax is garbage, sign-extend the lower. */
+const volatile bool ret32 = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

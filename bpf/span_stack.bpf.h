@@ -158,6 +158,8 @@ static __always_inline void zt_pop(__u32 probe_id, __s64 ret)
 
 	if (!zt_is_target(pid_tgid >> 32))
 		return;
+	if (ret32)
+		ret = (__s64)(__s32)ret;
 	st = zt_stack_get((__u32)pid_tgid, false);
 	if (!st || st->depth == 0)
 		return;

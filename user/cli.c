@@ -19,6 +19,7 @@ enum {
 	OPT_MAX_PROBES,
 	OPT_TOP,
 	OPT_CONFIG,
+	OPT_RET32,
 };
 
 static const struct option long_options[] = {
@@ -40,6 +41,7 @@ static const struct option long_options[] = {
 	{ "max-probes", required_argument, NULL, OPT_MAX_PROBES },
 	{ "top", required_argument, NULL, OPT_TOP },
 	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "ret32", no_argument, NULL, OPT_RET32 },
 	{ 0 },
 };
 
@@ -56,7 +58,7 @@ void zt_cli_usage(FILE *out)
 {
 	fputs("usage:\n"
 	      "  ztrace trace  [-p PID[,PID]] [PROBE...] [--syscalls[=LIST]] [-d SECONDS]\n"
-	      "                [--format text|json] [--error-if 'ret<0'] [--otlp URL]\n"
+	      "                [--format text|json] [--error-if 'ret<0'] [--ret32] [--otlp URL]\n"
 	      "                [--metrics-addr [HOST:]PORT] [--min-duration DUR] [-q] [-v]\n"
 	      "                [-- COMMAND ARGS...]\n"
 	      "  ztrace record -o FILE (same selection options as trace)\n"
@@ -222,6 +224,9 @@ static int parse_option(int c, struct zt_options *o, char *err, size_t errlen)
 	}
 	case OPT_CONFIG:
 		o->config = optarg;
+		return 0;
+	case OPT_RET32:
+		o->ret32 = true;
 		return 0;
 	}
 	snprintf(err, errlen, "unknown option: see ztrace help");

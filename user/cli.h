@@ -37,6 +37,7 @@ struct zt_options {
 	double duration_s; /* -d; 0 = until the targets exit or a signal */
 	enum zt_output_format format;
 	struct zt_error_rule error_rule;
+	bool ret32; /* --ret32: return values are 32-bit ints */
 	unsigned max_probes;
 	uint64_t min_duration_ns;
 	bool syscalls;

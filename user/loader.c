@@ -154,6 +154,7 @@ struct zt_loader *zt_loader_open(const struct zt_loader_config *cfg, char *err, 
 	}
 	l->skel->rodata->err_op = cfg->error_rule.op;
 	l->skel->rodata->err_val = cfg->error_rule.value;
+	l->skel->rodata->ret32 = cfg->ret32;
 	ret = uprobe_bpf__load(l->skel);
 	if (ret) {
 		snprintf(err, errlen,

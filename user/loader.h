@@ -17,6 +17,7 @@
 struct zt_loader_config {
 	bool filter_tgids; /* only processes added with zt_loader_add_target are traced */
 	struct zt_error_rule error_rule;
+	bool ret32; /* function return values are 32-bit ints */
 	/* syscall tracing (--syscalls): off unless syscalls is set */
 	bool syscalls;
 	const bool *syscall_selected; /* [ZT_MAX_SYSCALLS], NULL = all */

@@ -694,7 +694,7 @@ static int start_otlp(struct tracer *t)
 int zt_cmd_trace(const struct zt_options *o)
 {
 	struct tracer t = { .opts = o, .out = stdout };
-	struct zt_loader_config lcfg = { .error_rule = o->error_rule };
+	struct zt_loader_config lcfg = { .error_rule = o->error_rule, .ret32 = o->ret32 };
 	int code = ZT_EXIT_USAGE, ret;
 	sigset_t sigs;
 
