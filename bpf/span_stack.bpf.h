@@ -105,6 +105,7 @@ static __noinline void zt_emit(struct zt_thread_stack *st, __u32 d_flags, __u64 
 	__u32 d = d_flags & 0xffff;
 	struct zt_span_rec *r;
 	struct zt_frame *f;
+	bool syscall;
 
 	if (!st)
 		return;
@@ -112,11 +113,16 @@ static __noinline void zt_emit(struct zt_thread_stack *st, __u32 d_flags, __u64 
 	if (d >= ZT_MAX_DEPTH)
 		return;
 	f = &st->frames[d & (ZT_MAX_DEPTH - 1)];
+	syscall = f->probe_id >= ZT_AGG_SYSCALL_BASE;
+	if (syscall)
+		flags |= ZT_SPAN_SYSCALL;
+	/* a syscall fails by returning -errno; functions by the user's rule */
 	if (!(flags & ZT_SPAN_INCOMPLETE))
-		zt_aggregate(pid_tgid >> 32, f->probe_id, end_ns - f->start_ns, zt_func_is_error(ret));
+		zt_aggregate(pid_tgid >> 32, f->probe_id, end_ns - f->start_ns,
+			     syscall ? ret < 0 : zt_func_is_error(ret));
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
-		struct zt_probe_stats *s = zt_stats(f->probe_id);
+		struct zt_probe_stats *s = zt_stats(syscall ? ZT_SYSCALL_STATS_ID : f->probe_id);
 
 		if (s)
 			s->lost++;
@@ -134,7 +140,7 @@ static __noinline void zt_emit(struct zt_thread_stack *st, __u32 d_flags, __u64 
 	r->ret = ret;
 	r->syscall_ns = f->syscall_ns;
 	r->syscall_count = f->syscall_count;
-	r->probe_id = f->probe_id;
+	r->probe_id = syscall ? f->probe_id - ZT_AGG_SYSCALL_BASE : f->probe_id;
 	r->pid = pid_tgid >> 32;
 	r->tid = (__u32)pid_tgid;
 	r->depth = d;
@@ -142,6 +148,36 @@ static __noinline void zt_emit(struct zt_thread_stack *st, __u32 d_flags, __u64 
 	r->pad1 = 0;
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
 	zt_submit(r);
+}
+
+struct zt_incomplete_ctx {
+	struct zt_thread_stack *st;
+	__u64 pid_tgid;
+	__u64 now;
+	__u32 top;
+};
+
+static long zt_emit_incomplete_cb(__u32 i, void *data)
+{
+	struct zt_incomplete_ctx *c = data;
+
+	zt_emit(c->st, (c->top - i) | (ZT_SPAN_INCOMPLETE << 16), c->pid_tgid, 0, c->now);
+	return 0;
+}
+
+/*
+ * Emit frames top down to bottom (inclusive) as incomplete: calls whose return will never be
+ * seen. Through bpf_loop (Linux 5.17+), whose callback is verified once: an open-coded loop
+ * around zt_emit() multiplies the verifier's work past its limit.
+ */
+static __always_inline void zt_emit_incomplete(struct zt_thread_stack *st, __u32 top,
+					       __u32 bottom, __u64 pid_tgid, __u64 now)
+{
+	struct zt_incomplete_ctx c = { .st = st, .pid_tgid = pid_tgid, .now = now, .top = top };
+
+	if (top < bottom || top >= ZT_MAX_DEPTH)
+		return;
+	bpf_loop(top - bottom + 1, zt_emit_incomplete_cb, &c, 0);
 }
 
 /*
@@ -180,13 +216,8 @@ static __always_inline void zt_pop(__u32 probe_id, __s64 ret)
 	}
 	if (found >= ZT_MAX_DEPTH)
 		return;
-	for (__u32 i = 0; i < ZT_MAX_DEPTH; i++) {
-		__u32 d = depth - 1 - i;
-
-		if (d <= found || d >= ZT_MAX_DEPTH)
-			break;
-		zt_emit(st, d | (ZT_SPAN_INCOMPLETE << 16), pid_tgid, 0, now);
-	}
+	if (depth - 1 > found)
+		zt_emit_incomplete(st, depth - 1, found + 1, pid_tgid, now);
 	zt_emit(st, found, pid_tgid, ret, now);
 	st->depth = found;
 }
@@ -202,18 +233,9 @@ static __always_inline void zt_flush_thread(void)
 	st = zt_stack_get(tid, false);
 	if (!st)
 		return;
-	for (int i = 0; i < ZT_MAX_DEPTH; i++) {
-		__u32 d = st->depth;
-
-		if (d == 0)
-			break;
-		if (d > ZT_MAX_DEPTH) {
-			st->depth = ZT_MAX_DEPTH;
-			continue;
-		}
-		zt_emit(st, (d - 1) | (ZT_SPAN_INCOMPLETE << 16), pid_tgid, 0, now);
-		st->depth = d - 1;
-	}
+	if (st->depth > 0)
+		zt_emit_incomplete(st, st->depth > ZT_MAX_DEPTH ? ZT_MAX_DEPTH - 1 : st->depth - 1, 0,
+				   pid_tgid, now);
 	bpf_map_delete_elem(&stacks, &tid);
 }
 

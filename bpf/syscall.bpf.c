@@ -63,6 +63,12 @@ int zt_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		if (!sel || !*sel)
 			return 0;
 	}
+	/* With a span per syscall, the syscall is an open call like any other: kernel functions
+	 * it runs (k: probes) nest under it. */
+	if (syscall_spans) {
+		zt_push(ZT_AGG_SYSCALL_BASE + nr);
+		return 0;
+	}
 	s.nr = nr;
 	s.pad = 0;
 	s.start_ns = bpf_ktime_get_ns();
@@ -125,6 +131,18 @@ static __always_inline void emit_syscall_span(struct zt_thread_stack *st, __u64 
 	zt_submit(r);
 }
 
+/* Charge a syscall of dur ns to the innermost of the thread's first `open` calls. */
+static __always_inline void charge(struct zt_thread_stack *st, __u32 open, __u64 dur)
+{
+	struct zt_frame *f;
+
+	if (open < 1 || open > ZT_MAX_DEPTH)
+		return;
+	f = &st->frames[(open - 1) & (ZT_MAX_DEPTH - 1)];
+	f->syscall_count++;
+	f->syscall_ns += dur;
+}
+
 SEC("raw_tp/sys_exit")
 int zt_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -135,6 +153,24 @@ int zt_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	struct zt_sys_start *s;
 	__u64 now, dur;
 
+	if (syscall_spans) {
+		struct zt_frame *f;
+		__u32 nr;
+
+		st = zt_stack_get(tid, false);
+		if (!st || st->depth == 0 || st->depth > ZT_MAX_DEPTH)
+			return 0;
+		f = &st->frames[(st->depth - 1) & (ZT_MAX_DEPTH - 1)];
+		if (f->probe_id < ZT_AGG_SYSCALL_BASE)
+			return 0; /* its entry was not seen (attached mid-syscall) */
+		nr = f->probe_id - ZT_AGG_SYSCALL_BASE;
+		if (ret < 0 && ret > -4096)
+			count_errno(pid_tgid >> 32, nr, ret);
+		/* the syscall's own frame is on top: its caller is the one below */
+		charge(st, st->depth - 1, bpf_ktime_get_ns() - f->start_ns);
+		zt_pop(f->probe_id, ret);
+		return 0;
+	}
 	s = bpf_map_lookup_elem(&sys_start, &tid);
 	if (!s)
 		return 0;
@@ -144,15 +180,10 @@ int zt_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (ret < 0 && ret > -4096)
 		count_errno(pid_tgid >> 32, s->nr, ret);
 
-	/* Charge it to the innermost open call on this thread. */
 	st = zt_stack_get(tid, false);
-	if (st && st->depth > 0 && st->depth <= ZT_MAX_DEPTH) {
-		struct zt_frame *f = &st->frames[(st->depth - 1) & (ZT_MAX_DEPTH - 1)];
-
-		f->syscall_count++;
-		f->syscall_ns += dur;
-	}
-	if (syscall_spans || (min_duration_ns && dur >= min_duration_ns))
+	if (st)
+		charge(st, st->depth, dur);
+	if (min_duration_ns && dur >= min_duration_ns)
 		emit_syscall_span(st, pid_tgid, s, ret, now);
 	bpf_map_delete_elem(&sys_start, &tid);
 	return 0;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "kprobes.h"
 
 enum {
 	OPT_FORMAT = 256,
@@ -20,6 +21,7 @@ enum {
 	OPT_TOP,
 	OPT_CONFIG,
 	OPT_RET32,
+	OPT_KPROBE_MECH,
 };
 
 static const struct option long_options[] = {
@@ -42,6 +44,8 @@ static const struct option long_options[] = {
 	{ "top", required_argument, NULL, OPT_TOP },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "ret32", no_argument, NULL, OPT_RET32 },
+	{ "kprobe-mechanism", required_argument, NULL, OPT_KPROBE_MECH },
+	{ "kernel", no_argument, NULL, 'k' },
 	{ 0 },
 };
 
@@ -60,11 +64,12 @@ void zt_cli_usage(FILE *out)
 	      "  ztrace trace  [-p PID[,PID]] [PROBE...] [--syscalls[=LIST]] [-d SECONDS]\n"
 	      "                [--format text|json] [--error-if 'ret<0'] [--ret32] [--otlp URL]\n"
 	      "                [--metrics-addr [HOST:]PORT] [--min-duration DUR] [-q] [-v]\n"
+	      "                [--syscall-spans] [--kprobe-mechanism auto|fentry|kprobe]\n"
 	      "                [-- COMMAND ARGS...]\n"
 	      "  ztrace record -o FILE (same selection options as trace)\n"
 	      "  ztrace report FILE [--top N]\n"
 	      "  ztrace export FILE --format jsonl|otlp-json|perfetto\n"
-	      "  ztrace probes (-p PID | FILE) [GLOB]\n"
+	      "  ztrace probes (-p PID | FILE | -k) [GLOB]\n"
 	      "  ztrace agent  --config FILE\n"
 	      "  ztrace version\n"
 	      "\n"
@@ -228,6 +233,22 @@ static int parse_option(int c, struct zt_options *o, char *err, size_t errlen)
 	case OPT_RET32:
 		o->ret32 = true;
 		return 0;
+	case OPT_KPROBE_MECH:
+		if (strcmp(optarg, "auto") == 0) {
+			o->kprobe_mechanism = ZT_KMECH_AUTO;
+		} else if (strcmp(optarg, "fentry") == 0) {
+			o->kprobe_mechanism = ZT_KMECH_FENTRY;
+		} else if (strcmp(optarg, "kprobe") == 0) {
+			o->kprobe_mechanism = ZT_KMECH_KPROBE;
+		} else {
+			snprintf(err, errlen, "bad --kprobe-mechanism '%s': use auto, fentry or kprobe",
+				 optarg);
+			return -EINVAL;
+		}
+		return 0;
+	case 'k':
+		o->kernel = true;
+		return 0;
 	}
 	snprintf(err, errlen, "unknown option: see ztrace help");
 	return -EINVAL;
@@ -252,7 +273,11 @@ static int take_positionals(struct zt_options *o, int n, char **args, char *err,
 		o->file = args[0];
 		return 0;
 	case ZT_CMD_PROBES:
-		if (o->npids) {
+		if (o->kernel) {
+			if (n > 1)
+				goto too_many;
+			o->glob = n ? args[0] : NULL;
+		} else if (o->npids) {
 			if (n > 1)
 				goto too_many;
 			o->glob = n ? args[0] : NULL;
@@ -314,7 +339,7 @@ int zt_cli_parse(int argc, char **argv, struct zt_options *o, char *err, size_t 
 			positional[npos++] = argv[optind++];
 			continue;
 		}
-		c = getopt_long(argc, argv, "+:p:d:o:qvh", long_options, NULL);
+		c = getopt_long(argc, argv, "+:p:d:o:qvhk", long_options, NULL);
 		if (c == -1)
 			break;
 		if (c == '?' || c == ':') {

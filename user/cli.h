@@ -38,6 +38,8 @@ struct zt_options {
 	enum zt_output_format format;
 	struct zt_error_rule error_rule;
 	bool ret32; /* --ret32: return values are 32-bit ints */
+	int kprobe_mechanism; /* enum zt_kmech: --kprobe-mechanism auto|fentry|kprobe */
+	bool kernel; /* probes -k: list kernel functions */
 	unsigned max_probes;
 	uint64_t min_duration_ns;
 	bool syscalls;

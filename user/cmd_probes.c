@@ -7,6 +7,7 @@
 #include <string.h>
 #include "cmd_probes.h"
 #include "elf_sym.h"
+#include "ksyms.h"
 #include "log.h"
 #include "procmaps.h"
 #include "target.h"
@@ -57,7 +58,22 @@ int zt_cmd_probes(const struct zt_options *o)
 	char err[512];
 	int total = 0, ret;
 
-	if (o->file) {
+	if (o->kernel) {
+		char **names = NULL;
+		size_t n = 0;
+
+		ret = zt_ksyms_match(glob, &names, &n);
+		if (ret) {
+			zt_err("cannot list kernel functions: %s", strerror(-ret));
+			return ZT_EXIT_FAILURE;
+		}
+		for (size_t i = 0; i < n; i++)
+			printf("k:%s\n", names[i]);
+		total = (int)n;
+		zt_ksyms_free(names, n);
+		if (n && !zt_kernel_has_kprobes())
+			zt_warn("this kernel has no kprobes: k: probes need fentry (BPF trampolines)");
+	} else if (o->file) {
 		ret = list_file(o->file, o->file, glob, true);
 		if (ret < 0)
 			return ZT_EXIT_USAGE;

@@ -28,10 +28,36 @@ struct zt_loader {
 	int *fds; /* uprobe_multi link fds */
 	size_t nfds, fds_cap;
 	bool multi; /* attach through uprobe_multi links */
+	struct zt_loader_config cfg;
 	int ncpus;
 	/* read-only views of the ring buffer's consumer and producer positions */
 	const volatile unsigned long *rb_consumer, *rb_producer;
 };
+
+int zt_loader_share_maps(struct zt_loader *l, struct bpf_object *obj)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, l->skel->obj) {
+		struct bpf_map *twin;
+		int ret;
+
+		if (bpf_map__is_internal(map)) /* .rodata and friends belong to each object */
+			continue;
+		twin = bpf_object__find_map_by_name(obj, bpf_map__name(map));
+		if (!twin)
+			continue;
+		ret = bpf_map__reuse_fd(twin, bpf_map__fd(map));
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+const struct zt_loader_config *zt_loader_get_config(const struct zt_loader *l)
+{
+	return &l->cfg;
+}
 
 /*
  * Load the syscall programs on the maps of the already loaded uprobe object, so syscalls are
@@ -40,12 +66,6 @@ struct zt_loader {
 static int load_syscalls(struct zt_loader *l, const struct zt_loader_config *cfg, char *err,
 			 size_t errlen)
 {
-	struct bpf_map *shared[][2] = {
-		{ l->skel->maps.targets, NULL },     { l->skel->maps.events, NULL },
-		{ l->skel->maps.probe_stats, NULL }, { l->skel->maps.aggs, NULL },
-		{ l->skel->maps.aggs_full, NULL },   { l->skel->maps.stacks, NULL },
-		{ l->skel->maps.stack_zero, NULL },  { l->skel->maps.span_seq, NULL },
-	};
 	int ret;
 
 	l->sys = syscall_bpf__open();
@@ -53,20 +73,10 @@ static int load_syscalls(struct zt_loader *l, const struct zt_loader_config *cfg
 		snprintf(err, errlen, "cannot open the syscall BPF programs: %s", strerror(errno));
 		return -errno;
 	}
-	shared[0][1] = l->sys->maps.targets;
-	shared[1][1] = l->sys->maps.events;
-	shared[2][1] = l->sys->maps.probe_stats;
-	shared[3][1] = l->sys->maps.aggs;
-	shared[4][1] = l->sys->maps.aggs_full;
-	shared[5][1] = l->sys->maps.stacks;
-	shared[6][1] = l->sys->maps.stack_zero;
-	shared[7][1] = l->sys->maps.span_seq;
-	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
-		ret = bpf_map__reuse_fd(shared[i][1], bpf_map__fd(shared[i][0]));
-		if (ret) {
-			snprintf(err, errlen, "cannot share BPF maps: %s", strerror(-ret));
-			return ret;
-		}
+	ret = zt_loader_share_maps(l, l->sys->obj);
+	if (ret) {
+		snprintf(err, errlen, "cannot share BPF maps: %s", strerror(-ret));
+		return ret;
 	}
 	l->sys->rodata->filter_tgids = cfg->filter_tgids;
 	l->sys->rodata->self_tgid = (__u32)getpid();
@@ -135,6 +145,8 @@ struct zt_loader *zt_loader_open(const struct zt_loader_config *cfg, char *err, 
 		return NULL;
 	}
 	l->ncpus = libbpf_num_possible_cpus();
+	l->cfg = *cfg;
+	l->cfg.syscall_selected = NULL; /* not kept: only used while loading */
 	l->skel = uprobe_bpf__open();
 	if (!l->skel) {
 		snprintf(err, errlen, "cannot open the BPF programs: %s", strerror(errno));

@@ -71,6 +71,15 @@ int zt_loader_stacks_fd(struct zt_loader *l);
 
 void zt_loader_close(struct zt_loader *l);
 
+/*
+ * Make obj (opened, not loaded) use the loader's maps of the same names: stacks, ring buffer,
+ * aggregates, filters. Every BPF object of a session shares them. Returns 0 or -errno.
+ */
+int zt_loader_share_maps(struct zt_loader *l, struct bpf_object *obj);
+
+/* The configuration the loader was opened with (rodata of other objects must match it). */
+const struct zt_loader_config *zt_loader_get_config(const struct zt_loader *l);
+
 /* Whether the caller has the privileges BPF tracing needs; if not, err says which are missing. */
 int zt_check_privileges(char *err, size_t errlen);
 

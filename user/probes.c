@@ -8,6 +8,7 @@
 #include "libresolve.h"
 #include "probes.h"
 #include "procmaps.h"
+#include "ztrace/record.h"
 
 const struct zt_probe *zt_probes_get(const struct zt_probe_table *tab, uint32_t id)
 {
@@ -30,30 +31,66 @@ void zt_probes_free(struct zt_probe_table *tab)
 static long find_probe(const struct zt_probe_table *tab, const char *binary, uint64_t offset)
 {
 	for (size_t i = 0; i < tab->n; i++)
-		if (tab->v[i].offset == offset && strcmp(tab->v[i].binary, binary) == 0)
+		if (tab->v[i].binary && tab->v[i].offset == offset &&
+		    strcmp(tab->v[i].binary, binary) == 0)
 			return (long)i;
 	return -1;
+}
+
+/* A new zeroed entry at the end of tab, or NULL (-E2BIG past ZT_MAX_PROBES, -ENOMEM) in *ret. */
+static struct zt_probe *new_entry(struct zt_probe_table *tab, int *ret)
+{
+	/* the top ids count syscall and process-exit records (record.h) */
+	if (tab->n >= ZT_EXIT_STATS_ID) {
+		*ret = -E2BIG;
+		return NULL;
+	}
+	if (tab->n == tab->cap) {
+		size_t cap = tab->cap ? tab->cap * 2 : 64;
+		struct zt_probe *v = realloc(tab->v, cap * sizeof(*v));
+
+		if (!v) {
+			*ret = -ENOMEM;
+			return NULL;
+		}
+		tab->v = v;
+		tab->cap = cap;
+	}
+	memset(&tab->v[tab->n], 0, sizeof(tab->v[0]));
+	tab->v[tab->n].id = (uint32_t)tab->n;
+	return &tab->v[tab->n];
+}
+
+long zt_probes_add_kernel(struct zt_probe_table *tab, const char *name)
+{
+	struct zt_probe *p;
+	int ret = 0;
+
+	for (size_t i = 0; i < tab->n; i++)
+		if (tab->v[i].kind == ZT_KIND_KERNEL && strcmp(tab->v[i].name, name) == 0)
+			return (long)i;
+	p = new_entry(tab, &ret);
+	if (!p)
+		return ret;
+	p->kind = ZT_KIND_KERNEL;
+	p->name = strdup(name);
+	if (!p->name || asprintf(&p->text, "k:%s", name) < 0) {
+		free(p->name);
+		return -ENOMEM;
+	}
+	tab->n++;
+	return (long)p->id;
 }
 
 static int add_probe(struct zt_probe_table *tab, const char *binary, const char *open_path,
 		     const struct zt_elf_func *f)
 {
 	struct zt_probe *p;
+	int ret = 0;
 
-	if (tab->n >= ZT_MAX_PROBES)
-		return -E2BIG;
-	if (tab->n == tab->cap) {
-		size_t cap = tab->cap ? tab->cap * 2 : 64;
-		struct zt_probe *v = realloc(tab->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		tab->v = v;
-		tab->cap = cap;
-	}
-	p = &tab->v[tab->n];
-	memset(p, 0, sizeof(*p));
-	p->id = (uint32_t)tab->n;
+	p = new_entry(tab, &ret);
+	if (!p)
+		return ret;
 	p->kind = ZT_KIND_FUNCTION;
 	p->offset = f->offset;
 	p->name = strdup(f->name);

@@ -45,6 +45,12 @@ int zt_probes_resolve(struct zt_probe_table *tab, const struct zt_probe_spec *sp
 		      const struct zt_resolve_ctx *ctx, uint32_t **ids, size_t *nids, char *err,
 		      size_t errlen);
 
+/*
+ * Add kernel function name (kind ZT_KIND_KERNEL, probe text "k:NAME") unless it is there.
+ * Returns its id, or -ENOMEM / -E2BIG.
+ */
+long zt_probes_add_kernel(struct zt_probe_table *tab, const char *name);
+
 /* The entry of id, or NULL. */
 const struct zt_probe *zt_probes_get(const struct zt_probe_table *tab, uint32_t id);
 

@@ -16,6 +16,8 @@
 #include "export_otlp.h"
 #include "export_text.h"
 #include "http_server.h"
+#include "kprobes.h"
+#include "ksyms.h"
 #include "loader.h"
 #include "log.h"
 #include "probe_spec.h"
@@ -39,6 +41,7 @@ struct tracer {
 	size_t nspecs;
 	struct zt_probe_table probes;
 	struct zt_loader *loader;
+	struct zt_kprobes *kprobes; /* k: specs */
 	struct ring_buffer *rb;
 	struct zt_stitch stitch;
 	struct zt_summary *summary;
@@ -53,6 +56,7 @@ struct tracer {
 	uint64_t t0_ns;
 	uint64_t invalid_records;
 	uint64_t syscall_delivered;
+	size_t kernel_attached; /* kernel functions */
 	bool *syscall_selected; /* --syscalls=LIST, NULL = all */
 	char *syscall_probe[ZT_MAX_SYSCALLS]; /* "syscall:NAME", made on first use */
 	char err[ERRLEN];
@@ -196,6 +200,11 @@ static void flush_open_calls(struct tracer *t)
 			char path[64];
 			FILE *comm;
 
+			/* syscall frames carry the syscall number above ZT_AGG_SYSCALL_BASE */
+			if (f->probe_id >= ZT_AGG_SYSCALL_BASE) {
+				rec.hdr.flags |= ZT_SPAN_SYSCALL;
+				rec.probe_id = f->probe_id - ZT_AGG_SYSCALL_BASE;
+			}
 			snprintf(path, sizeof(path), "/proc/%u/task/%u/comm", st.tgid, key);
 			comm = fopen(path, "r");
 			if (comm) {
@@ -219,13 +228,7 @@ static int parse_specs(struct tracer *t)
 		if (zt_probe_spec_parse(o->specs[i], &t->specs[i], t->err, sizeof(t->err)))
 			return -EINVAL;
 		t->nspecs++;
-		if (t->specs[i].kind == ZT_SPEC_KPROBE) {
-			snprintf(t->err, sizeof(t->err),
-				 "probe spec '%s': kernel function probes are not supported yet",
-				 o->specs[i]);
-			return -EOPNOTSUPP;
-		}
-		if (t->specs[i].kind != ZT_SPEC_UPROBE) {
+		if (t->specs[i].kind != ZT_SPEC_UPROBE && t->specs[i].kind != ZT_SPEC_KPROBE) {
 			snprintf(t->err, sizeof(t->err),
 				 "probe spec '%s': USDT and tracepoint probes are not supported yet",
 				 o->specs[i]);
@@ -344,6 +347,8 @@ static int attach_probes(struct tracer *t)
 			uint32_t *ids = NULL;
 			size_t nids = 0;
 
+			if (t->specs[s].kind != ZT_SPEC_UPROBE)
+				continue;
 			ret = zt_probes_resolve(&t->probes, &t->specs[s], &ctx, &ids, &nids, t->err,
 						sizeof(t->err));
 			if (ret)
@@ -362,6 +367,105 @@ static int attach_probes(struct tracer *t)
 out:
 	free(want);
 	return ret;
+}
+
+/* Add the k: specs' functions to the probe table, each spec checked against --max-probes;
+ * *n counts the k: specs. */
+static int resolve_kernel_specs(struct tracer *t, size_t *n)
+{
+	*n = 0;
+	for (size_t s = 0; s < t->nspecs; s++) {
+		const struct zt_probe_spec *sp = &t->specs[s];
+		char **m = NULL;
+		size_t nm = 0;
+		int ret;
+
+		if (sp->kind != ZT_SPEC_KPROBE)
+			continue;
+		ret = zt_ksyms_match(sp->glob, &m, &nm);
+		if (ret) {
+			snprintf(t->err, sizeof(t->err), "cannot list kernel functions: %s",
+				 strerror(-ret));
+			return ret;
+		}
+		if (nm == 0) {
+			snprintf(t->err, sizeof(t->err),
+				 "probe spec '%s' matches no kernel function (searched "
+				 "available_filter_functions): list them with ztrace probes -k GLOB",
+				 sp->text);
+			return -ENOENT;
+		}
+		if (nm > t->opts->max_probes) {
+			snprintf(t->err, sizeof(t->err),
+				 "probe spec '%s' matches %zu kernel functions, more than --max-probes "
+				 "%u: narrow the glob or raise --max-probes",
+				 sp->text, nm, t->opts->max_probes);
+			zt_ksyms_free(m, nm);
+			return -E2BIG;
+		}
+		for (size_t i = 0; i < nm; i++) {
+			long id = zt_probes_add_kernel(&t->probes, m[i]);
+
+			if (id < 0) {
+				snprintf(t->err, sizeof(t->err), "probe spec '%s': too many probes",
+					 sp->text);
+				zt_ksyms_free(m, nm);
+				return (int)id;
+			}
+		}
+		zt_ksyms_free(m, nm);
+		(*n)++;
+	}
+	return 0;
+}
+
+/* Attach every k: function; *code is set to the exit code an error deserves. */
+static int attach_kernel_probes(struct tracer *t, int *code)
+{
+	size_t nspecs = 0, attached = 0, failed = 0;
+	const char *first = NULL;
+	bool unavailable;
+	int ret = resolve_kernel_specs(t, &nspecs);
+
+	if (ret) {
+		*code = ret == -ENOENT || ret == -E2BIG ? ZT_EXIT_USAGE : ZT_EXIT_FAILURE;
+		return ret;
+	}
+	if (!nspecs)
+		return 0;
+	for (size_t i = 0; i < t->probes.n && !first; i++)
+		if (t->probes.v[i].kind == ZT_KIND_KERNEL)
+			first = t->probes.v[i].name;
+	t->kprobes = zt_kprobes_open(t->loader, (enum zt_kmech)t->opts->kprobe_mechanism, first,
+				     &unavailable, t->err, sizeof(t->err));
+	if (!t->kprobes) {
+		*code = unavailable ? ZT_EXIT_USAGE : ZT_EXIT_FAILURE;
+		return -EOPNOTSUPP;
+	}
+	zt_info("kernel functions through %s", zt_kmech_name(zt_kprobes_mechanism(t->kprobes)));
+	for (size_t i = 0; i < t->probes.n; i++) {
+		const struct zt_probe *p = &t->probes.v[i];
+		char err[256];
+
+		if (p->kind != ZT_KIND_KERNEL)
+			continue;
+		if (zt_kprobes_attach(t->kprobes, p->name, p->id, err, sizeof(err))) {
+			if (failed++ < ZT_REFUSED_SHOWN)
+				zt_warn("%s; skipped", err);
+			continue;
+		}
+		attached++;
+	}
+	if (failed > ZT_REFUSED_SHOWN)
+		zt_warn("... and %zu more kernel functions could not be attached",
+			failed - ZT_REFUSED_SHOWN);
+	if (!attached) {
+		snprintf(t->err, sizeof(t->err), "no kernel function could be attached");
+		*code = ZT_EXIT_FAILURE;
+		return -ENOENT;
+	}
+	t->kernel_attached = attached;
+	return 0;
 }
 
 /*
@@ -412,9 +516,10 @@ static void describe_session(struct tracer *t)
 			len += (size_t)snprintf(what + len, sizeof(what) - len, "%s%d",
 						i ? "," : "pid ", t->targets[i].pid);
 	}
-	fprintf(stderr, "ztrace: tracing %zu function%s%s in %s. Hit Ctrl-C to end.\n",
-		zt_loader_uprobe_count(t->loader), zt_loader_uprobe_count(t->loader) == 1 ? "" : "s",
-		t->opts->syscalls ? " and syscalls" : "", what);
+	size_t nfuncs = zt_loader_uprobe_count(t->loader) + t->kernel_attached;
+
+	fprintf(stderr, "ztrace: tracing %zu function%s%s in %s. Hit Ctrl-C to end.\n", nfuncs,
+		nfuncs == 1 ? "" : "s", t->opts->syscalls ? " and syscalls" : "", what);
 }
 
 static uint64_t monotonic_ms(void)
@@ -592,6 +697,7 @@ static void finish(struct tracer *t)
 {
 	uint64_t delivered = 0, lost = 0, overflow = 0;
 
+	zt_kprobes_detach(t->kprobes);
 	zt_loader_detach(t->loader);
 	ring_buffer__consume(t->rb);
 	flush_open_calls(t);
@@ -767,6 +873,8 @@ int zt_cmd_trace(const struct zt_options *o)
 			code = ZT_EXIT_FAILURE;
 		goto fail;
 	}
+	if (attach_kernel_probes(&t, &code))
+		goto fail;
 	t.rb = ring_buffer__new(bpf_map__fd(zt_loader_events(t.loader)), handle_record, &t, NULL);
 	t.summary = zt_summary_new();
 	t.procs = zt_proctable_new();
@@ -821,6 +929,7 @@ out:
 	zt_http_stop(t.http);
 	zt_metrics_free(t.metrics);
 	ring_buffer__free(t.rb);
+	zt_kprobes_close(t.kprobes);
 	zt_loader_close(t.loader);
 	zt_summary_free(t.summary);
 	zt_proctable_free(t.procs);

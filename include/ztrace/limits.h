@@ -95,4 +95,21 @@
  */
 #define ZT_METRICS_EXITED_LINGER_S 60
 
+/* Agent config: a config file larger than this many bytes is refused. */
+#define ZT_AGENT_CONFIG_MAX_BYTES (1u << 20)
+/* Agent config: rules one file may hold. */
+#define ZT_AGENT_MAX_RULES 256
+/* Agent config: default and smallest max_memory (the agent's cache budget), in bytes. */
+#define ZT_AGENT_DEFAULT_MAX_MEMORY (64ull << 20)
+#define ZT_AGENT_MIN_MEMORY (4ull << 20)
+/* Agent config: default size at which the record file is rotated, and the smallest allowed. */
+#define ZT_AGENT_DEFAULT_RECORD_MAX_SIZE (256ull << 20)
+#define ZT_AGENT_MIN_RECORD_SIZE (1ull << 20)
+/* Agent config: rotated record files kept by default, and at most. */
+#define ZT_AGENT_DEFAULT_RECORD_KEEP 3
+#define ZT_AGENT_MAX_RECORD_KEEP 100
+/* Container ids: hex digits of a full id, and the shortest prefix a rule may give (docker ps). */
+#define ZT_CONTAINER_ID_LEN 64
+#define ZT_CONTAINER_ID_MIN_PREFIX 12
+
 #endif

@@ -7,7 +7,9 @@
  *   bench_syscall [--rounds R] [--round-ms MS] [--wait]
  *
  * --wait prints "ready <pid>" and blocks until a byte (or EOF) arrives on stdin. Each round
- * prints "round I calls=N ns_per_call=X"; the last line is
+ * prints "round I calls=N ns_per_call=X cpu_ns_per_call=Y" (wall-clock and this thread's CPU
+ * time: the second leaves out the time other programs held the CPU, but also the time a
+ * ptrace-based tracer held the thread stopped); the last line is
  *   bench_syscall: rounds=R calls=N median_ns_per_call=X
  */
 #include <getopt.h>
@@ -22,11 +24,12 @@
 /* Syscalls between two clock reads (a vDSO read, no syscall, so tracers do not see it). */
 #define CALLS_PER_BATCH	 64
 
-static int64_t now_ns(void)
+/* Reads @clock in ns: CLOCK_MONOTONIC (vDSO, no syscall) or the thread's CPU clock. */
+static int64_t clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (int64_t)ts.tv_sec * ZT_NS_PER_SEC + ts.tv_nsec;
 }
 
@@ -66,18 +69,21 @@ int main(int argc, char **argv)
 		return 1;
 
 	for (long r = 0; r < rounds; r++) {
-		int64_t start = now_ns(), elapsed;
+		int64_t cpu_start = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+		int64_t start = clock_ns(CLOCK_MONOTONIC), elapsed, cpu;
 		long calls = 0;
 
 		do {
 			for (long j = 0; j < CALLS_PER_BATCH; j++)
 				syscall(SYS_getppid);
 			calls += CALLS_PER_BATCH;
-			elapsed = now_ns() - start;
+			elapsed = clock_ns(CLOCK_MONOTONIC) - start;
 		} while (elapsed < round_ms * ZT_NS_PER_MS);
+		cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_start;
 		per_call[r] = (double)elapsed / calls;
 		total += calls;
-		printf("round %ld calls=%ld ns_per_call=%.2f\n", r, calls, per_call[r]);
+		printf("round %ld calls=%ld ns_per_call=%.2f cpu_ns_per_call=%.2f\n", r, calls,
+		       per_call[r], (double)cpu / calls);
 		fflush(stdout);
 	}
 	qsort(per_call, rounds, sizeof(per_call[0]), cmp_double);
