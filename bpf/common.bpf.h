@@ -125,7 +125,7 @@ _Static_assert((ZT_HIST_BUCKETS & (ZT_HIST_BUCKETS - 1)) == 0, "ZT_HIST_BUCKETS:
 /* Count one completed call in the per-(process, probe) aggregates behind the metrics. */
 static __always_inline void zt_aggregate(__u32 tgid, __u32 probe_id, __u64 ns, bool error)
 {
-	struct zt_agg_key key = { .tgid = tgid, .probe_id = probe_id };
+	struct zt_agg_key key = {.tgid = tgid, .probe_id = probe_id};
 	struct zt_agg_val *v = bpf_map_lookup_elem(&aggs, &key);
 
 	if (!v) {

@@ -98,8 +98,8 @@ static __always_inline void zt_push(__u32 probe_id)
  * A real call rather than inlined: inside the callers' loops clang would otherwise turn the
  * frame index into a running pointer the verifier cannot bound.
  */
-static __noinline void zt_emit(struct zt_thread_stack *st, __u32 d_flags, __u64 pid_tgid,
-			       __s64 ret, __u64 end_ns)
+static __noinline void zt_emit(struct zt_thread_stack *st, __u32 d_flags, __u64 pid_tgid, __s64 ret,
+			       __u64 end_ns)
 {
 	__u16 flags = d_flags >> 16;
 	__u32 d = d_flags & 0xffff;
@@ -170,10 +170,10 @@ static long zt_emit_incomplete_cb(__u32 i, void *data)
  * seen. Through bpf_loop (Linux 5.17+), whose callback is verified once: an open-coded loop
  * around zt_emit() multiplies the verifier's work past its limit.
  */
-static __always_inline void zt_emit_incomplete(struct zt_thread_stack *st, __u32 top,
-					       __u32 bottom, __u64 pid_tgid, __u64 now)
+static __always_inline void zt_emit_incomplete(struct zt_thread_stack *st, __u32 top, __u32 bottom,
+					       __u64 pid_tgid, __u64 now)
 {
-	struct zt_incomplete_ctx c = { .st = st, .pid_tgid = pid_tgid, .now = now, .top = top };
+	struct zt_incomplete_ctx c = {.st = st, .pid_tgid = pid_tgid, .now = now, .top = top};
 
 	if (top < bottom || top >= ZT_MAX_DEPTH)
 		return;
@@ -234,8 +234,8 @@ static __always_inline void zt_flush_thread(void)
 	if (!st)
 		return;
 	if (st->depth > 0)
-		zt_emit_incomplete(st, st->depth > ZT_MAX_DEPTH ? ZT_MAX_DEPTH - 1 : st->depth - 1, 0,
-				   pid_tgid, now);
+		zt_emit_incomplete(st, st->depth > ZT_MAX_DEPTH ? ZT_MAX_DEPTH - 1 : st->depth - 1,
+				   0, pid_tgid, now);
 	bpf_map_delete_elem(&stacks, &tid);
 }
 

@@ -78,7 +78,7 @@ int zt_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 
 static __always_inline void count_errno(__u32 tgid, __u32 nr, __s64 ret)
 {
-	struct zt_errno_key key = { .tgid = tgid, .nr = nr, .err = (__u32)-ret };
+	struct zt_errno_key key = {.tgid = tgid, .nr = nr, .err = (__u32)-ret};
 	__u64 one = 1, *v = bpf_map_lookup_elem(&sys_errnos, &key);
 
 	if (v)

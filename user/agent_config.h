@@ -32,12 +32,12 @@ enum zt_agent_log_format { ZT_AGENT_LOG_LOGFMT, ZT_AGENT_LOG_JSON };
  * Globs are fnmatch(3) patterns without FNM_PATHNAME, so '*' also matches '/'.
  */
 struct zt_agent_match {
-	char *exe;	    /* glob on the executable's path (host path or in-namespace path) */
-	char *comm;	    /* glob on the process name (at most 15 characters, as the kernel keeps) */
-	char *cgroup;	    /* glob on the cgroup v2 path ("/kubepods.slice/...") */
-	char *container_id; /* lowercase hex, a full id or a prefix of at least 12 digits */
-	char *k8s_namespace; /* exact Kubernetes namespace */
-	char *k8s_pod;	     /* glob on the Kubernetes pod name */
+	char *exe;    /* glob on the executable's path (host path or in-namespace path) */
+	char *comm;   /* glob on the process name (at most 15 characters, as the kernel keeps) */
+	char *cgroup; /* glob on the cgroup v2 path ("/kubepods.slice/...") */
+	char *container_id;    /* lowercase hex, a full id or a prefix of at least 12 digits */
+	char *k8s_namespace;   /* exact Kubernetes namespace */
+	char *k8s_pod;	       /* glob on the Kubernetes pod name */
 	char **k8s_pod_labels; /* "key=value" (that value) or "key" (any value); all must match */
 	size_t n_k8s_pod_labels;
 };
@@ -92,8 +92,9 @@ struct zt_agent_config {
  * match. Nothing is owned.
  */
 struct zt_proc_identity {
-	const char *exe;       /* executable path as seen from the host (/proc/PID/exe) */
-	const char *exe_in_ns; /* the same path inside the process's mount namespace, if different */
+	const char *exe; /* executable path as seen from the host (/proc/PID/exe) */
+	const char
+	    *exe_in_ns; /* the same path inside the process's mount namespace, if different */
 	const char *comm;
 	const char *cgroup;	  /* cgroup v2 path from /proc/PID/cgroup ("0::" line) */
 	const char *container_id; /* 64 lowercase hex digits */

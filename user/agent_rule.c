@@ -52,9 +52,8 @@ bool zt_agent_rule_matches(const struct zt_agent_rule *r, const struct zt_proc_i
 	    !glob_ok(m->k8s_pod, p->k8s_pod))
 		return false;
 	/* a prefix, as `docker ps` shows 12 digits; a full id is its own prefix */
-	if (m->container_id &&
-	    (!p->container_id ||
-	     strncmp(p->container_id, m->container_id, strlen(m->container_id))))
+	if (m->container_id && (!p->container_id ||
+				strncmp(p->container_id, m->container_id, strlen(m->container_id))))
 		return false;
 	if (m->k8s_namespace && (!p->k8s_namespace || strcmp(m->k8s_namespace, p->k8s_namespace)))
 		return false;
@@ -88,8 +87,8 @@ bool zt_agent_rule_equal(const struct zt_agent_rule *a, const struct zt_agent_ru
 	       str_eq(ma->k8s_namespace, mb->k8s_namespace) && str_eq(ma->k8s_pod, mb->k8s_pod) &&
 	       list_eq(ma->k8s_pod_labels, ma->n_k8s_pod_labels, mb->k8s_pod_labels,
 		       mb->n_k8s_pod_labels) &&
-	       list_eq(a->probes, a->nprobes, b->probes, b->nprobes) && a->syscalls == b->syscalls &&
-	       str_eq(a->syscall_list, b->syscall_list) &&
+	       list_eq(a->probes, a->nprobes, b->probes, b->nprobes) &&
+	       a->syscalls == b->syscalls && str_eq(a->syscall_list, b->syscall_list) &&
 	       a->min_duration_ns == b->min_duration_ns && a->sample == b->sample &&
 	       a->has_error_rule == b->has_error_rule &&
 	       (!a->has_error_rule || (a->error_rule.op == b->error_rule.op &&
@@ -129,25 +128,25 @@ int zt_parse_size(const char *text, uint64_t *bytes)
 		const char *unit;
 		uint64_t scale;
 	} units[] = {
-		{ "", 1 },
-		{ "B", 1 },
-		{ "K", 1ull << 10 },
-		{ "KiB", 1ull << 10 },
-		{ "Ki", 1ull << 10 },
-		{ "M", 1ull << 20 },
-		{ "MiB", 1ull << 20 },
-		{ "Mi", 1ull << 20 },
-		{ "G", 1ull << 30 },
-		{ "GiB", 1ull << 30 },
-		{ "Gi", 1ull << 30 },
-		{ "T", 1ull << 40 },
-		{ "TiB", 1ull << 40 },
-		{ "Ti", 1ull << 40 },
-		{ "kB", 1000ull },
-		{ "KB", 1000ull },
-		{ "MB", 1000ull * 1000 },
-		{ "GB", 1000ull * 1000 * 1000 },
-		{ "TB", 1000ull * 1000 * 1000 * 1000 },
+	    {"", 1},
+	    {"B", 1},
+	    {"K", 1ull << 10},
+	    {"KiB", 1ull << 10},
+	    {"Ki", 1ull << 10},
+	    {"M", 1ull << 20},
+	    {"MiB", 1ull << 20},
+	    {"Mi", 1ull << 20},
+	    {"G", 1ull << 30},
+	    {"GiB", 1ull << 30},
+	    {"Gi", 1ull << 30},
+	    {"T", 1ull << 40},
+	    {"TiB", 1ull << 40},
+	    {"Ti", 1ull << 40},
+	    {"kB", 1000ull},
+	    {"KB", 1000ull},
+	    {"MB", 1000ull * 1000},
+	    {"GB", 1000ull * 1000 * 1000},
+	    {"TB", 1000ull * 1000 * 1000 * 1000},
 	};
 	unsigned long long v;
 	char *end;

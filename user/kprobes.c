@@ -15,11 +15,11 @@
 struct zt_kprobes {
 	struct kprobe_bpf *skel;
 	enum zt_kmech mech;
-	struct btf *vmlinux_btf;	    /* fentry: function BTF ids */
-	char *template_func;		    /* the function the loaded fentry programs target */
+	struct btf *vmlinux_btf; /* fentry: function BTF ids */
+	char *template_func;	 /* the function the loaded fentry programs target */
 	struct bpf_link **links;
 	size_t nlinks, cap;
-	int *fds;			    /* cloned fentry/fexit programs and their links */
+	int *fds; /* cloned fentry/fexit programs and their links */
 	size_t nfds, fds_cap;
 };
 
@@ -82,7 +82,8 @@ static int load_for(struct zt_kprobes *k, struct zt_loader *l, enum zt_kmech m,
 	if (fentry) {
 		ret = bpf_program__set_attach_target(k->skel->progs.zt_fentry, 0, first_func);
 		if (!ret)
-			ret = bpf_program__set_attach_target(k->skel->progs.zt_fexit, 0, first_func);
+			ret =
+			    bpf_program__set_attach_target(k->skel->progs.zt_fexit, 0, first_func);
 		if (ret)
 			goto fail;
 	}
@@ -133,9 +134,10 @@ struct zt_kprobes *zt_kprobes_open(struct zt_loader *l, enum zt_kmech want, cons
 	}
 	if (!kprobes) {
 		if (want == ZT_KMECH_KPROBE)
-			snprintf(err, errlen,
-				 "kernel has no kprobes (CONFIG_KPROBES): k: probes through kprobes "
-				 "are unavailable on this host");
+			snprintf(
+			    err, errlen,
+			    "kernel has no kprobes (CONFIG_KPROBES): k: probes through kprobes "
+			    "are unavailable on this host");
 		else
 			snprintf(err, errlen,
 				 "kernel has no kprobes (CONFIG_KPROBES) and refuses fentry (%s): "
@@ -219,8 +221,8 @@ static int attach_fentry(struct zt_kprobes *k, const char *func, uint32_t probe_
 	if (strcmp(func, k->template_func) == 0) {
 		/* the loaded programs themselves target this one */
 		struct bpf_link *exit = bpf_program__attach_trace(k->skel->progs.zt_fexit);
-		struct bpf_link *entry = exit ? bpf_program__attach_trace(k->skel->progs.zt_fentry)
-					      : NULL;
+		struct bpf_link *entry =
+		    exit ? bpf_program__attach_trace(k->skel->progs.zt_fentry) : NULL;
 
 		if (!entry) {
 			ret = -errno;

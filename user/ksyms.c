@@ -49,8 +49,8 @@ int zt_ksyms_parse(const char *text, const char *glob, char ***out, size_t *nout
 		size_t len = end ? (size_t)(end - p) : strlen(p);
 		char line[600], name[256];
 
-		snprintf(line, sizeof(line), "%.*s", (int)(len < sizeof(line) ? len : sizeof(line) - 1),
-			 p);
+		snprintf(line, sizeof(line), "%.*s",
+			 (int)(len < sizeof(line) ? len : sizeof(line) - 1), p);
 		p = end ? end + 1 : NULL;
 		if (!line_name(line, name, sizeof(name)) || fnmatch(glob, name, 0))
 			continue;

@@ -38,7 +38,8 @@ int zt_loader_share_maps(struct zt_loader *l, struct bpf_object *obj)
 {
 	struct bpf_map *map;
 
-	bpf_object__for_each_map(map, l->skel->obj) {
+	bpf_object__for_each_map(map, l->skel->obj)
+	{
 		struct bpf_map *twin;
 		int ret;
 
@@ -87,10 +88,11 @@ static int load_syscalls(struct zt_loader *l, const struct zt_loader_config *cfg
 	l->sys->rodata->min_duration_ns = cfg->syscall_min_ns;
 	ret = syscall_bpf__load(l->sys);
 	if (ret) {
-		snprintf(err, errlen,
-			 "the kernel refused ztrace's syscall BPF programs (%s); run with -vv for the "
-			 "verifier log",
-			 strerror(-ret));
+		snprintf(
+		    err, errlen,
+		    "the kernel refused ztrace's syscall BPF programs (%s); run with -vv for the "
+		    "verifier log",
+		    strerror(-ret));
 		return ret;
 	}
 	if (cfg->syscall_selected) {
@@ -99,15 +101,15 @@ static int load_syscalls(struct zt_loader *l, const struct zt_loader_config *cfg
 
 			if (on && bpf_map_update_elem(bpf_map__fd(l->sys->maps.syscall_sel), &nr,
 						      &on, BPF_ANY)) {
-				snprintf(err, errlen, "cannot select syscalls: %s", strerror(errno));
+				snprintf(err, errlen, "cannot select syscalls: %s",
+					 strerror(errno));
 				return -errno;
 			}
 		}
 	}
-	l->sys_links[0] = bpf_program__attach_raw_tracepoint(l->sys->progs.zt_sys_enter,
-							     "sys_enter");
-	l->sys_links[1] = bpf_program__attach_raw_tracepoint(l->sys->progs.zt_sys_exit,
-							     "sys_exit");
+	l->sys_links[0] =
+	    bpf_program__attach_raw_tracepoint(l->sys->progs.zt_sys_enter, "sys_enter");
+	l->sys_links[1] = bpf_program__attach_raw_tracepoint(l->sys->progs.zt_sys_exit, "sys_exit");
 	if (!l->sys_links[0] || !l->sys_links[1]) {
 		snprintf(err, errlen, "cannot attach to the raw_syscalls tracepoints: %s",
 			 strerror(errno));
@@ -169,18 +171,19 @@ struct zt_loader *zt_loader_open(const struct zt_loader_config *cfg, char *err, 
 	l->skel->rodata->ret32 = cfg->ret32;
 	ret = uprobe_bpf__load(l->skel);
 	if (ret) {
-		snprintf(err, errlen,
-			 "the kernel refused ztrace's BPF programs (%s): it needs BTF, the BPF ring "
-			 "buffer and uprobes (Linux 5.15 or later); run with -vv for the verifier log",
-			 strerror(-ret));
+		snprintf(
+		    err, errlen,
+		    "the kernel refused ztrace's BPF programs (%s): it needs BTF, the BPF ring "
+		    "buffer and uprobes (Linux 5.15 or later); run with -vv for the verifier log",
+		    strerror(-ret));
 		goto fail;
 	}
 	if (cfg->syscalls && load_syscalls(l, cfg, err, errlen))
 		goto fail;
 	map_ringbuf_positions(l);
 	/* A thread that exits with calls open: flush them as incomplete spans. */
-	l->exit_link = bpf_program__attach_raw_tracepoint(l->skel->progs.zt_thread_exit,
-							  "sched_process_exit");
+	l->exit_link =
+	    bpf_program__attach_raw_tracepoint(l->skel->progs.zt_thread_exit, "sched_process_exit");
 	if (!l->exit_link) {
 		snprintf(err, errlen, "cannot attach to the sched_process_exit tracepoint: %s",
 			 strerror(errno));
@@ -304,9 +307,8 @@ static int attach_range_multi(struct zt_loader *l, const char *path, int pid,
  * Attach [lo, hi) with multi links; when the kernel refuses the range, halve it until the
  * functions it refuses are alone, and mark those. Returns how many were attached.
  */
-static size_t attach_bisect(struct zt_loader *l, const char *path, int pid,
-			    const uint64_t *offsets, const uint64_t *cookies, size_t lo, size_t hi,
-			    int *refused)
+static size_t attach_bisect(struct zt_loader *l, const char *path, int pid, const uint64_t *offsets,
+			    const uint64_t *cookies, size_t lo, size_t hi, int *refused)
 {
 	int ret = attach_range_multi(l, path, pid, offsets + lo, cookies + lo, hi - lo);
 	size_t mid;
@@ -388,8 +390,8 @@ int zt_loader_attach_uprobes(struct zt_loader *l, const char *path, int pid,
 		snprintf(err, errlen, "cannot attach uprobes to %s%s: %s", path,
 			 pid > 0 ? " in that process" : "",
 			 ret == -ZT_ENOTSUPP ? "the kernel cannot probe these functions' first "
-					    "instructions"
-					  : strerror(-ret));
+					       "instructions"
+					     : strerror(-ret));
 	}
 out:
 	if (fd >= 0)
@@ -481,7 +483,7 @@ void zt_loader_close(struct zt_loader *l)
 /* Capabilities that replace root for BPF tracing (Linux 5.8+); numbers from linux/capability.h,
  * which older headers lack. */
 #define ZT_CAP_PERFMON 38
-#define ZT_CAP_BPF 39
+#define ZT_CAP_BPF     39
 
 static bool has_cap(const struct __user_cap_data_struct data[2], int cap)
 {
@@ -490,8 +492,8 @@ static bool has_cap(const struct __user_cap_data_struct data[2], int cap)
 
 int zt_check_privileges(char *err, size_t errlen)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = { 0 };
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {0};
 	const char *missing[3];
 	int n = 0;
 
@@ -507,8 +509,7 @@ int zt_check_privileges(char *err, size_t errlen)
 		if (n == 0)
 			return 0;
 	}
-	snprintf(err, errlen,
-		 "must run as root (missing %s%s%s%s%s): try sudo ztrace ...",
+	snprintf(err, errlen, "must run as root (missing %s%s%s%s%s): try sudo ztrace ...",
 		 n ? missing[0] : "CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN", n > 1 ? ", " : "",
 		 n > 1 ? missing[1] : "", n > 2 ? ", " : "", n > 2 ? missing[2] : "");
 	return -EPERM;

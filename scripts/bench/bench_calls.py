@@ -1,0 +1,151 @@
+# SPDX-License-Identifier: MIT
+"""Benchmark 1, traced-call cost: ns per call of a tiny function with nothing attached, with an
+empty uprobe+uretprobe pair (the floor), with ztrace and with the usual alternatives, for three
+first instructions that the kernel handles differently (emulated, single-stepped, optimized)."""
+
+import re
+import subprocess
+
+from benchlib import (BenchError, describe_environment, emit_json, fmt, median, parse_events,
+                      parse_rounds, print_table, ratio, traced_run)
+
+# Flavour, the regex its first instruction must match, and what the kernel does with it.
+FLAVOURS = [
+    ('push', r'^push\s+%rbp$', 'emulated'),
+    ('lea', r'^(lea|mov)\s', 'single-stepped'),
+    ('nop', r'^nopl\s+0x0\(%rax,%rax,1\)$', 'nop5, optimized on 6.18+'),
+]
+NOP5_BYTES = '0f 1f 44 00 00'
+
+TOOLS = ['none', 'floor', 'ztrace', 'ztrace-agg', 'bpftrace', 'funclatency']
+
+
+def first_instruction(binary, func):
+    """(raw bytes, instruction) of func's first instruction, from objdump."""
+    out = subprocess.run(['objdump', '-d', f'--disassemble={func}', binary],
+                         capture_output=True, text=True, check=True).stdout
+    lines = out.splitlines()
+    for i, line in enumerate(lines):
+        if line.endswith(f'<{func}>:'):
+            for insn in lines[i + 1:]:
+                parts = insn.split('\t')
+                if len(parts) >= 3:
+                    return parts[1].strip(), ' '.join(parts[2].split())
+    raise BenchError(f'objdump shows no instruction of {func} in {binary}')
+
+
+def bpftrace_script(binary, func):
+    """A bpftrace timing script: start times in a map, a histogram of durations."""
+    return (f'uprobe:{binary}:{func} {{ @start[tid] = nsecs; }} '
+            f'uretprobe:{binary}:{func} /@start[tid]/ '
+            f'{{ @ns = hist(nsecs - @start[tid]); delete(@start[tid]); }} '
+            'BEGIN { printf("ready\\n"); }')
+
+
+def tracer_spec(ctx, tool, binary, func):
+    """(argv of pid, ready (regex, stream), stop) for a tool, or None when it is unavailable."""
+    if tool == 'none':
+        return (None, None, None)
+    if tool == 'floor':
+        return (lambda pid: [ctx.empty_probe, 'uprobe', binary, func], (r'^attached$', 'out'),
+                'stdin')
+    if tool in ('ztrace', 'ztrace-agg'):
+        if tool == 'ztrace-agg' and not ctx.ztrace_aggregate:
+            return None
+        extra = ['--aggregate'] if tool == 'ztrace-agg' else []
+        return (lambda pid: [ctx.ztrace, 'trace', '-q', *extra, '-p', str(pid), func],
+                (r'^ztrace: tracing ', 'err'), 'exit')
+    if tool == 'bpftrace':
+        if not ctx.tools['bpftrace']:
+            return None
+        return (lambda pid: [ctx.tools['bpftrace'], '-p', str(pid), '-e',
+                             bpftrace_script(binary, func)], (r'^ready$', 'out'), 'sigint')
+    if tool == 'funclatency':
+        if not ctx.tools['funclatency']:
+            return None
+        return (lambda pid: [ctx.tools['funclatency'], '-p', str(pid), f':{func}'],
+                (r'^Tracing ', 'out'), 'sigint')
+    raise ValueError(tool)
+
+
+def measure(ctx, flavour, tool):
+    """One target run of ctx.rounds rounds under tool: medians and the raw rounds."""
+    binary = ctx.target('bench_call')
+    func = f'bench_{flavour}'
+    spec = tracer_spec(ctx, tool, binary, func)
+    if spec is None:
+        return {'skipped': 'not available'}
+    argv, ready, stop = spec
+    target_argv = [binary, flavour, '--rounds', str(ctx.rounds), '--round-ms', str(ctx.round_ms),
+                   '--wait']
+    target, tracer, _ = traced_run(target_argv, argv, ready, stop,
+                                   target_timeout=ctx.rounds * ctx.round_ms / 1000 + 60)
+    wall, cpu, calls = parse_rounds(target.text('out'))
+    if len(wall) != ctx.rounds:
+        raise BenchError(f'bench_call {flavour} under {tool} printed {len(wall)} rounds')
+    res = {'ns_per_call': median(wall), 'cpu_ns_per_call': median(cpu), 'calls': calls,
+           'rounds_ns': wall}
+    if tool.startswith('ztrace'):
+        delivered, lost = parse_events(tracer.text('err'))
+        res['delivered'], res['lost'] = delivered, lost
+        res['count_exact'] = delivered is not None and delivered + lost == calls
+    return res
+
+
+def run(ctx):
+    """Runs benchmark 1; prints its table and JSON line and returns the summary."""
+    print(f'\n== 1. traced-call cost (ns per call, median of {ctx.rounds} rounds of '
+          f'{ctx.round_ms} ms) ==')
+    print(describe_environment(ctx.env))
+    binary = ctx.target('bench_call')
+    flavours = {}
+    for flavour, rx, handling in FLAVOURS:
+        raw, insn = first_instruction(binary, f'bench_{flavour}')
+        ok = re.match(rx, insn) is not None and (flavour != 'nop' or raw == NOP5_BYTES)
+        f = {'first_insn': insn, 'first_insn_bytes': raw, 'first_insn_verified': ok,
+             'kernel_handling': handling, 'tools': {}}
+        for tool in TOOLS:
+            try:
+                f['tools'][tool] = measure(ctx, flavour, tool)
+            except BenchError as e:
+                f['tools'][tool] = {'error': str(e)}
+                print(f'  {flavour}/{tool}: {e}')
+        base = f['tools']['none'].get('ns_per_call')
+        base_cpu = f['tools']['none'].get('cpu_ns_per_call')
+        for tool in TOOLS[1:]:
+            t = f['tools'][tool]
+            if t.get('ns_per_call') is not None and base is not None:
+                t['added_ns'] = t['ns_per_call'] - base
+                t['added_cpu_ns'] = t['cpu_ns_per_call'] - base_cpu
+        floor = f['tools']['floor'].get('added_ns')
+        floor_cpu = f['tools']['floor'].get('added_cpu_ns')
+        for tool in TOOLS[2:]:
+            t = f['tools'][tool]
+            t['vs_floor'] = ratio(t.get('added_ns'), floor)
+            t['vs_floor_cpu'] = ratio(t.get('added_cpu_ns'), floor_cpu)
+        flavours[flavour] = f
+
+    headers = ['flavour', 'first instruction', 'none', 'floor', 'ztrace', 'ztrace-agg',
+               'bpftrace', 'funclatency', 'ztrace/floor', 'bpftrace/floor', 'funclat/floor',
+               'ztrace count']
+    rows = []
+    for flavour, f in flavours.items():
+        t = f['tools']
+        insn = f['first_insn'] + ('' if f['first_insn_verified'] else ' (UNEXPECTED)')
+        z = t['ztrace']
+        check = ('n/a' if 'count_exact' not in z else
+                 ('exact' if z['count_exact'] else
+                  f'MISMATCH {z["delivered"]}+{z["lost"]}!={z["calls"]}'))
+        rows.append([flavour, insn] +
+                    [fmt(t[k].get('ns_per_call')) for k in TOOLS] +
+                    [fmt(t[k].get('vs_floor'), 2) for k in ('ztrace', 'bpftrace', 'funclatency')]
+                    + [check])
+    print_table(headers, rows)
+    print('columns none..funclatency: wall-clock ns per call; X/floor: (X - none) / '
+          '(floor - none), the added cost relative to an empty uprobe+uretprobe pair')
+    if not ctx.ztrace_aggregate:
+        print('ztrace-agg: n/a, this ztrace has no --aggregate mode')
+    summary = {'benchmark': 'call_cost', 'unit': 'ns_per_call', 'rounds': ctx.rounds,
+               'round_ms': ctx.round_ms, 'env': ctx.env, 'flavours': flavours}
+    emit_json(summary)
+    return summary

@@ -1,0 +1,113 @@
+# SPDX-License-Identifier: MIT
+"""Benchmark 2, syscall cost: ns per getppid() with nothing attached, with empty raw_syscalls
+enter+exit programs (the floor), with ztrace --syscalls (in-kernel aggregation, no spans) and
+with libbpf-tools syscount -L, a bpftrace latency histogram and strace -c."""
+
+import re
+
+from benchlib import (BenchError, describe_environment, emit_json, fmt, median, parse_rounds,
+                      print_table, ratio, traced_run)
+
+TOOLS = ['none', 'floor', 'ztrace', 'syscount', 'bpftrace', 'strace']
+GETPPID_ROW_RE = re.compile(r'^getppid\s+(\d+)\s', re.M)
+
+
+def bpftrace_script(pid):
+    """Per-syscall latency histograms of one process, the bpftrace way."""
+    return (f'tracepoint:raw_syscalls:sys_enter /pid == {pid}/ {{ @start[tid] = nsecs; }} '
+            'tracepoint:raw_syscalls:sys_exit /@start[tid]/ '
+            '{ @ns[args->id] = hist(nsecs - @start[tid]); delete(@start[tid]); } '
+            'BEGIN { printf("ready\\n"); }')
+
+
+def tracer_spec(ctx, tool):
+    """(argv of pid, ready (regex, stream), stop), (None, None, None) untraced, or None when
+    the tool is not installed."""
+    if tool == 'none':
+        return (None, None, None)
+    if tool == 'floor':
+        return (lambda pid: [ctx.empty_probe, 'syscalls'], (r'^attached$', 'out'), 'stdin')
+    if tool == 'ztrace':
+        return (lambda pid: [ctx.ztrace, 'trace', '-q', '--syscalls', '-p', str(pid)],
+                (r'^ztrace: tracing ', 'err'), 'exit')
+    path = ctx.tools[tool]
+    if not path:
+        return None
+    if tool == 'syscount':
+        return (lambda pid: [path, '-L', '-p', str(pid)], (r'^Tracing syscalls', 'out'),
+                'sigint')
+    if tool == 'bpftrace':
+        return (lambda pid: [path, '-e', bpftrace_script(pid)], (r'^ready$', 'out'), 'sigint')
+    if tool == 'strace':
+        return (lambda pid: [path, '-c', '-f', '-p', str(pid)], (r'Process \d+ attached', 'err'),
+                'exit')
+    raise ValueError(tool)
+
+
+def measure(ctx, tool):
+    """One bench_syscall run of ctx.rounds rounds under tool."""
+    spec = tracer_spec(ctx, tool)
+    if spec is None:
+        return {'skipped': 'not installed'}
+    argv, ready, stop = spec
+    target_argv = [ctx.target('bench_syscall'), '--rounds', str(ctx.rounds), '--round-ms',
+                   str(ctx.round_ms), '--wait']
+    target, tracer, _ = traced_run(target_argv, argv, ready, stop,
+                                   target_timeout=ctx.rounds * ctx.round_ms / 1000 + 60)
+    wall, cpu, calls = parse_rounds(target.text('out'))
+    if len(wall) != ctx.rounds:
+        raise BenchError(f'bench_syscall under {tool} printed {len(wall)} rounds')
+    res = {'ns_per_call': median(wall), 'cpu_ns_per_call': median(cpu), 'calls': calls,
+           'rounds_ns': wall}
+    if tool == 'ztrace':
+        m = GETPPID_ROW_RE.search(tracer.text('err'))
+        res['getppid_counted'] = int(m.group(1)) if m else None
+        res['count_exact'] = res['getppid_counted'] == calls
+    return res
+
+
+def run(ctx):
+    """Runs benchmark 2; prints its table and JSON line and returns the summary."""
+    print(f'\n== 2. syscall cost: getppid() (ns per call, median of {ctx.rounds} rounds of '
+          f'{ctx.round_ms} ms) ==')
+    print(describe_environment(ctx.env))
+    tools = {}
+    for tool in TOOLS:
+        try:
+            tools[tool] = measure(ctx, tool)
+        except BenchError as e:
+            tools[tool] = {'error': str(e)}
+            print(f'  {tool}: {e}')
+    base = tools['none'].get('ns_per_call')
+    base_cpu = tools['none'].get('cpu_ns_per_call')
+    for tool in TOOLS[1:]:
+        t = tools[tool]
+        if t.get('ns_per_call') is not None and base is not None:
+            t['added_ns'] = t['ns_per_call'] - base
+            t['added_cpu_ns'] = t['cpu_ns_per_call'] - base_cpu
+    for tool in TOOLS[2:]:
+        t = tools[tool]
+        t['vs_floor'] = ratio(t.get('added_ns'), tools['floor'].get('added_ns'))
+        t['vs_syscount'] = ratio(t.get('added_ns'), tools['syscount'].get('added_ns'))
+        t['vs_syscount_cpu'] = ratio(t.get('added_cpu_ns'), tools['syscount'].get('added_cpu_ns'))
+
+    rows = []
+    for tool in TOOLS:
+        t = tools[tool]
+        note = t.get('error') or t.get('skipped') or ''
+        if tool == 'ztrace' and 'count_exact' in t:
+            note = ('getppid count exact' if t['count_exact'] else
+                    f'getppid count {t["getppid_counted"]} != {t["calls"]}')
+        if tool == 'strace':
+            note = 'cpu excludes the time strace holds the thread stopped'
+        rows.append([tool, fmt(t.get('ns_per_call')), fmt(t.get('added_ns')),
+                     fmt(t.get('cpu_ns_per_call')), fmt(t.get('vs_floor'), 2),
+                     fmt(t.get('vs_syscount'), 2), note[:70]])
+    print_table(['tool', 'ns/call', 'added', 'cpu ns/call', 'added/floor', 'added/syscount',
+                 'note'], rows)
+    print('floor: empty raw_syscalls sys_enter+sys_exit programs (system-wide); ztrace, '
+          'syscount, strace: -p PID; bpftrace: a pid filter')
+    summary = {'benchmark': 'syscall_cost', 'unit': 'ns_per_call', 'rounds': ctx.rounds,
+               'round_ms': ctx.round_ms, 'env': ctx.env, 'tools': tools}
+    emit_json(summary)
+    return summary

@@ -1,0 +1,375 @@
+# SPDX-License-Identifier: MIT
+"""Shared pieces of ztrace's benchmarks: the machine's description, processes whose output is
+read line by line with timestamps, statistics, tables and the JSON summary lines."""
+
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import threading
+import time
+
+# How long a tool may take to say it is attached, and a process to exit once told to. Long
+# because detaching perf-event uprobes waits for an RCU grace period per probe (~75 ms here).
+READY_TIMEOUT_S = 120
+EXIT_TIMEOUT_S = 120
+
+ROUND_RE = re.compile(r'^round (\d+) calls=(\d+) ns_per_call=([\d.]+) cpu_ns_per_call=([\d.]+)')
+EVENTS_RE = re.compile(r'events: delivered (\d+), lost (\d+)')
+OTLP_RE = re.compile(r'otlp: (\d+) spans sent, (\d+) dropped.*?, (\d+) failed')
+
+
+class BenchError(Exception):
+    """A benchmark step that could not run; the message says which and why."""
+
+
+def median(values):
+    """The median of a non-empty list, or None for an empty one."""
+    return statistics.median(values) if values else None
+
+
+def ratio(num, den):
+    """num / den, or None when either is missing or den is not positive."""
+    if num is None or den is None or den <= 0:
+        return None
+    return num / den
+
+
+def fmt(value, digits=1):
+    """A number for a table cell; None (not measured) prints as n/a."""
+    if value is None:
+        return 'n/a'
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    return f'{value:.{digits}f}'
+
+
+def print_table(headers, rows):
+    """Prints rows (lists of cells) under headers, columns aligned, first column left."""
+    cells = [[str(c) for c in headers]] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for n, r in enumerate(cells):
+        line = '  '.join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i])
+                         for i, c in enumerate(r))
+        print(line.rstrip())
+        if n == 0:
+            print('  '.join('-' * w for w in widths))
+
+
+def emit_json(summary):
+    """Prints the one-line JSON summary of a benchmark."""
+    print(json.dumps(summary, separators=(',', ':'), sort_keys=False), flush=True)
+
+
+def _read_first(path):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def _run_text(argv):
+    """stdout of argv stripped, or None when it cannot run."""
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return (r.stdout or r.stderr).strip()
+
+
+def environment(ztrace):
+    """What the numbers were measured on: kernel, CPU, virtualisation, load, tool versions."""
+    cpu, flags = None, []
+    with open('/proc/cpuinfo') as f:
+        for line in f:
+            key, _, val = line.partition(':')
+            key = key.strip()
+            if key == 'model name' and cpu is None:
+                cpu = val.strip()
+            elif key == 'flags' and not flags:
+                flags = val.split()
+    virt_vm = _run_text(['systemd-detect-virt', '--vm']) or 'none'
+    virt_ct = _run_text(['systemd-detect-virt', '--container']) or 'none'
+    dmi_vendor = _read_first('/sys/class/dmi/id/sys_vendor')
+    dmi_product = _read_first('/sys/class/dmi/id/product_name')
+    hyperflag = 'hypervisor' in flags
+    evidence = []
+    if virt_vm != 'none':
+        evidence.append(f'systemd-detect-virt: {virt_vm}')
+    if hyperflag:
+        evidence.append('cpuinfo hypervisor flag')
+    if dmi_vendor and re.search(r'QEMU|KVM|VMware|Xen|Microsoft|Amazon|Google|innotek|bhyve',
+                                dmi_vendor + ' ' + (dmi_product or ''), re.I):
+        evidence.append(f'dmi: {dmi_vendor} {dmi_product or ""}'.strip())
+    versions = {
+        'ztrace': _run_text([ztrace, 'version']),
+        'bpftrace': _run_text(['bpftrace', '--version']) if shutil.which('bpftrace') else None,
+        'strace': (_run_text(['strace', '-V']) or '').split('\n')[0] or None
+        if shutil.which('strace') else None,
+        'libbpf-tools': _run_text(['dpkg-query', '-W', '-f', '${Version}', 'libbpf-tools']),
+    }
+    return {
+        'kernel': platform.release(),
+        'cpu': cpu,
+        'cpus': os.cpu_count(),
+        'vm': bool(evidence),
+        'vm_evidence': evidence,
+        'container': virt_ct,
+        'loadavg_1m': round(os.getloadavg()[0], 2),
+        'versions': versions,
+    }
+
+
+def describe_environment(env):
+    """One line for the top of each table."""
+    vm = 'yes (' + '; '.join(env['vm_evidence']) + ')' if env['vm'] else 'no'
+    ct = '' if env['container'] == 'none' else f', container {env["container"]}'
+    return (f'kernel {env["kernel"]}, CPU {env["cpu"]} x{env["cpus"]}, VM: {vm}{ct}, '
+            f'load average {env["loadavg_1m"]} at start')
+
+
+class Proc:
+    """A child process whose stdout and stderr are read by threads into timestamped lines, so
+    the benchmark can wait for a line and know when it was printed. stdin is a pipe (targets
+    and empty_probe wait on it) unless stdin=None; stdout may be redirected to a file."""
+
+    def __init__(self, argv, stdout=subprocess.PIPE, stdin=subprocess.PIPE, env=None):
+        self.argv = argv
+        self.name = os.path.basename(argv[0])
+        self.lines = {'out': [], 'err': []}
+        self.cond = threading.Condition()
+        self.start = time.monotonic()
+        self.p = subprocess.Popen(argv, stdin=stdin if stdin is not None else subprocess.DEVNULL,
+                                  stdout=stdout, stderr=subprocess.PIPE, text=True, bufsize=1,
+                                  env=env)
+        self.pid = self.p.pid
+        self.exit_time = None
+        self.readers = []
+        for key, stream in (('out', self.p.stdout), ('err', self.p.stderr)):
+            if stream is not None:
+                t = threading.Thread(target=self._read, args=(key, stream), daemon=True)
+                t.start()
+                self.readers.append(t)
+
+    def _read(self, key, stream):
+        for line in stream:
+            with self.cond:
+                self.lines[key].append((time.monotonic(), line.rstrip('\n')))
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def text(self, key=None):
+        """Everything printed so far on one stream ('out', 'err') or both."""
+        keys = [key] if key else ['out', 'err']
+        with self.cond:
+            return '\n'.join(l for k in keys for _, l in self.lines[k])
+
+    def wait_line(self, pattern, key=None, timeout=READY_TIMEOUT_S):
+        """Waits for a line matching the regex pattern; returns (time printed, match). Raises
+        BenchError when the process exits first or the timeout passes."""
+        rx = re.compile(pattern)
+        keys = [key] if key else ['out', 'err']
+        deadline = time.monotonic() + timeout
+        seen = {k: 0 for k in keys}
+        with self.cond:
+            while True:
+                for k in keys:
+                    for ts, line in self.lines[k][seen[k]:]:
+                        m = rx.search(line)
+                        if m:
+                            return ts, m
+                    seen[k] = len(self.lines[k])
+                left = deadline - time.monotonic()
+                if self.p.poll() is not None and not any(t.is_alive() for t in self.readers):
+                    raise BenchError(f'{self.name} exited ({self.p.returncode}) before printing '
+                                     f'/{pattern}/: {self.text()[-600:]}')
+                if left <= 0:
+                    raise BenchError(f'{self.name}: no /{pattern}/ after {timeout}s: '
+                                     f'{self.text()[-600:]}')
+                self.cond.wait(min(left, 0.2))
+
+    def send(self, data='g'):
+        """Writes to stdin (the go byte of a waiting target)."""
+        self.p.stdin.write(data)
+        self.p.stdin.flush()
+
+    def close_stdin(self):
+        if self.p.stdin and not self.p.stdin.closed:
+            try:
+                self.p.stdin.close()
+            except BrokenPipeError:
+                pass
+
+    def signal(self, sig=signal.SIGINT):
+        if self.p.poll() is None:
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def wait(self, timeout=EXIT_TIMEOUT_S):
+        """Waits for exit and for the output to be read; kills the process after timeout and
+        raises BenchError. Returns the exit code."""
+        try:
+            rc = self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise BenchError(f'{self.name} did not exit within {timeout}s')
+        self.exit_time = self.exit_time or time.monotonic()
+        for t in self.readers:
+            t.join(5)
+        return rc
+
+    def stop(self, sig=signal.SIGINT, timeout=EXIT_TIMEOUT_S):
+        """Signals the process (SIGINT by default) unless it has exited, then waits."""
+        self.close_stdin()
+        self.signal(sig)
+        return self.wait(timeout)
+
+    def kill(self):
+        """SIGKILL, for cleanup after a failure."""
+        if self.p.poll() is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.p.wait()
+
+
+def start_target(argv):
+    """Starts a target that prints "ready PID" and waits for a byte on stdin; returns it once
+    it is waiting."""
+    t = Proc(argv)
+    t.wait_line(r'^ready (\d+)', 'out', timeout=30)
+    return t
+
+
+def parse_rounds(text):
+    """The rounds a bench_call/bench_syscall target printed: lists of wall and CPU ns per call
+    and the total number of calls."""
+    wall, cpu, calls = [], [], 0
+    for line in text.splitlines():
+        m = ROUND_RE.match(line)
+        if m:
+            calls += int(m.group(2))
+            wall.append(float(m.group(3)))
+            cpu.append(float(m.group(4)))
+    return wall, cpu, calls
+
+
+def parse_events(text):
+    """(delivered, lost) from ztrace's summary line, or (None, None)."""
+    m = EVENTS_RE.search(text)
+    return (int(m.group(1)), int(m.group(2))) if m else (None, None)
+
+
+def parse_otlp(text):
+    """(sent, dropped, failed) from ztrace's otlp summary line, or None."""
+    m = OTLP_RE.search(text)
+    return tuple(int(g) for g in m.groups()) if m else None
+
+
+def proc_cpu_s(pid):
+    """User + system CPU seconds a process has used so far (from /proc/PID/stat)."""
+    with open(f'/proc/{pid}/stat') as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    # fields[0] is the state (field 3 of stat); utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def proc_status_kb(pid, key):
+    """A kB value (VmHWM, VmRSS) from /proc/PID/status, or None."""
+    try:
+        with open(f'/proc/{pid}/status') as f:
+            for line in f:
+                if line.startswith(key + ':'):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+class OtlpSink:
+    """An OTLP/HTTP endpoint on 127.0.0.1 that accepts and discards every request, counting
+    requests and bytes: the pipeline benchmark's receiver, as cheap as a receiver can be."""
+
+    def __init__(self):
+        import http.server
+
+        sink = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+
+            def do_POST(self):
+                n = int(self.headers.get('Content-Length', 0))
+                self.rfile.read(n)
+                with sink.lock:
+                    sink.requests += 1
+                    sink.bytes += n
+                self.send_response(200)
+                self.send_header('Content-Type', 'application/x-protobuf')
+                self.send_header('Content-Length', '0')
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.bytes = 0
+        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.url = f'http://127.0.0.1:{self.server.server_address[1]}'
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def traced_run(target_argv, tracer_argv=None, ready=None, stop='sigint', target_timeout=120,
+               tracer_stdout=subprocess.PIPE, tracer_env=None, on_ready=None):
+    """Runs one measurement: starts the target waiting for its go byte, starts the tracer
+    (tracer_argv is a function of the target's pid, or None for an untraced run) and waits
+    for its ready line (ready = (regex, 'out'|'err')), lets the target go and waits for it, then
+    ends the tracer: stop='exit' (it exits with its target), 'stdin' (close its stdin) or
+    'sigint'. on_ready(target, tracer) runs just before the go byte. Returns (target, tracer,
+    seconds from tracer start to ready). On failure kills both and raises BenchError."""
+    target = start_target(target_argv)
+    pid = int(target.wait_line(r'^ready (\d+)', 'out')[1].group(1))
+    tracer = None
+    attach_s = None
+    try:
+        if tracer_argv:
+            tracer = Proc(tracer_argv(pid), stdout=tracer_stdout,
+                          stdin=subprocess.PIPE if stop == 'stdin' else None, env=tracer_env)
+            ts, _ = tracer.wait_line(ready[0], ready[1])
+            attach_s = ts - tracer.start
+        if on_ready:
+            on_ready(target, tracer)
+        target.send()
+        target.close_stdin()
+        rc = target.wait(target_timeout)
+        if rc != 0:
+            raise BenchError(f'{target.name} exited {rc}: {target.text()[-400:]}')
+        if tracer:
+            if stop == 'sigint':
+                tracer.signal(signal.SIGINT)
+            elif stop == 'stdin':
+                tracer.close_stdin()
+            tracer.wait()
+    except BaseException:
+        target.kill()
+        if tracer:
+            tracer.kill()
+        raise
+    return target, tracer, attach_s

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One tracing session (`ztrace trace`, `ztrace record`): what it traces, the BPF side, and
+ * where spans go. tracer.c runs it, session_attach.c resolves and attaches probes,
+ * session_sinks.c hands records to the terminal, the summary, the record file, OTLP and
+ * metrics.
+ */
+#ifndef ZTRACE_SESSION_H
+#define ZTRACE_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <bpf/libbpf.h>
+#include "cli.h"
+#include "collect.h"
+#include "export_otlp.h"
+#include "http_server.h"
+#include "kprobes.h"
+#include "loader.h"
+#include "metrics.h"
+#include "probe_spec.h"
+#include "probes.h"
+#include "proctable.h"
+#include "stitch.h"
+#include "store.h"
+#include "summary.h"
+#include "target.h"
+
+#define ZT_SESSION_ERRLEN 512
+
+struct zt_session {
+	const struct zt_options *opts;
+	struct zt_target *targets;
+	size_t ntargets;
+	struct zt_probe_spec *specs;
+	size_t nspecs;
+	struct zt_probe_table probes;
+	struct zt_loader *loader;
+	struct zt_kprobes *kprobes; /* k: specs */
+	struct ring_buffer *rb;
+	struct zt_stitch stitch;
+	struct zt_summary *summary;
+	struct zt_proctable *procs;
+	struct zt_metrics *metrics; /* --metrics-addr */
+	struct zt_http *http;
+	struct zt_collect collect;
+	struct zt_store_writer *store;		    /* record -o FILE */
+	struct zt_otlp_exporter *otlp;		    /* --otlp URL or OTEL_EXPORTER_OTLP_*ENDPOINT */
+	const struct zt_process_info *current_proc; /* of the record being handled */
+	FILE *out;
+	uint64_t t0_ns;
+	uint64_t invalid_records;
+	uint64_t syscall_delivered;
+	size_t kernel_attached;		      /* kernel functions */
+	bool *syscall_selected;		      /* --syscalls=LIST, NULL = all */
+	char *syscall_probe[ZT_MAX_SYSCALLS]; /* "syscall:NAME", made on first use */
+	char err[ZT_SESSION_ERRLEN];
+};
+
+/* session_attach.c: resolve every spec for every target and attach. Returns 0 or -errno with
+ * t->err set; *code is the exit code the failure deserves. */
+int zt_session_attach(struct zt_session *t, int *code);
+
+/* session_sinks.c */
+/* The ring buffer callback: validate, stitch and hand a record on. */
+int zt_session_handle_record(void *ctx, void *data, size_t size);
+/* Report calls still open at detach as incomplete spans. */
+void zt_session_flush_open_calls(struct zt_session *t);
+/* Refresh metrics and the record file's snapshot (every ZT_METRICS_REFRESH_MS). */
+void zt_session_publish(struct zt_session *t);
+/* The final capture counters, to metrics and the record file. */
+void zt_session_publish_final(struct zt_session *t);
+/* ztrace_spans_exported_total from the OTLP exporter's counts. */
+void zt_session_publish_exported(struct zt_session *t);
+
+uint64_t zt_realtime_ns(void);
+uint64_t zt_monotonic_ms(void);
+
+#endif

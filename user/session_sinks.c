@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: MIT
+/* Where a session's records go: terminal, summary, record file, OTLP, metrics. */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include "export_json.h"
+#include "export_text.h"
+#include "session.h"
+#include "syscall_names.h"
+
+uint64_t zt_realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t zt_monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Name a syscall span: the syscall's name, and "syscall:NAME" as its probe. */
+static void name_syscall_span(struct zt_session *t, struct zt_span *s)
+{
+	uint32_t nr = s->probe_id;
+	const char *name = zt_syscall_name((int)nr);
+
+	s->kind = ZT_KIND_SYSCALL;
+	s->name = name ? name : "syscall";
+	s->probe = "syscall";
+	s->binary = NULL;
+	/* syscalls fail by returning -errno, whatever --error-if says about functions */
+	if (s->status != ZT_STATUS_INCOMPLETE)
+		s->status = s->ret < 0 ? ZT_STATUS_ERROR : ZT_STATUS_OK;
+	if (nr < ZT_MAX_SYSCALLS && name) {
+		if (!t->syscall_probe[nr] &&
+		    asprintf(&t->syscall_probe[nr], "syscall:%s", name) < 0)
+			t->syscall_probe[nr] = NULL;
+		if (t->syscall_probe[nr])
+			s->probe = t->syscall_probe[nr];
+	}
+}
+
+/* Hand one finished span to every consumer: the terminal and the summary. */
+static void emit_span(struct zt_session *t, struct zt_span *s, bool syscall)
+{
+	const struct zt_probe *p = syscall ? NULL : zt_probes_get(&t->probes, s->probe_id);
+
+	if (syscall) {
+		name_syscall_span(t, s);
+	} else {
+		s->kind = p ? p->kind : ZT_KIND_FUNCTION;
+		s->name = p ? p->name : "?";
+		s->probe = p ? p->text : "?";
+		s->binary = p ? p->binary : NULL;
+	}
+	if (!t->opts->quiet && t->opts->cmd != ZT_CMD_RECORD) {
+		if (t->opts->format == ZT_FORMAT_JSON)
+			zt_json_write_span(t->out, s);
+		else
+			zt_text_write_span(t->out, s, t->t0_ns);
+	}
+	if (t->store)
+		zt_store_add_span(t->store, s);
+	if (t->otlp)
+		zt_otlp_submit(t->otlp, s, t->current_proc); /* a full queue counts the drop */
+	/* syscalls are summarised from the kernel's exact aggregates instead (see finish) */
+	if (!syscall)
+		zt_summary_add(t->summary, s);
+}
+
+int zt_session_handle_record(void *ctx, void *data, size_t size)
+{
+	const struct zt_rec_hdr *hdr = data;
+	struct zt_session *t = ctx;
+	const struct zt_span_rec *rec = data;
+	struct zt_span span = {0};
+	const struct zt_process_info *pi;
+	struct zt_probe *p;
+	bool created;
+
+	/* The kernel side is ours, but a mismatched build must not be trusted blindly. */
+	if (size < sizeof(*hdr) || hdr->size != size) {
+		t->invalid_records++;
+		return 0;
+	}
+	if (hdr->type == ZT_REC_EXIT && size == sizeof(struct zt_exit_rec)) {
+		zt_collect_process_exit(&t->collect, ((const struct zt_exit_rec *)data)->pid);
+		return 0;
+	}
+	if (hdr->type != ZT_REC_SPAN || size != sizeof(*rec)) {
+		t->invalid_records++;
+		return 0;
+	}
+	/* first sight of a process: read its /proc facts while it is surely alive */
+	pi = zt_proctable_get(t->procs, rec->pid, rec->comm, &created);
+	if (t->otlp)
+		t->current_proc = pi;
+	if (created && pi && t->store) {
+		struct zt_store_process sp;
+
+		zt_store_process_from_info(&sp, pi);
+		zt_store_add_process(t->store, &sp);
+	}
+	if (rec->hdr.flags & ZT_SPAN_SYSCALL) {
+		t->syscall_delivered++;
+	} else if (rec->probe_id < t->probes.n) {
+		p = &t->probes.v[rec->probe_id];
+		p->delivered++;
+	}
+	zt_stitch_span(&t->stitch, rec, &span);
+	emit_span(t, &span, rec->hdr.flags & ZT_SPAN_SYSCALL);
+	return 0;
+}
+
+/* Calls still open when ztrace detaches never return as far as ztrace can see. */
+void zt_session_flush_open_calls(struct zt_session *t)
+{
+	int fd = zt_loader_stacks_fd(t->loader);
+	struct zt_thread_stack st;
+	__u32 key, next;
+	void *prev = NULL;
+	uint64_t now;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &st))
+			continue;
+		for (uint32_t d = st.depth < ZT_MAX_DEPTH ? st.depth : ZT_MAX_DEPTH; d > 0; d--) {
+			const struct zt_frame *f = &st.frames[d - 1];
+			struct zt_span_rec rec = {
+			    .hdr = {.type = ZT_REC_SPAN,
+				    .flags = ZT_SPAN_INCOMPLETE,
+				    .size = sizeof(rec),
+				    .ts_ns = now},
+			    .span_id = f->span_id,
+			    .parent_id = d > 1 ? st.frames[d - 2].span_id : 0,
+			    .root_id = st.root_id,
+			    .start_ns = f->start_ns,
+			    .end_ns = now,
+			    .syscall_ns = f->syscall_ns,
+			    .syscall_count = f->syscall_count,
+			    .probe_id = f->probe_id,
+			    .pid = st.tgid,
+			    .tid = key,
+			    .depth = (uint16_t)(d - 1),
+			};
+			char path[64];
+			FILE *comm;
+
+			/* syscall frames carry the syscall number above ZT_AGG_SYSCALL_BASE */
+			if (f->probe_id >= ZT_AGG_SYSCALL_BASE) {
+				rec.hdr.flags |= ZT_SPAN_SYSCALL;
+				rec.probe_id = f->probe_id - ZT_AGG_SYSCALL_BASE;
+			}
+			snprintf(path, sizeof(path), "/proc/%u/task/%u/comm", st.tgid, key);
+			comm = fopen(path, "r");
+			if (comm) {
+				if (fgets(rec.comm, sizeof(rec.comm), comm))
+					rec.comm[strcspn(rec.comm, "\n")] = '\0';
+				fclose(comm);
+			}
+			zt_session_handle_record(t, &rec, sizeof(rec));
+		}
+	}
+}
+
+/* ztrace's own counters: records delivered and lost per probe. */
+static void publish_capture(struct zt_session *t)
+{
+	for (size_t i = 0; i < t->probes.n; i++) {
+		struct zt_probe *p = &t->probes.v[i];
+		struct zt_probe_stats st;
+
+		if (zt_loader_probe_stats(t->loader, p->id, &st) == 0)
+			zt_metrics_set_events(t->metrics, p->text, p->delivered, st.lost);
+	}
+	if (t->opts->syscalls) {
+		struct zt_probe_stats st;
+
+		if (zt_loader_probe_stats(t->loader, ZT_SYSCALL_STATS_ID, &st) == 0)
+			zt_metrics_set_events(t->metrics, "syscall", t->syscall_delivered, st.lost);
+	}
+}
+
+/* A metric snapshot for the record file: the capture counters the report shows. */
+static void record_snapshot(struct zt_session *t)
+{
+	size_t n = 0, cap = 2 * t->probes.n + 2;
+	struct zt_store_metric *v = calloc(cap, sizeof(*v));
+	char(*labels)[PATH_MAX + 64] = calloc(cap, sizeof(*labels));
+
+	if (!v || !labels)
+		goto out;
+	for (size_t i = 0; i <= t->probes.n; i++) {
+		const char *probe = i < t->probes.n ? t->probes.v[i].text : "syscall";
+		uint32_t id = i < t->probes.n ? t->probes.v[i].id : ZT_SYSCALL_STATS_ID;
+		uint64_t delivered =
+		    i < t->probes.n ? t->probes.v[i].delivered : t->syscall_delivered;
+		struct zt_probe_stats st = {0};
+
+		if (i == t->probes.n && !t->opts->syscalls)
+			break;
+		zt_loader_probe_stats(t->loader, id, &st);
+		for (int lost = 0; lost < 2; lost++) {
+			snprintf(labels[n], sizeof(labels[n]), "probe=\"%s\",outcome=\"%s\"", probe,
+				 lost ? "lost" : "delivered");
+			v[n].name = "ztrace_events_total";
+			v[n].labels = labels[n];
+			v[n].value = (double)(lost ? st.lost : delivered);
+			n++;
+		}
+	}
+	zt_store_add_metrics(t->store, zt_realtime_ns(), v, n);
+out:
+	free(v);
+	free(labels);
+}
+
+void zt_session_publish_exported(struct zt_session *t)
+{
+	uint64_t sent, dropped, failed;
+
+	if (!t->otlp || !t->metrics)
+		return;
+	zt_otlp_counts(t->otlp, &sent, &dropped, &failed);
+	zt_metrics_set_exported(t->metrics, "otlp", sent, dropped, failed);
+}
+
+void zt_session_publish(struct zt_session *t)
+{
+	if (t->store) {
+		record_snapshot(t);
+		zt_store_flush(t->store);
+	}
+	if (!t->metrics)
+		return;
+	zt_collect_refresh(&t->collect);
+	publish_capture(t);
+	zt_session_publish_exported(t);
+}
+
+void zt_session_publish_final(struct zt_session *t)
+{
+	if (t->metrics)
+		publish_capture(t);
+	if (t->store)
+		record_snapshot(t);
+}
