@@ -12,7 +12,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "log.h"
+#include "export_text.h"
 #include "session.h"
+#include "syscall_names.h"
 #include "tracer.h"
 #include "version.h"
 /* ztrace trace / record: set up, run and finish one session. */
