@@ -27,6 +27,7 @@ CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-miss
 	  -Iinclude -Iuser -I$(OUTPUT) $(PKG_CFLAGS) -MMD -MP
 LDLIBS := $(PKG_LIBS) -lpthread -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(OUTPUT) -Ibpf \
+	      -I/usr/include/$(shell uname -m)-linux-gnu \
 	      -Wall -Wno-unused-function -Wno-compare-distinct-pointer-types
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)

@@ -239,4 +239,58 @@ static __always_inline void zt_flush_thread(void)
 	bpf_map_delete_elem(&stacks, &tid);
 }
 
+/*
+ * A point event (tracepoint or USDT hit) on the current thread: a record with start == end,
+ * child of the innermost open call, or a root of its own.
+ */
+static __always_inline void zt_emit_instant(__u32 probe_id)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct zt_thread_stack *st;
+	struct zt_span_rec *r;
+	__u32 depth = 0;
+	__u64 now;
+
+	if (!zt_is_target(pid_tgid >> 32))
+		return;
+	st = zt_stack_get((__u32)pid_tgid, false);
+	if (st)
+		depth = st->depth;
+	now = bpf_ktime_get_ns();
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		struct zt_probe_stats *s = zt_stats(probe_id);
+
+		if (s)
+			s->lost++;
+		return;
+	}
+	r->hdr.type = ZT_REC_SPAN;
+	r->hdr.flags = ZT_SPAN_INSTANT;
+	r->hdr.size = sizeof(*r);
+	r->hdr.ts_ns = now;
+	r->span_id = zt_next_span_id();
+	if (st && depth > 0 && depth <= ZT_MAX_DEPTH) {
+		r->parent_id = st->frames[(depth - 1) & (ZT_MAX_DEPTH - 1)].span_id;
+		r->root_id = st->root_id;
+	} else {
+		r->parent_id = 0;
+		r->root_id = r->span_id;
+		depth = 0;
+	}
+	r->start_ns = now;
+	r->end_ns = now;
+	r->ret = 0;
+	r->syscall_ns = 0;
+	r->syscall_count = 0;
+	r->probe_id = probe_id;
+	r->pid = pid_tgid >> 32;
+	r->tid = (__u32)pid_tgid;
+	r->depth = depth > ZT_MAX_DEPTH ? ZT_MAX_DEPTH : depth;
+	r->pad0 = 0;
+	r->pad1 = 0;
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	zt_submit(r);
+}
+
 #endif

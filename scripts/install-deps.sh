@@ -7,7 +7,7 @@ packages=(
 	make gcc clang llvm lld pkg-config
 	libbpf-dev bpftool libelf-dev zlib1g-dev
 	libcriterion-dev
-	libmicrohttpd-dev libcurl4-openssl-dev libyaml-dev
+	libmicrohttpd-dev libcurl4-openssl-dev systemtap-sdt-dev libyaml-dev
 	prometheus
 	python3
 	qemu-system-x86 busybox-static xz-utils kmod

@@ -22,6 +22,7 @@ enum {
 	OPT_CONFIG,
 	OPT_RET32,
 	OPT_KPROBE_MECH,
+	OPT_LIST_USDT,
 };
 
 static const struct option long_options[] = {
@@ -46,6 +47,8 @@ static const struct option long_options[] = {
 	{ "ret32", no_argument, NULL, OPT_RET32 },
 	{ "kprobe-mechanism", required_argument, NULL, OPT_KPROBE_MECH },
 	{ "kernel", no_argument, NULL, 'k' },
+	{ "list-usdt", no_argument, NULL, OPT_LIST_USDT },
+	{ "usdt", no_argument, NULL, OPT_LIST_USDT },
 	{ 0 },
 };
 
@@ -70,6 +73,7 @@ void zt_cli_usage(FILE *out)
 	      "  ztrace report FILE [--top N]\n"
 	      "  ztrace export FILE --format jsonl|otlp-json|perfetto\n"
 	      "  ztrace probes (-p PID | FILE | -k) [GLOB]\n"
+	      "  ztrace probes --list-usdt FILE\n"
 	      "  ztrace agent  --config FILE\n"
 	      "  ztrace version\n"
 	      "\n"
@@ -248,6 +252,9 @@ static int parse_option(int c, struct zt_options *o, char *err, size_t errlen)
 		return 0;
 	case 'k':
 		o->kernel = true;
+		return 0;
+	case OPT_LIST_USDT:
+		o->usdt = true;
 		return 0;
 	}
 	snprintf(err, errlen, "unknown option: see ztrace help");

@@ -40,6 +40,7 @@ struct zt_options {
 	bool ret32; /* --ret32: return values are 32-bit ints */
 	int kprobe_mechanism; /* enum zt_kmech: --kprobe-mechanism auto|fentry|kprobe */
 	bool kernel; /* probes -k: list kernel functions */
+	bool usdt;   /* probes --list-usdt FILE */
 	unsigned max_probes;
 	uint64_t min_duration_ns;
 	bool syscalls;

@@ -8,6 +8,7 @@
 #include "cmd_probes.h"
 #include "elf_sym.h"
 #include "ksyms.h"
+#include "usdt_notes.h"
 #include "log.h"
 #include "procmaps.h"
 #include "target.h"
@@ -58,6 +59,36 @@ int zt_cmd_probes(const struct zt_options *o)
 	char err[512];
 	int total = 0, ret;
 
+	if (o->usdt) {
+		struct zt_usdt_note *notes = NULL;
+		size_t n = 0;
+
+		if (!o->file) {
+			zt_err("--list-usdt needs a FILE: ztrace probes --list-usdt FILE");
+			return ZT_EXIT_USAGE;
+		}
+		ret = zt_usdt_notes_read(o->file, &notes, &n);
+		if (ret) {
+			zt_err("cannot read USDT probes of %s: %s", o->file,
+			       ret == -ENOEXEC ? "not an ELF file" : strerror(-ret));
+			return ZT_EXIT_USAGE;
+		}
+		if (n)
+			printf("%-40s %18s %18s  %s\n", "PROBE", "ADDRESS", "SEMAPHORE", "ARGS");
+		for (size_t i = 0; i < n; i++) {
+			char name[256];
+
+			snprintf(name, sizeof(name), "usdt:%s:%s", notes[i].provider, notes[i].name);
+			printf("%-40s 0x%016" PRIx64 " 0x%016" PRIx64 "  %s\n", name, notes[i].pc,
+			       notes[i].semaphore, notes[i].args);
+		}
+		zt_usdt_notes_free(notes, n);
+		if (!n) {
+			zt_err("%s has no USDT probes (no .note.stapsdt notes)", o->file);
+			return ZT_EXIT_USAGE;
+		}
+		return ZT_EXIT_OK;
+	}
 	if (o->kernel) {
 		char **names = NULL;
 		size_t n = 0;

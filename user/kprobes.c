@@ -70,11 +70,7 @@ static int load_for(struct zt_kprobes *k, struct zt_loader *l, enum zt_kmech m,
 	ret = zt_loader_share_maps(l, k->skel->obj);
 	if (ret)
 		goto fail;
-	k->skel->rodata->filter_tgids = cfg->filter_tgids;
-	k->skel->rodata->self_tgid = (__u32)getpid();
-	k->skel->rodata->err_op = cfg->error_rule.op;
-	k->skel->rodata->err_val = cfg->error_rule.value;
-	k->skel->rodata->ret32 = cfg->ret32;
+	ZT_SET_COMMON_RODATA(k->skel, cfg);
 	bpf_program__set_autoload(k->skel->progs.zt_fentry, fentry);
 	bpf_program__set_autoload(k->skel->progs.zt_fexit, fentry);
 	bpf_program__set_autoload(k->skel->progs.zt_kprobe_entry, !fentry);

@@ -79,10 +79,7 @@ static int load_syscalls(struct zt_loader *l, const struct zt_loader_config *cfg
 		snprintf(err, errlen, "cannot share BPF maps: %s", strerror(-ret));
 		return ret;
 	}
-	l->sys->rodata->filter_tgids = cfg->filter_tgids;
-	l->sys->rodata->self_tgid = (__u32)getpid();
-	l->sys->rodata->err_op = cfg->error_rule.op;
-	l->sys->rodata->err_val = cfg->error_rule.value;
+	ZT_SET_COMMON_RODATA(l->sys, cfg);
 	l->sys->rodata->filter_syscalls = cfg->syscall_selected != NULL;
 	l->sys->rodata->syscall_spans = cfg->syscall_spans;
 	l->sys->rodata->min_duration_ns = cfg->syscall_min_ns;
@@ -154,8 +151,7 @@ struct zt_loader *zt_loader_open(const struct zt_loader_config *cfg, char *err, 
 		snprintf(err, errlen, "cannot open the BPF programs: %s", strerror(errno));
 		goto fail;
 	}
-	l->skel->rodata->filter_tgids = cfg->filter_tgids;
-	l->skel->rodata->self_tgid = (__u32)getpid();
+	ZT_SET_COMMON_RODATA(l->skel, cfg);
 	l->multi = zt_uprobe_multi_supported() && !getenv("ZTRACE_NO_UPROBE_MULTI");
 	if (l->multi) {
 		bpf_program__set_expected_attach_type(l->skel->progs.zt_uprobe_multi_entry,
@@ -166,9 +162,6 @@ struct zt_loader *zt_loader_open(const struct zt_loader_config *cfg, char *err, 
 		bpf_program__set_autoload(l->skel->progs.zt_uprobe_multi_entry, false);
 		bpf_program__set_autoload(l->skel->progs.zt_uprobe_multi_return, false);
 	}
-	l->skel->rodata->err_op = cfg->error_rule.op;
-	l->skel->rodata->err_val = cfg->error_rule.value;
-	l->skel->rodata->ret32 = cfg->ret32;
 	ret = uprobe_bpf__load(l->skel);
 	if (ret) {
 		snprintf(

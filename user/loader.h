@@ -77,6 +77,16 @@ void zt_loader_close(struct zt_loader *l);
  */
 int zt_loader_share_maps(struct zt_loader *l, struct bpf_object *obj);
 
+/* Set the rodata every ztrace BPF object has (bpf/common.bpf.h) from cfg, on skeleton skel. */
+#define ZT_SET_COMMON_RODATA(skel, cfg)                                                            \
+	do {                                                                                       \
+		(skel)->rodata->filter_tgids = (cfg)->filter_tgids;                                \
+		(skel)->rodata->self_tgid = (__u32)getpid();                                       \
+		(skel)->rodata->err_op = (cfg)->error_rule.op;                                     \
+		(skel)->rodata->err_val = (cfg)->error_rule.value;                                 \
+		(skel)->rodata->ret32 = (cfg)->ret32;                                              \
+	} while (0)
+
 /* The configuration the loader was opened with (rodata of other objects must match it). */
 const struct zt_loader_config *zt_loader_get_config(const struct zt_loader *l);
 

@@ -61,21 +61,26 @@ static struct zt_probe *new_entry(struct zt_probe_table *tab, int *ret)
 	return &tab->v[tab->n];
 }
 
-long zt_probes_add_kernel(struct zt_probe_table *tab, const char *name)
+long zt_probes_add(struct zt_probe_table *tab, enum zt_span_kind kind, const char *name,
+		   const char *text, const char *binary)
 {
 	struct zt_probe *p;
 	int ret = 0;
 
 	for (size_t i = 0; i < tab->n; i++)
-		if (tab->v[i].kind == ZT_KIND_KERNEL && strcmp(tab->v[i].name, name) == 0)
+		if (tab->v[i].kind == kind && strcmp(tab->v[i].text, text) == 0)
 			return (long)i;
 	p = new_entry(tab, &ret);
 	if (!p)
 		return ret;
-	p->kind = ZT_KIND_KERNEL;
+	p->kind = kind;
 	p->name = strdup(name);
-	if (!p->name || asprintf(&p->text, "k:%s", name) < 0) {
+	p->text = strdup(text);
+	p->binary = binary ? strdup(binary) : NULL;
+	if (!p->name || !p->text || (binary && !p->binary)) {
 		free(p->name);
+		free(p->text);
+		free(p->binary);
 		return -ENOMEM;
 	}
 	tab->n++;
@@ -125,7 +130,7 @@ static int locate_file(const struct zt_probe_spec *spec, const struct zt_resolve
 		snprintf(binary, binlen, "%s", ctx->exe);
 		return 0;
 	}
-	if (file[0] == '/' || strncmp(file, "./", 2) == 0 || strncmp(file, "../", 3) == 0) {
+	if (strchr(file, '/')) { /* a path; a bare name is a library */
 		if (!realpath(file, binary)) {
 			ret = -errno;
 			snprintf(err, errlen, "probe spec '%s': cannot open %s: %s", spec->text, file,
@@ -175,6 +180,22 @@ static int locate_file(const struct zt_probe_spec *spec, const struct zt_resolve
 	return -EINVAL;
 }
 
+int zt_probes_locate(const struct zt_probe_spec *spec, const struct zt_resolve_ctx *ctx,
+		     char *binary, size_t binlen, char *open_path, size_t openlen, char *err,
+		     size_t errlen)
+{
+	int ret = locate_file(spec, ctx, binary, binlen, err, errlen);
+
+	if (ret)
+		return ret;
+	/* A file inside the target's mount namespace is reached through its root. */
+	if (ctx->pid > 0 && !ctx->not_started)
+		snprintf(open_path, openlen, "/proc/%d/root%s", ctx->pid, binary);
+	else
+		snprintf(open_path, openlen, "%s", binary);
+	return 0;
+}
+
 int zt_probes_resolve(struct zt_probe_table *tab, const struct zt_probe_spec *spec,
 		      const struct zt_resolve_ctx *ctx, uint32_t **ids, size_t *nids, char *err,
 		      size_t errlen)
@@ -192,14 +213,10 @@ int zt_probes_resolve(struct zt_probe_table *tab, const struct zt_probe_spec *sp
 			 spec->text);
 		return -EINVAL;
 	}
-	ret = locate_file(spec, ctx, binary, sizeof(binary), err, errlen);
+	ret = zt_probes_locate(spec, ctx, binary, sizeof(binary), open_path, sizeof(open_path), err,
+			       errlen);
 	if (ret)
 		return ret;
-	/* A file inside the target's mount namespace is reached through its root. */
-	if (ctx->pid > 0 && !ctx->not_started)
-		snprintf(open_path, sizeof(open_path), "/proc/%d/root%s", ctx->pid, binary);
-	else
-		snprintf(open_path, sizeof(open_path), "%s", binary);
 
 	ret = zt_elf_open(open_path, &elf);
 	if (ret == -ENOEXEC) {

@@ -46,10 +46,20 @@ int zt_probes_resolve(struct zt_probe_table *tab, const struct zt_probe_spec *sp
 		      size_t errlen);
 
 /*
- * Add kernel function name (kind ZT_KIND_KERNEL, probe text "k:NAME") unless it is there.
+ * The file spec names (spec->file, or the target's executable), as the target sees it (binary)
+ * and as ztrace can open it (open_path, through /proc/PID/root). Returns 0 or -errno with err.
+ */
+int zt_probes_locate(const struct zt_probe_spec *spec, const struct zt_resolve_ctx *ctx,
+		     char *binary, size_t binlen, char *open_path, size_t openlen, char *err,
+		     size_t errlen);
+
+/*
+ * Add a probe that is not a file offset: a kernel function (ZT_KIND_KERNEL, text "k:NAME"), a
+ * tracepoint or a USDT probe, unless one of that kind and text is there. binary may be NULL.
  * Returns its id, or -ENOMEM / -E2BIG.
  */
-long zt_probes_add_kernel(struct zt_probe_table *tab, const char *name);
+long zt_probes_add(struct zt_probe_table *tab, enum zt_span_kind kind, const char *name,
+		   const char *text, const char *binary);
 
 /* The entry of id, or NULL. */
 const struct zt_probe *zt_probes_get(const struct zt_probe_table *tab, uint32_t id);

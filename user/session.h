@@ -19,6 +19,7 @@
 #include "kprobes.h"
 #include "loader.h"
 #include "metrics.h"
+#include "points.h"
 #include "probe_spec.h"
 #include "probes.h"
 #include "proctable.h"
@@ -38,6 +39,7 @@ struct zt_session {
 	struct zt_probe_table probes;
 	struct zt_loader *loader;
 	struct zt_kprobes *kprobes; /* k: specs */
+	struct zt_points *points;   /* t: and usdt: specs */
 	struct ring_buffer *rb;
 	struct zt_stitch stitch;
 	struct zt_summary *summary;
@@ -53,6 +55,7 @@ struct zt_session {
 	uint64_t invalid_records;
 	uint64_t syscall_delivered;
 	size_t kernel_attached;		      /* kernel functions */
+	size_t points_attached;	      /* tracepoints and USDT probes */
 	bool *syscall_selected;		      /* --syscalls=LIST, NULL = all */
 	char *syscall_probe[ZT_MAX_SYSCALLS]; /* "syscall:NAME", made on first use */
 	char err[ZT_SESSION_ERRLEN];

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* Resolving probe specs against the session's targets and attaching them. */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ksyms.h"
@@ -152,7 +154,11 @@ static int resolve_kernel_specs(struct zt_session *t, size_t *n)
 			return -E2BIG;
 		}
 		for (size_t i = 0; i < nm; i++) {
-			long id = zt_probes_add_kernel(&t->probes, m[i]);
+			char text[300];
+			long id;
+
+			snprintf(text, sizeof(text), "k:%s", m[i]);
+			id = zt_probes_add(&t->probes, ZT_KIND_KERNEL, m[i], text, NULL);
 
 			if (id < 0) {
 				snprintf(t->err, sizeof(t->err), "probe spec '%s': too many probes",
@@ -216,6 +222,102 @@ static int attach_kernel_probes(struct zt_session *t, int *code)
 	return 0;
 }
 
+static int attach_tracepoint(struct zt_session *t, const struct zt_probe_spec *sp)
+{
+	char name[256];
+	long id;
+
+	snprintf(name, sizeof(name), "%s:%s", sp->category, sp->name);
+	id = zt_probes_add(&t->probes, ZT_KIND_TRACEPOINT, name, sp->text, NULL);
+	if (id < 0) {
+		snprintf(t->err, sizeof(t->err), "probe spec '%s': too many probes", sp->text);
+		return (int)id;
+	}
+	return zt_points_attach_tracepoint(t->points, sp->category, sp->name, (uint32_t)id, t->err,
+					   sizeof(t->err));
+}
+
+/* A USDT spec in one process (pid, or -1 for every process running the file). */
+static int attach_usdt(struct zt_session *t, const struct zt_probe_spec *sp,
+		       const struct zt_resolve_ctx *ctx, int pid)
+{
+	char binary[PATH_MAX], open_path[PATH_MAX + 32], name[300], text[PATH_MAX + 320];
+	long id;
+	int ret;
+
+	ret = zt_probes_locate(sp, ctx, binary, sizeof(binary), open_path, sizeof(open_path), t->err,
+			       sizeof(t->err));
+	if (ret)
+		return ret;
+	if (sp->name_end)
+		snprintf(name, sizeof(name), "%s:%s..%s", sp->provider, sp->name, sp->name_end);
+	else
+		snprintf(name, sizeof(name), "%s:%s", sp->provider, sp->name);
+	snprintf(text, sizeof(text), "usdt:%s:%s", binary, name);
+	id = zt_probes_add(&t->probes, ZT_KIND_USDT, name, text, binary);
+	if (id < 0) {
+		snprintf(t->err, sizeof(t->err), "probe spec '%s': too many probes", sp->text);
+		return (int)id;
+	}
+	if (sp->name_end) {
+		ret = zt_points_mark_pair(t->points, (uint32_t)id);
+		if (!ret)
+			ret = zt_points_attach_usdt(t->points, pid, open_path, sp->provider,
+						    sp->name_end, (uint32_t)id, true, t->err,
+						    sizeof(t->err));
+		if (ret)
+			return ret;
+	}
+	return zt_points_attach_usdt(t->points, pid, open_path, sp->provider, sp->name,
+				     (uint32_t)id, false, t->err, sizeof(t->err));
+}
+
+/* Every t: and usdt: spec, for every target. */
+static int attach_point_probes(struct zt_session *t, int *code)
+{
+	size_t ntargets = t->ntargets ? t->ntargets : 1;
+	bool any = false;
+	int ret = 0;
+
+	for (size_t s = 0; s < t->nspecs; s++)
+		any |= t->specs[s].kind == ZT_SPEC_TRACEPOINT || t->specs[s].kind == ZT_SPEC_USDT;
+	if (!any)
+		return 0;
+	t->points = zt_points_open(t->loader, t->err, sizeof(t->err));
+	if (!t->points) {
+		*code = ZT_EXIT_FAILURE;
+		return -EINVAL;
+	}
+	for (size_t s = 0; s < t->nspecs && !ret; s++) {
+		const struct zt_probe_spec *sp = &t->specs[s];
+
+		if (sp->kind == ZT_SPEC_TRACEPOINT) {
+			ret = attach_tracepoint(t, sp);
+			if (!ret)
+				t->points_attached++;
+			continue;
+		}
+		if (sp->kind != ZT_SPEC_USDT)
+			continue;
+		for (size_t i = 0; i < ntargets && !ret; i++) {
+			struct zt_target *tg = t->ntargets ? &t->targets[i] : NULL;
+			struct zt_resolve_ctx ctx = {
+				.pid = tg ? tg->pid : 0,
+				.exe = tg ? tg->exe : NULL,
+				.not_started = tg && tg->launched,
+				.max_probes = t->opts->max_probes,
+			};
+
+			ret = attach_usdt(t, sp, &ctx, tg ? tg->pid : -1);
+			if (!ret)
+				t->points_attached++;
+		}
+	}
+	if (ret)
+		*code = ret == -ENOENT || ret == -EINVAL ? ZT_EXIT_USAGE : ZT_EXIT_FAILURE;
+	return ret;
+}
+
 int zt_session_attach(struct zt_session *t, int *code)
 {
 	int ret = attach_probes(t);
@@ -227,5 +329,8 @@ int zt_session_attach(struct zt_session *t, int *code)
 			*code = ZT_EXIT_FAILURE;
 		return ret;
 	}
-	return attach_kernel_probes(t, code);
+	ret = attach_kernel_probes(t, code);
+	if (ret)
+		return ret;
+	return attach_point_probes(t, code);
 }

@@ -83,6 +83,8 @@ void zt_stitch_span(const struct zt_stitch *st, const struct zt_span_rec *rec, s
 	out->comm[sizeof(out->comm) - 1] = '\0';
 	if (rec->hdr.flags & ZT_SPAN_INCOMPLETE)
 		out->status = ZT_STATUS_INCOMPLETE;
+	else if (rec->hdr.flags & ZT_SPAN_INSTANT)
+		out->status = ZT_STATUS_OK; /* a point event returns nothing to judge */
 	else if (zt_error_rule_match(&st->rule, rec->ret))
 		out->status = ZT_STATUS_ERROR;
 	else

@@ -30,13 +30,6 @@ static int parse_specs(struct zt_session *t)
 		if (zt_probe_spec_parse(o->specs[i], &t->specs[i], t->err, sizeof(t->err)))
 			return -EINVAL;
 		t->nspecs++;
-		if (t->specs[i].kind != ZT_SPEC_UPROBE && t->specs[i].kind != ZT_SPEC_KPROBE) {
-			snprintf(
-			    t->err, sizeof(t->err),
-			    "probe spec '%s': USDT and tracepoint probes are not supported yet",
-			    o->specs[i]);
-			return -EOPNOTSUPP;
-		}
 	}
 	return 0;
 }
@@ -102,7 +95,8 @@ static void remember_target(struct zt_session *t, const struct zt_target *tg)
 
 static void describe_session(struct zt_session *t)
 {
-	char what[256] = "";
+	size_t nfuncs = zt_loader_uprobe_count(t->loader) + t->kernel_attached;
+	char what[256] = "", points[64] = "";
 	size_t len = 0;
 
 	if (!t->ntargets) {
@@ -112,10 +106,12 @@ static void describe_session(struct zt_session *t)
 			len += (size_t)snprintf(what + len, sizeof(what) - len, "%s%d",
 						i ? "," : "pid ", t->targets[i].pid);
 	}
-	size_t nfuncs = zt_loader_uprobe_count(t->loader) + t->kernel_attached;
 
-	fprintf(stderr, "ztrace: tracing %zu function%s%s in %s. Hit Ctrl-C to end.\n", nfuncs,
-		nfuncs == 1 ? "" : "s", t->opts->syscalls ? " and syscalls" : "", what);
+	if (t->points_attached)
+		snprintf(points, sizeof(points), ", %zu event probe%s", t->points_attached,
+			 t->points_attached == 1 ? "" : "s");
+	fprintf(stderr, "ztrace: tracing %zu function%s%s%s in %s. Hit Ctrl-C to end.\n", nfuncs,
+		nfuncs == 1 ? "" : "s", points, t->opts->syscalls ? " and syscalls" : "", what);
 }
 
 static bool all_targets_exited(struct zt_session *t)
@@ -211,6 +207,7 @@ static void finish(struct zt_session *t)
 	uint64_t delivered = 0, lost = 0, overflow = 0;
 
 	zt_kprobes_detach(t->kprobes);
+	zt_points_detach(t->points);
 	zt_loader_detach(t->loader);
 	ring_buffer__consume(t->rb);
 	zt_session_flush_open_calls(t);
@@ -439,6 +436,7 @@ out:
 	zt_metrics_free(t.metrics);
 	ring_buffer__free(t.rb);
 	zt_kprobes_close(t.kprobes);
+	zt_points_close(t.points);
 	zt_loader_close(t.loader);
 	zt_summary_free(t.summary);
 	zt_proctable_free(t.procs);

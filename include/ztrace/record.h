@@ -33,6 +33,7 @@ enum zt_rec_type {
 enum zt_span_flags {
 	ZT_SPAN_INCOMPLETE = 1 << 0, /* thread ended before the call returned */
 	ZT_SPAN_SYSCALL = 1 << 1,    /* probe_id is a syscall number, not a function probe */
+	ZT_SPAN_INSTANT = 1 << 2,    /* a point event (tracepoint, USDT hit): start == end */
 };
 
 struct zt_rec_hdr {
@@ -107,6 +108,9 @@ struct zt_errno_key {
 	zt_u32 nr;  /* syscall number */
 	zt_u32 err; /* positive errno */
 };
+
+/* USDT cookies: the probe id, with this bit set on the END probe of a START..END pair. */
+#define ZT_USDT_END_BIT 0x80000000u
 
 /* Per-probe counters kept by the kernel side (per-CPU array indexed by probe id). */
 struct zt_probe_stats {

@@ -208,7 +208,7 @@ class Proc:
             except BrokenPipeError:
                 pass
 
-    def signal(self, sig=signal.SIGINT):
+    def send_signal(self, sig=signal.SIGINT):
         if self.p.poll() is None:
             try:
                 os.kill(self.pid, sig)
@@ -231,17 +231,19 @@ class Proc:
     def stop(self, sig=signal.SIGINT, timeout=EXIT_TIMEOUT_S):
         """Signals the process (SIGINT by default) unless it has exited, then waits."""
         self.close_stdin()
-        self.signal(sig)
+        self.send_signal(sig)
         return self.wait(timeout)
 
-    def kill(self):
-        """SIGKILL, for cleanup after a failure."""
+    def kill(self, wait=True):
+        """SIGKILL, for cleanup after a failure. wait=False does not wait for the exit, which
+        for a tracer still detaching uprobes can take minutes."""
         if self.p.poll() is None:
             try:
                 os.kill(self.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            self.p.wait()
+            if wait:
+                self.p.wait()
 
 
 def start_target(argv):
@@ -363,7 +365,7 @@ def traced_run(target_argv, tracer_argv=None, ready=None, stop='sigint', target_
             raise BenchError(f'{target.name} exited {rc}: {target.text()[-400:]}')
         if tracer:
             if stop == 'sigint':
-                tracer.signal(signal.SIGINT)
+                tracer.send_signal(signal.SIGINT)
             elif stop == 'stdin':
                 tracer.close_stdin()
             tracer.wait()

@@ -12,7 +12,7 @@ TARGET_DIR := $(OUTPUT)/targets
 TARGET_CFLAGS := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -fno-optimize-sibling-calls \
 		 -fcf-protection=none -Wall -Wextra -MMD -MP
 TARGET_BINS := $(TARGET_DIR)/libpricing.so $(TARGET_DIR)/orders $(TARGET_DIR)/spin \
-	       $(TARGET_DIR)/dlopener $(TARGET_DIR)/sysload $(TARGET_DIR)/crasher \
+	       $(TARGET_DIR)/dlopener $(TARGET_DIR)/sysload $(TARGET_DIR)/usdt_app $(TARGET_DIR)/crasher \
 	       $(TARGET_DIR)/recurse $(TARGET_DIR)/threads
 # Rebuild the targets when their flags change.
 TARGET_MK := tests/targets/targets.mk
@@ -84,3 +84,7 @@ $(TARGET_DIR)/bench_many.c: scripts/bench/gen-many-funcs.sh $(TARGET_MK) | $(TAR
 $(TARGET_DIR)/bench_many: $(TARGET_DIR)/bench_many.c $(TARGET_MK) | $(TARGET_DIR)
 	$(call msg,CC,$@)
 	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) -Itests/targets $< -o $@
+
+$(TARGET_DIR)/usdt_app: tests/targets/usdt_app.c $(TARGET_MK) | $(TARGET_DIR)
+	$(call msg,CC,$@)
+	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) $< -o $@

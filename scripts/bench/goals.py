@@ -1,0 +1,145 @@
+# SPDX-License-Identifier: MIT
+"""The goals of issue 7, judged from this run's numbers: each met, missed or not measured, with
+what bounds a miss, worked out from the measurements themselves."""
+
+from benchlib import emit_json, fmt, print_table
+
+CALL_COST_MAX = 1.10  # ztrace's added cost / the empty pair's, per traced call
+SYSCALL_MAX = 1.0  # ztrace --syscalls added cost / syscount -L's
+PIPELINE_MIN = 1_000_000  # spans per second on one core, 0 lost
+RSS_MAX_KB = 20 * 1024  # at 100k events/s
+RSS_RATE = '100000'
+
+
+def _call_cost(b):
+    if not b:
+        return None
+    ratios, notes = {}, []
+    for name, f in b['flavours'].items():
+        z, floor = f['tools']['ztrace'], f['tools']['floor']
+        ratios[name] = z.get('vs_floor')
+        if z.get('added_ns') is not None and floor.get('added_ns') is not None:
+            notes.append(f'{name}: +{z["added_ns"] - floor["added_ns"]:.0f} ns over the '
+                         f'empty pair\'s {floor["added_ns"]:.0f} ns')
+    vals = [r for r in ratios.values() if r is not None]
+    met = bool(vals) and all(r <= CALL_COST_MAX for r in vals)
+    bound = ('' if met else 'the work in ztrace\'s BPF programs per call (span stack push/pop, '
+             'ring-buffer reserve/submit): ' + '; '.join(notes))
+    return {'goal': f'traced call: ztrace added <= {CALL_COST_MAX}x empty-pair floor',
+            'measured': ', '.join(f'{k} {fmt(v, 2)}x' for k, v in ratios.items()),
+            'met': met if vals else None, 'bound': bound}
+
+
+def _syscalls(b):
+    if not b:
+        return None
+    z = b['tools']['ztrace']
+    r = z.get('vs_syscount')
+    s = b['tools']['syscount']
+    bound = ''
+    if r is not None and r > SYSCALL_MAX:
+        bound = (f'ztrace adds {z["added_ns"]:.0f} ns per syscall vs syscount -L '
+                 f'{s["added_ns"]:.0f} ns; floor (empty enter+exit) '
+                 f'{b["tools"]["floor"].get("added_ns", 0):.0f} ns')
+    return {'goal': f'--syscalls added cost <= {SYSCALL_MAX}x syscount -L',
+            'measured': f'{fmt(r, 2)}x (cpu-time ratio {fmt(z.get("vs_syscount_cpu"), 2)}x)',
+            'met': None if r is None else r <= SYSCALL_MAX, 'bound': bound}
+
+
+def _pipeline(b, calls):
+    if not b:
+        return None
+    best = None
+    for name, m in b['modes'].items():
+        if m.get('delivered_per_s') is not None and (best is None or
+                                                     m['delivered_per_s'] > best[1]['delivered_per_s']):
+            best = (name, m)
+    if not best:
+        return {'goal': 'pipeline >= 1M spans/s on one core, 0 lost', 'measured': 'n/a',
+                'met': None, 'bound': ''}
+    name, m = best
+    met = m['delivered_per_s'] >= PIPELINE_MIN and m['lost'] == 0
+    bound = ''
+    if not met:
+        floor = None
+        if calls and 'nop' in calls['flavours']:
+            floor = calls['flavours']['nop']['tools']['floor'].get('ns_per_call')
+        per_cpu = m.get('spans_per_ztrace_cpu_s')
+        bound = (f'the producer: it made {m["produced_per_s"]:.0f} calls/s with {b["threads"]} '
+                 f'threads')
+        if floor:
+            bound += (f' because each call through an empty uprobe+uretprobe costs '
+                      f'{floor:.0f} ns in the kernel (benchmark 1, nop5), '
+                      f'<= {b["threads"] * 1e9 / floor:.0f}/s on {b["threads"]} cores')
+        if per_cpu:
+            bound += (f'; ztrace itself used {m["ztrace_cpu_pct"]:.0f}% of a core, '
+                      f'{per_cpu:.0f} spans per CPU-second'
+                      + (' (above the goal: the consumer is not the limit)'
+                         if per_cpu >= PIPELINE_MIN else ' (below the goal: the consumer is '
+                         'a limit too)'))
+    return {'goal': 'pipeline >= 1M spans/s on one core, 0 lost',
+            'measured': f'{m["delivered_per_s"]:.0f} spans/s ({name}), lost '
+                        f'{fmt(m["lost"], 0)}, {fmt(m.get("spans_per_ztrace_cpu_s"), 0)} '
+                        'spans per ztrace CPU-second',
+            'met': met, 'bound': bound}
+
+
+def _rss(b):
+    if not b or RSS_RATE not in b['rates'] or 'error' in b['rates'][RSS_RATE]:
+        return None
+    s = b['rates'][RSS_RATE]
+    hwm = s['vm_hwm_kb']
+    met = hwm is not None and hwm <= RSS_MAX_KB
+    note = f'VmHWM {hwm / 1024:.1f} MB at {s["produced_per_s"]:.0f} events/s'
+    bound = ''
+    if s['produced_per_s'] < 0.9 * int(RSS_RATE):
+        bound = 'the producer could not reach 100k/s; measured at the rate it reached'
+    return {'goal': 'RSS <= 20 MB at 100k events/s', 'measured': note, 'met': met,
+            'bound': bound}
+
+
+def _attach(b):
+    if not b or '1000' not in b['sizes']:
+        return None
+    s = b['sizes']['1000']
+    z, bt = s['ztrace']['attach_s'], s['bpftrace']['attach_s']
+    met = None if z is None or bt is None else z < bt
+    return {'goal': 'attach 1000 functions faster than bpftrace',
+            'measured': f'ztrace {fmt(z, 2)} s, bpftrace {fmt(bt, 2)} s; detach ztrace '
+                        f'{fmt(s["ztrace"]["detach_s"], 1)} s, bpftrace '
+                        f'{fmt(s["bpftrace"]["detach_s"], 1)} s',
+            'met': met, 'bound': ''}
+
+
+def evaluate(benchmarks):
+    """The list of goals with measured value, met (True, False, None = not measured) and
+    bound."""
+    goals = [
+        _call_cost(benchmarks.get('calls')),
+        _syscalls(benchmarks.get('syscalls')),
+        _pipeline(benchmarks.get('pipeline'), benchmarks.get('calls')),
+        _rss(benchmarks.get('footprint')),
+        _attach(benchmarks.get('attach')),
+    ]
+    calls = benchmarks.get('calls')
+    agg = None
+    if calls:
+        agg = {'goal': 'in-kernel aggregation mode (--aggregate)',
+               'measured': 'n/a: ztrace has no --aggregate yet' if all(
+                   'skipped' in f['tools']['ztrace-agg'] for f in calls['flavours'].values())
+               else ', '.join(f'{k} {fmt(f["tools"]["ztrace-agg"].get("vs_floor"), 2)}x floor'
+                              for k, f in calls['flavours'].items()),
+               'met': None, 'bound': ''}
+    return [g for g in goals + [agg] if g]
+
+
+def report(goals):
+    """Prints the goals table and its JSON line."""
+    print('\n== goals of issue 7 ==')
+    word = {True: 'met', False: 'MISSED', None: 'n/a'}
+    print_table(['goal', 'result', 'measured'],
+                [[g['goal'], word[g['met']], g['measured']] for g in goals])
+    for g in goals:
+        if g['bound']:
+            print(f'- {g["goal"]}: bounded by {g["bound"]}')
+    emit_json({'benchmark': 'goals', 'goals': goals})
