@@ -121,9 +121,9 @@ struct zt_kprobes *zt_kprobes_open(struct zt_loader *l, enum zt_kmech want, cons
 		zt_debug("fentry unavailable: %s", strerror(-fentry_err));
 		if (want == ZT_KMECH_FENTRY) {
 			snprintf(err, errlen,
-				 "the kernel refuses fentry programs (%s): try --kprobe-mechanism "
-				 "kprobe",
-				 strerror(-fentry_err));
+				 "the kernel refuses fentry programs (%s): k: probes through fentry "
+				 "are unavailable on this host; try --kprobe-mechanism kprobe",
+				 fentry_err == -EPERM ? "EPERM" : strerror(-fentry_err));
 			*unavailable = true;
 			goto fail;
 		}
