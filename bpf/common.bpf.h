@@ -54,11 +54,20 @@ struct {
 	__type(value, __u64);
 } aggs_full SEC(".maps");
 
-static __always_inline bool zt_is_target(__u32 tgid)
+/* Whether tgid is traced for what (enum zt_target_flags). */
+static __always_inline bool zt_traced_for(__u32 tgid, __u8 what)
 {
+	__u8 *flags;
+
 	if (!filter_tgids)
 		return tgid != self_tgid;
-	return bpf_map_lookup_elem(&targets, &tgid) != NULL;
+	flags = bpf_map_lookup_elem(&targets, &tgid);
+	return flags && (*flags & what);
+}
+
+static __always_inline bool zt_is_target(__u32 tgid)
+{
+	return zt_traced_for(tgid, ZT_TARGET_FUNCS);
 }
 
 static __always_inline struct zt_probe_stats *zt_stats(__u32 probe_id)

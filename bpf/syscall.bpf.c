@@ -55,7 +55,8 @@ int zt_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 
 	/* The kernel's own uretprobe trampoline enters through a syscall (Linux 6.11+): it is
 	 * ztrace's cost, not the program's work. */
-	if (!zt_is_target(pid_tgid >> 32) || nr >= ZT_MAX_SYSCALLS || nr == ZT_NR_URETPROBE)
+	if (!zt_traced_for(pid_tgid >> 32, ZT_TARGET_SYSCALLS) || nr >= ZT_MAX_SYSCALLS ||
+	    nr == ZT_NR_URETPROBE)
 		return 0;
 	if (filter_syscalls) {
 		__u8 *sel = bpf_map_lookup_elem(&syscall_sel, &nr);

@@ -39,6 +39,35 @@ int BPF_KRETPROBE(zt_uprobe_multi_return, long ret)
 	return 0;
 }
 
+/* Agent discovery (report_execs): every exec on the host, for matching against its rules. */
+const volatile bool report_execs = false;
+
+SEC("raw_tp/sched_process_exec")
+int zt_exec(void *ctx)
+{
+	struct zt_exit_rec *r;
+
+	if (!report_execs)
+		return 0;
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		struct zt_probe_stats *s = zt_stats(ZT_EXEC_STATS_ID);
+
+		if (s)
+			s->lost++;
+		return 0;
+	}
+	r->hdr.type = ZT_REC_EXEC;
+	r->hdr.flags = 0;
+	r->hdr.size = sizeof(*r);
+	r->hdr.ts_ns = bpf_ktime_get_ns();
+	r->pid = bpf_get_current_pid_tgid() >> 32;
+	r->pad = 0;
+	/* the agent must attach before the program gets far: wake it now */
+	bpf_ringbuf_submit(r, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
 /* A thread is exiting: its open calls will never return. When it is the process's last
  * thread, tell the agent, which then collects the process's final aggregates. */
 SEC("raw_tp/sched_process_exit")
@@ -50,7 +79,8 @@ int zt_thread_exit(void *ctx)
 
 	zt_flush_thread();
 	/* do_exit() drops signal->live before this tracepoint: 0 means the group is dead */
-	if (BPF_CORE_READ(task, signal, live.counter) != 0 || !zt_is_target(tgid))
+	if (BPF_CORE_READ(task, signal, live.counter) != 0 ||
+	    !zt_traced_for(tgid, ZT_TARGET_FUNCS | ZT_TARGET_SYSCALLS))
 		return 0;
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {

@@ -25,6 +25,7 @@ struct zt_loader {
 	size_t nlinks, cap;
 	size_t nuprobes;
 	struct bpf_link *exit_link;
+	struct bpf_link *exec_link; /* agent discovery */
 	int *fds; /* uprobe_multi link fds */
 	size_t nfds, fds_cap;
 	bool multi; /* attach through uprobe_multi links */
@@ -152,6 +153,7 @@ struct zt_loader *zt_loader_open(const struct zt_loader_config *cfg, char *err, 
 		goto fail;
 	}
 	ZT_SET_COMMON_RODATA(l->skel, cfg);
+	l->skel->rodata->report_execs = cfg->report_execs;
 	l->multi = zt_uprobe_multi_supported() && !getenv("ZTRACE_NO_UPROBE_MULTI");
 	if (l->multi) {
 		bpf_program__set_expected_attach_type(l->skel->progs.zt_uprobe_multi_entry,
@@ -188,12 +190,11 @@ fail:
 	return NULL;
 }
 
-int zt_loader_add_target(struct zt_loader *l, int pid)
+int zt_loader_add_target(struct zt_loader *l, int pid, uint8_t flags)
 {
 	__u32 key = (__u32)pid;
-	__u8 one = 1;
 
-	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.targets), &key, &one, BPF_ANY))
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.targets), &key, &flags, BPF_ANY))
 		return -errno;
 	return 0;
 }
@@ -417,6 +418,8 @@ void zt_loader_detach(struct zt_loader *l)
 	l->nuprobes = 0;
 	bpf_link__destroy(l->exit_link);
 	l->exit_link = NULL;
+	bpf_link__destroy(l->exec_link);
+	l->exec_link = NULL;
 	for (int i = 0; i < 2; i++) {
 		bpf_link__destroy(l->sys_links[i]);
 		l->sys_links[i] = NULL;

@@ -23,6 +23,7 @@ struct zt_loader_config {
 	const bool *syscall_selected; /* [ZT_MAX_SYSCALLS], NULL = all */
 	bool syscall_spans;	      /* a span for every syscall */
 	uint64_t syscall_min_ns;      /* else a span for syscalls at least this slow (0: none) */
+	bool report_execs;	      /* ZT_REC_EXEC records for every exec (agent discovery) */
 };
 
 struct zt_loader;
@@ -30,8 +31,8 @@ struct zt_loader;
 /* Load the BPF programs. Returns NULL with a one-line reason in err. */
 struct zt_loader *zt_loader_open(const struct zt_loader_config *cfg, char *err, size_t errlen);
 
-/* Add pid to the kernel's target filter. Returns 0 or -errno. */
-int zt_loader_add_target(struct zt_loader *l, int pid);
+/* Add pid to the kernel's target filter for flags (enum zt_target_flags). Returns 0 or -errno. */
+int zt_loader_add_target(struct zt_loader *l, int pid, uint8_t flags);
 int zt_loader_remove_target(struct zt_loader *l, int pid);
 
 /*

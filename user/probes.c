@@ -41,7 +41,7 @@ static long find_probe(const struct zt_probe_table *tab, const char *binary, uin
 static struct zt_probe *new_entry(struct zt_probe_table *tab, int *ret)
 {
 	/* the top ids count syscall and process-exit records (record.h) */
-	if (tab->n >= ZT_EXIT_STATS_ID) {
+	if (tab->n >= ZT_EXEC_STATS_ID) {
 		*ret = -E2BIG;
 		return NULL;
 	}

@@ -367,7 +367,8 @@ int zt_cmd_trace(const struct zt_options *o)
 		goto fail;
 	}
 	for (size_t i = 0; i < t.ntargets; i++) {
-		ret = zt_loader_add_target(t.loader, t.targets[i].pid);
+		ret = zt_loader_add_target(t.loader, t.targets[i].pid,
+					    ZT_TARGET_FUNCS | ZT_TARGET_SYSCALLS);
 		if (ret) {
 			snprintf(t.err, sizeof(t.err), "cannot add pid %d to the filter: %s",
 				 t.targets[i].pid, strerror(-ret));

@@ -27,6 +27,13 @@ typedef int64_t zt_s64;
 enum zt_rec_type {
 	ZT_REC_SPAN = 1,	/* a completed (or abandoned) call: struct zt_span_rec */
 	ZT_REC_EXIT = 2,	/* a traced process ended (its last thread exited): zt_exit_rec */
+	ZT_REC_EXEC = 3,	/* a process exec'd (agent discovery): zt_exit_rec layout */
+};
+
+/* Values in the targets map: what is traced in that process. */
+enum zt_target_flags {
+	ZT_TARGET_FUNCS = 1 << 0,    /* function, kernel and event probes */
+	ZT_TARGET_SYSCALLS = 1 << 1, /* syscalls */
 };
 
 /* zt_span_rec.flags */
@@ -130,6 +137,8 @@ struct zt_probe_stats {
 #define ZT_SYSCALL_STATS_ID (ZT_MAX_PROBES - 1)
 /* Process-exit records lost are counted under this id. */
 #define ZT_EXIT_STATS_ID (ZT_MAX_PROBES - 2)
+/* Exec records lost (agent discovery) are counted under this id. */
+#define ZT_EXEC_STATS_ID (ZT_MAX_PROBES - 3)
 
 struct zt_agg_key {
 	zt_u32 tgid;
