@@ -407,7 +407,7 @@ size_t zt_loader_uprobe_count(const struct zt_loader *l)
 	return l->nuprobes;
 }
 
-void zt_loader_detach(struct zt_loader *l)
+void zt_loader_detach_uprobes(struct zt_loader *l)
 {
 	for (size_t i = 0; i < l->nlinks; i++)
 		bpf_link__destroy(l->links[i]);
@@ -416,6 +416,11 @@ void zt_loader_detach(struct zt_loader *l)
 		close(l->fds[i]);
 	l->nfds = 0;
 	l->nuprobes = 0;
+}
+
+void zt_loader_detach(struct zt_loader *l)
+{
+	zt_loader_detach_uprobes(l);
 	bpf_link__destroy(l->exit_link);
 	l->exit_link = NULL;
 	bpf_link__destroy(l->exec_link);

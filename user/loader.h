@@ -53,6 +53,9 @@ bool zt_loader_uses_uprobe_multi(const struct zt_loader *l);
 /* Number of uprobe pairs attached. */
 size_t zt_loader_uprobe_count(const struct zt_loader *l);
 
+/* Remove every uprobe, keeping the hooks (thread exit, exec) and syscall programs. */
+void zt_loader_detach_uprobes(struct zt_loader *l);
+
 /* Remove every uprobe (and the thread-exit hook). Records already in the ring buffer stay. */
 void zt_loader_detach(struct zt_loader *l);
 

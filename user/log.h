@@ -5,6 +5,10 @@
 
 enum zt_log_level { ZT_LOG_ERROR, ZT_LOG_WARN, ZT_LOG_INFO, ZT_LOG_DEBUG };
 
+/* How lines look: "ztrace: msg" for people, logfmt or JSON lines for log collectors (agent). */
+enum zt_log_format { ZT_LOGFMT_TEXT, ZT_LOGFMT_LOGFMT, ZT_LOGFMT_JSON };
+void zt_log_set_format(enum zt_log_format format);
+
 /* Messages above level are discarded. Default ZT_LOG_WARN; -v gives INFO, -vv DEBUG. */
 void zt_log_set_level(enum zt_log_level level);
 enum zt_log_level zt_log_get_level(void);

@@ -58,8 +58,22 @@ struct zt_session {
 	size_t points_attached;	      /* tracepoints and USDT probes */
 	bool *syscall_selected;		      /* --syscalls=LIST, NULL = all */
 	char *syscall_probe[ZT_MAX_SYSCALLS]; /* "syscall:NAME", made on first use */
+	/* the agent's hooks (NULL for ztrace trace) */
+	void *owner;
+	void (*on_exec)(struct zt_session *t, uint32_t pid);
+	void (*on_exit)(struct zt_session *t, uint32_t pid);
+	void (*on_reload)(struct zt_session *t);
 	char err[ZT_SESSION_ERRLEN];
 };
+
+/* tracer.c: consume records until a stop signal, -d, or the exit of every target. */
+int zt_session_run(struct zt_session *t);
+/* Detach, drain, flush open calls as incomplete, publish and print the summary. */
+void zt_session_finish(struct zt_session *t);
+
+/* session_attach.c: attach the probes marked in want[probe id] to pid (-1: every process),
+ * grouped by file. Returns 0 or -errno with t->err. */
+int zt_session_attach_marked(struct zt_session *t, const uint8_t *want, int pid);
 
 /* session_attach.c: resolve every spec for every target and attach. Returns 0 or -errno with
  * t->err set; *code is the exit code the failure deserves. */

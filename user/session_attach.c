@@ -29,8 +29,7 @@ static void warn_refused(struct zt_session *t, const uint32_t *ids, const int *r
 		zt_warn("... and %zu more functions the kernel would not probe", total - shown);
 }
 
-/* Attach the probes marked in want to one process (pid, or -1 for all), one file at a time. */
-static int attach_marked(struct zt_session *t, const uint8_t *want, int pid)
+int zt_session_attach_marked(struct zt_session *t, const uint8_t *want, int pid)
 {
 	size_t n = t->probes.n;
 	uint64_t *offsets = calloc(n ? n : 1, sizeof(*offsets));
@@ -105,7 +104,7 @@ static int attach_probes(struct zt_session *t)
 				want[ids[k]] = 1;
 			free(ids);
 		}
-		ret = attach_marked(t, want, tg ? tg->pid : -1);
+		ret = zt_session_attach_marked(t, want, tg ? tg->pid : -1);
 		if (ret)
 			goto out;
 	}

@@ -93,7 +93,16 @@ int zt_session_handle_record(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	if (hdr->type == ZT_REC_EXIT && size == sizeof(struct zt_exit_rec)) {
-		zt_collect_process_exit(&t->collect, ((const struct zt_exit_rec *)data)->pid);
+		uint32_t pid = ((const struct zt_exit_rec *)data)->pid;
+
+		zt_collect_process_exit(&t->collect, pid);
+		if (t->on_exit)
+			t->on_exit(t, pid);
+		return 0;
+	}
+	if (hdr->type == ZT_REC_EXEC && size == sizeof(struct zt_exit_rec)) {
+		if (t->on_exec)
+			t->on_exec(t, ((const struct zt_exit_rec *)data)->pid);
 		return 0;
 	}
 	if (hdr->type != ZT_REC_SPAN || size != sizeof(*rec)) {

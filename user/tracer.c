@@ -141,7 +141,7 @@ static void stop_signals(sigset_t *mask)
 }
 
 /* Consume records until a signal, the end of -d, or the exit of every target. */
-static int run_loop(struct zt_session *t)
+int zt_session_run(struct zt_session *t)
 {
 	int ep = epoll_create1(EPOLL_CLOEXEC), sfd = -1, tfd = -1, ret = 0;
 	sigset_t mask;
@@ -186,8 +186,19 @@ static int run_loop(struct zt_session *t)
 			last_publish = zt_monotonic_ms();
 		}
 		for (int i = 0; i < n; i++) {
-			if (evs[i].data.fd == sfd || evs[i].data.fd == tfd)
+			if (evs[i].data.fd == tfd)
 				stop = true;
+			if (evs[i].data.fd == sfd) {
+				struct signalfd_siginfo si;
+
+				/* SIGHUP reloads where the session can (the agent), else it stops */
+				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+					if (si.ssi_signo == SIGHUP && t->on_reload)
+						t->on_reload(t);
+					else
+						stop = true;
+				}
+			}
 		}
 		if (stop || all_targets_exited(t))
 			break;
@@ -202,7 +213,7 @@ out:
 	return ret;
 }
 
-static void finish(struct zt_session *t)
+void zt_session_finish(struct zt_session *t)
 {
 	uint64_t delivered = 0, lost = 0, overflow = 0;
 
@@ -418,8 +429,8 @@ int zt_cmd_trace(const struct zt_options *o)
 			goto fail;
 		}
 	}
-	ret = run_loop(&t);
-	finish(&t);
+	ret = zt_session_run(&t);
+	zt_session_finish(&t);
 	code = ret ? ZT_EXIT_FAILURE : ZT_EXIT_OK;
 	goto out;
 fail:
