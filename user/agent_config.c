@@ -63,10 +63,14 @@ static const char *const match_keys[] = {
     "exe", "comm", "cgroup", "container_id", "k8s_namespace", "k8s_pod", "k8s_pod_label", NULL};
 enum { M_EXE, M_COMM, M_CGROUP, M_CONTAINER_ID, M_K8S_NAMESPACE, M_K8S_POD, M_K8S_POD_LABEL, M_N };
 
-static const char *const log_levels[] = {[ZT_LOG_ERROR] = "error",
-					 [ZT_LOG_WARN] = "warn",
-					 [ZT_LOG_INFO] = "info",
-					 [ZT_LOG_DEBUG] = "debug"};
+static const struct {
+	const char *name;
+	enum zt_log_level level;
+} log_levels[] = {
+    {"error", ZT_LOG_ERROR}, {"warn", ZT_LOG_WARN},   {"notice", ZT_LOG_NOTICE},
+    {"info", ZT_LOG_INFO},   {"debug", ZT_LOG_DEBUG},
+};
+#define LOG_LEVEL_NAMES "error, warn, notice, info or debug"
 
 static int get_size(struct zt_yaml *y, const yaml_node_t *n, const char *key, const char *where,
 		    uint64_t min, uint64_t *out)
@@ -548,16 +552,15 @@ static int load_top(struct zt_yaml *y, const yaml_node_t *root, struct zt_agent_
 	if (v[TOP_LOG_LEVEL]) {
 		size_t i, n = sizeof(log_levels) / sizeof(log_levels[0]);
 
-		ret = zt_yaml_scalar(y, v[TOP_LOG_LEVEL], "log_level", "",
-				     "error, warn, info or debug", &text);
+		ret = zt_yaml_scalar(y, v[TOP_LOG_LEVEL], "log_level", "", LOG_LEVEL_NAMES, &text);
 		if (ret)
 			return ret;
-		for (i = 0; i < n && strcmp(text, log_levels[i]); i++)
+		for (i = 0; i < n && strcmp(text, log_levels[i].name); i++)
 			;
 		if (i == n)
 			return zt_yaml_wrong_type(y, v[TOP_LOG_LEVEL], "log_level", "",
-						  "error, warn, info or debug");
-		c->log_level = (enum zt_log_level)i;
+						  LOG_LEVEL_NAMES);
+		c->log_level = log_levels[i].level;
 	}
 	if (v[TOP_MAX_MEMORY] && (ret = get_size(y, v[TOP_MAX_MEMORY], "max_memory", "",
 						 ZT_AGENT_MIN_MEMORY, &c->max_memory)))

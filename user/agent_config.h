@@ -4,7 +4,7 @@
  * that select processes. Schema, defaults and matching are described in scripts/deploy/README.md
  * ("The config file"); in short:
  *
- *   log_format: logfmt | json          log_level: error | warn | info | debug
+ *   log_format: logfmt | json          log_level: error | warn | notice | info | debug
  *   max_memory: SIZE                    metrics_addr: [HOST:]PORT
  *   otlp:   { endpoint, protocol, headers, gzip, timeout }
  *   record: { path, max_size, keep }

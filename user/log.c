@@ -6,7 +6,7 @@
 #include <bpf/libbpf.h>
 #include "log.h"
 
-static enum zt_log_level current_level = ZT_LOG_WARN;
+static enum zt_log_level current_level = ZT_LOG_NOTICE;
 static enum zt_log_format current_format = ZT_LOGFMT_TEXT;
 
 void zt_log_set_format(enum zt_log_format format)
@@ -16,7 +16,7 @@ void zt_log_set_format(enum zt_log_format format)
 
 static const char *level_name(enum zt_log_level level)
 {
-	static const char *names[] = { "error", "warn", "info", "debug" };
+	static const char *names[] = { "error", "warn", "info", "info", "debug" };
 
 	return names[level];
 }

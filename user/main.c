@@ -19,7 +19,7 @@ int main(int argc, char **argv)
 	}
 	zt_log_set_level(opts.verbose >= 2 ? ZT_LOG_DEBUG
 			 : opts.verbose  ? ZT_LOG_INFO
-					 : ZT_LOG_WARN);
+					 : ZT_LOG_NOTICE);
 	zt_log_install_libbpf();
 	switch (opts.cmd) {
 	case ZT_CMD_HELP:

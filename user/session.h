@@ -66,6 +66,16 @@ struct zt_session {
 	char err[ZT_SESSION_ERRLEN];
 };
 
+/* session.c: OTLP and the metrics listener, as t->opts asks. Returns 0 or -errno with t->err
+ * (every failure is the user's to fix: bad URL, port in use). */
+int zt_session_start_exporters(struct zt_session *t);
+/* session.c: load the BPF side with lcfg, ring buffer, summary, process table, record file.
+ * Returns 0 or -errno with t->err and *code. */
+int zt_session_open_pipeline(struct zt_session *t, const struct zt_loader_config *lcfg,
+			     int *code);
+/* session.c: free everything the session holds but its targets. */
+void zt_session_cleanup(struct zt_session *t);
+
 /* tracer.c: consume records until a stop signal, -d, or the exit of every target. */
 int zt_session_run(struct zt_session *t);
 /* Detach, drain, flush open calls as incomplete, publish and print the summary. */

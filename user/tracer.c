@@ -280,43 +280,6 @@ void zt_session_finish(struct zt_session *t)
 	(void)lost;
 }
 
-/* The host part of a [HOST:]PORT address, into buf. */
-static const char *metrics_host(const char *addr, char *buf, size_t len)
-{
-	const char *colon = strrchr(addr, ':');
-
-	snprintf(buf, len, "%.*s", (int)(colon - addr), addr);
-	return buf;
-}
-
-/* OTLP export when asked for with --otlp or the standard environment variables. */
-static int start_otlp(struct zt_session *t)
-{
-	const struct zt_options *o = t->opts;
-	struct zt_otlp_config c;
-
-	if (!o->otlp_url && !getenv("OTEL_EXPORTER_OTLP_ENDPOINT") &&
-	    !getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
-		return 0;
-	zt_otlp_config_defaults(&c);
-	if (zt_otlp_config_from_env(&c, t->err, sizeof(t->err)))
-		return -EINVAL;
-	if (o->otlp_url) {
-		c.endpoint = o->otlp_url;
-		c.endpoint_exact = false;
-	}
-	if (o->otlp_protocol &&
-	    zt_otlp_parse_protocol(o->otlp_protocol, &c.json, t->err, sizeof(t->err)))
-		return -EINVAL;
-	if (o->otlp_gzip == 0)
-		c.gzip = false;
-	c.scope_version = ZTRACE_VERSION;
-	if (zt_otlp_check_url(c.endpoint, t->err, sizeof(t->err)))
-		return -EINVAL;
-	t->otlp = zt_otlp_start(&c, t->err, sizeof(t->err));
-	return t->otlp ? 0 : -EINVAL;
-}
-
 int zt_cmd_trace(const struct zt_options *o)
 {
 	struct zt_session t = {.opts = o, .out = stdout};
@@ -349,37 +312,18 @@ int zt_cmd_trace(const struct zt_options *o)
 	ret = parse_specs(&t);
 	if (ret)
 		goto fail;
-	ret = start_otlp(&t);
+	ret = zt_session_start_exporters(&t);
 	if (ret)
 		goto fail;
-	/* A port in use is the user's to fix: find out before anything is attached. */
-	if (o->metrics_addr) {
-		t.metrics = zt_metrics_new();
-		if (!t.metrics) {
-			snprintf(t.err, sizeof(t.err), "out of memory");
-			goto fail;
-		}
-		t.http = zt_http_start(o->metrics_addr, t.metrics, t.err, sizeof(t.err));
-		if (!t.http)
-			goto fail;
-		fprintf(stderr, "ztrace: metrics at http://%s:%u/metrics\n",
-			strchr(o->metrics_addr, ':') && o->metrics_addr[0] != ':'
-			    ? metrics_host(o->metrics_addr, t.err, sizeof(t.err))
-			    : "127.0.0.1",
-			zt_http_port(t.http));
-	}
 	ret = setup_targets(&t);
 	if (ret)
 		goto fail;
 	lcfg.filter_tgids = t.ntargets > 0;
-	t.loader = zt_loader_open(&lcfg, t.err, sizeof(t.err));
-	if (!t.loader) {
-		code = ZT_EXIT_FAILURE;
+	if (zt_session_open_pipeline(&t, &lcfg, &code))
 		goto fail;
-	}
 	for (size_t i = 0; i < t.ntargets; i++) {
 		ret = zt_loader_add_target(t.loader, t.targets[i].pid,
-					    ZT_TARGET_FUNCS | ZT_TARGET_SYSCALLS);
+					   ZT_TARGET_FUNCS | ZT_TARGET_SYSCALLS);
 		if (ret) {
 			snprintf(t.err, sizeof(t.err), "cannot add pid %d to the filter: %s",
 				 t.targets[i].pid, strerror(-ret));
@@ -389,31 +333,6 @@ int zt_cmd_trace(const struct zt_options *o)
 	}
 	if (zt_session_attach(&t, &code))
 		goto fail;
-	t.rb = ring_buffer__new(bpf_map__fd(zt_loader_events(t.loader)), zt_session_handle_record,
-				&t, NULL);
-	t.summary = zt_summary_new();
-	t.procs = zt_proctable_new();
-	if (!t.rb || !t.summary || !t.procs) {
-		snprintf(t.err, sizeof(t.err), "cannot set up the ring buffer: %s",
-			 strerror(errno));
-		code = ZT_EXIT_FAILURE;
-		goto fail;
-	}
-	zt_stitch_init(&t.stitch, &o->error_rule);
-	if (o->output) {
-		t.store =
-		    zt_store_create(o->output, t.stitch.mono_to_real_ns, t.err, sizeof(t.err));
-		if (!t.store)
-			goto fail;
-	}
-	t.collect = (struct zt_collect){
-	    .loader = t.loader,
-	    .probes = &t.probes,
-	    .procs = t.procs,
-	    .metrics = t.metrics,
-	    .summary = t.summary,
-	    .syscalls = o->syscalls,
-	};
 	t.t0_ns = zt_realtime_ns();
 	if (o->format == ZT_FORMAT_TEXT && !o->quiet && o->cmd != ZT_CMD_RECORD)
 		zt_text_write_header(t.out);
@@ -441,21 +360,7 @@ out:
 			zt_target_abort(&t.targets[i]);
 		zt_target_close(&t.targets[i]);
 	}
-	if (t.store)
-		zt_store_close(t.store);
-	zt_otlp_free(t.otlp);
-	zt_http_stop(t.http);
-	zt_metrics_free(t.metrics);
-	ring_buffer__free(t.rb);
-	zt_kprobes_close(t.kprobes);
-	zt_points_close(t.points);
-	zt_loader_close(t.loader);
-	zt_summary_free(t.summary);
-	zt_proctable_free(t.procs);
-	zt_probes_free(&t.probes);
-	for (size_t i = 0; i < t.nspecs; i++)
-		zt_probe_spec_free(&t.specs[i]);
-	free(t.specs);
+	zt_session_cleanup(&t);
 	free(t.targets);
 	free(t.syscall_selected);
 	for (int i = 0; i < ZT_MAX_SYSCALLS; i++)

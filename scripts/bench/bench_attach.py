@@ -88,7 +88,7 @@ class AttachBench:
             with self.lock:
                 rec['detach_s'] = tracer.exit_time - stop
                 if rec['tool'] == 'ztrace':
-                    delivered, lost = parse_events(tracer.text('err'))
+                    delivered, lost = parse_events(tracer.text())
                     rec['delivered'], rec['lost'] = delivered, lost
                     rec['count_exact'] = delivered == rec['functions'] and lost == 0
                 else:

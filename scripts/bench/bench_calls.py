@@ -63,7 +63,9 @@ def tracer_spec(ctx, tool, binary, func):
     if tool == 'funclatency':
         if not ctx.tools['funclatency']:
             return None
-        return (lambda pid: [ctx.tools['funclatency'], '-p', str(pid), f':{func}'],
+        # stdbuf: libbpf-tools print through stdio, fully buffered into a pipe.
+        return (lambda pid: ['stdbuf', '-oL', ctx.tools['funclatency'], '-p', str(pid),
+                             f':{func}'],
                 (r'^Tracing ', 'out'), 'sigint')
     raise ValueError(tool)
 
@@ -86,7 +88,7 @@ def measure(ctx, flavour, tool):
     res = {'ns_per_call': median(wall), 'cpu_ns_per_call': median(cpu), 'calls': calls,
            'rounds_ns': wall}
     if tool.startswith('ztrace'):
-        delivered, lost = parse_events(tracer.text('err'))
+        delivered, lost = parse_events(tracer.text())
         res['delivered'], res['lost'] = delivered, lost
         res['count_exact'] = delivered is not None and delivered + lost == calls
     return res
@@ -125,24 +127,24 @@ def run(ctx):
             t['vs_floor_cpu'] = ratio(t.get('added_cpu_ns'), floor_cpu)
         flavours[flavour] = f
 
-    headers = ['flavour', 'first instruction', 'none', 'floor', 'ztrace', 'ztrace-agg',
-               'bpftrace', 'funclatency', 'ztrace/floor', 'bpftrace/floor', 'funclat/floor',
-               'ztrace count']
     rows = []
     for flavour, f in flavours.items():
-        t = f['tools']
         insn = f['first_insn'] + ('' if f['first_insn_verified'] else ' (UNEXPECTED)')
-        z = t['ztrace']
-        check = ('n/a' if 'count_exact' not in z else
-                 ('exact' if z['count_exact'] else
-                  f'MISMATCH {z["delivered"]}+{z["lost"]}!={z["calls"]}'))
-        rows.append([flavour, insn] +
-                    [fmt(t[k].get('ns_per_call')) for k in TOOLS] +
-                    [fmt(t[k].get('vs_floor'), 2) for k in ('ztrace', 'bpftrace', 'funclatency')]
-                    + [check])
-    print_table(headers, rows)
-    print('columns none..funclatency: wall-clock ns per call; X/floor: (X - none) / '
-          '(floor - none), the added cost relative to an empty uprobe+uretprobe pair')
+        for n, tool in enumerate(TOOLS):
+            t = f['tools'][tool]
+            note = t.get('error', t.get('skipped', ''))[:60]
+            if 'count_exact' in t:
+                note = ('spans exact' if t['count_exact'] else
+                        f'spans {t["delivered"]}+{t["lost"]} lost != {t["calls"]} calls')
+            rows.append([flavour if n == 0 else '', insn if n == 0 else '', tool,
+                         fmt(t.get('cpu_ns_per_call')), fmt(t.get('ns_per_call')),
+                         fmt(t.get('added_cpu_ns')), fmt(t.get('vs_floor_cpu'), 2),
+                         fmt(t.get('vs_floor'), 2), note])
+    print_table(['flavour', 'first instruction', 'tool', 'cpu ns/call', 'wall ns/call',
+                 'added cpu ns', 'x floor (cpu)', 'x floor (wall)', 'check'], rows)
+    print('cpu: the calling thread\'s CPU time, which holds all of a uprobe\'s cost and none '
+          'of other programs\' (the goal is judged on it); wall: elapsed time. x floor: added '
+          'cost / the empty uprobe+uretprobe pair\'s added cost.')
     if not ctx.ztrace_aggregate:
         print('ztrace-agg: n/a, this ztrace has no --aggregate mode')
     summary = {'benchmark': 'call_cost', 'unit': 'ns_per_call', 'rounds': ctx.rounds,

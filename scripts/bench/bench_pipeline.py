@@ -72,9 +72,9 @@ def producer_run(ctx, ztrace_args, threads, rate=0, duration_ms=DURATION_MS, std
         if devnull:
             devnull.close()
     calls, elapsed_s = int(m.group(2)), int(m.group(3)) / 1e9
-    delivered, lost = parse_events(z.text('err'))
+    delivered, lost = parse_events(z.text())
     if delivered is None:
-        raise BenchError(f'no events line from ztrace: {z.text("err")[-400:]}')
+        raise BenchError(f'no events line from ztrace: {z.text()[-400:]}')
     cpu = cpu1 - cpu0
     return {
         'calls': calls, 'elapsed_s': elapsed_s, 'produced_per_s': calls / elapsed_s,
@@ -82,7 +82,7 @@ def producer_run(ctx, ztrace_args, threads, rate=0, duration_ms=DURATION_MS, std
         'delivered_per_s': delivered / elapsed_s, 'ztrace_cpu_s': cpu,
         'ztrace_cpu_pct': 100 * cpu / elapsed_s,
         'spans_per_ztrace_cpu_s': delivered / cpu if cpu > 0 else None,
-        'vm_hwm_kb': hwm, 'vm_rss_kb': rss, 'otlp': parse_otlp(z.text('err')),
+        'vm_hwm_kb': hwm, 'vm_rss_kb': rss, 'otlp': parse_otlp(z.text()),
     }
 
 

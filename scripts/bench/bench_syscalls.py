@@ -34,8 +34,9 @@ def tracer_spec(ctx, tool):
     if not path:
         return None
     if tool == 'syscount':
-        return (lambda pid: [path, '-L', '-p', str(pid)], (r'^Tracing syscalls', 'out'),
-                'sigint')
+        # stdbuf: libbpf-tools print through stdio, fully buffered into a pipe.
+        return (lambda pid: ['stdbuf', '-oL', path, '-L', '-p', str(pid)],
+                (r'^Tracing syscalls', 'out'), 'sigint')
     if tool == 'bpftrace':
         return (lambda pid: [path, '-e', bpftrace_script(pid)], (r'^ready$', 'out'), 'sigint')
     if tool == 'strace':
@@ -60,7 +61,7 @@ def measure(ctx, tool):
     res = {'ns_per_call': median(wall), 'cpu_ns_per_call': median(cpu), 'calls': calls,
            'rounds_ns': wall}
     if tool == 'ztrace':
-        m = GETPPID_ROW_RE.search(tracer.text('err'))
+        m = GETPPID_ROW_RE.search(tracer.text())
         res['getppid_counted'] = int(m.group(1)) if m else None
         res['count_exact'] = res['getppid_counted'] == calls
     return res
@@ -88,6 +89,7 @@ def run(ctx):
     for tool in TOOLS[2:]:
         t = tools[tool]
         t['vs_floor'] = ratio(t.get('added_ns'), tools['floor'].get('added_ns'))
+        t['vs_floor_cpu'] = ratio(t.get('added_cpu_ns'), tools['floor'].get('added_cpu_ns'))
         t['vs_syscount'] = ratio(t.get('added_ns'), tools['syscount'].get('added_ns'))
         t['vs_syscount_cpu'] = ratio(t.get('added_cpu_ns'), tools['syscount'].get('added_cpu_ns'))
 
@@ -99,12 +101,13 @@ def run(ctx):
             note = ('getppid count exact' if t['count_exact'] else
                     f'getppid count {t["getppid_counted"]} != {t["calls"]}')
         if tool == 'strace':
-            note = 'cpu excludes the time strace holds the thread stopped'
-        rows.append([tool, fmt(t.get('ns_per_call')), fmt(t.get('added_ns')),
-                     fmt(t.get('cpu_ns_per_call')), fmt(t.get('vs_floor'), 2),
+            note = 'ptrace: its cost is in wall time, cpu leaves out the stops'
+        rows.append([tool, fmt(t.get('cpu_ns_per_call')), fmt(t.get('ns_per_call')),
+                     fmt(t.get('added_cpu_ns')), fmt(t.get('added_ns')),
+                     fmt(t.get('vs_floor_cpu'), 2), fmt(t.get('vs_syscount_cpu'), 2),
                      fmt(t.get('vs_syscount'), 2), note[:70]])
-    print_table(['tool', 'ns/call', 'added', 'cpu ns/call', 'added/floor', 'added/syscount',
-                 'note'], rows)
+    print_table(['tool', 'cpu ns/call', 'wall ns/call', 'added cpu', 'added wall',
+                 'x floor (cpu)', 'x syscount (cpu)', 'x syscount (wall)', 'note'], rows)
     print('floor: empty raw_syscalls sys_enter+sys_exit programs (system-wide); ztrace, '
           'syscount, strace: -p PID; bpftrace: a pid filter')
     summary = {'benchmark': 'syscall_cost', 'unit': 'ns_per_call', 'rounds': ctx.rounds,

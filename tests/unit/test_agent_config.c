@@ -261,7 +261,7 @@ static const struct bad_case bad[] = {
      "3:18: 'exe' in the match of rule 'a' must be a string, got a list"},
     {"log_format: xml\nrules:\n" RULE_OK, "1:13: 'log_format' must be logfmt or json, got 'xml'"},
     {"log_level: verbose\nrules:\n" RULE_OK,
-     "1:12: 'log_level' must be error, warn, info or debug, got 'verbose'"},
+     "1:12: 'log_level' must be error, warn, notice, info or debug, got 'verbose'"},
     {"rules:\n  - name: a\n    match: {exe: /x}\n    syscalls: all\n",
      "4:15: 'syscalls' in rule 'a' must be true, false or a list of syscall names, got 'all'"},
     {"rules:\n  - name: a\n    match: {exe: /x}\n    probes: [main]\n    sample: 1.5\n",
@@ -411,9 +411,9 @@ Test(agent_config, delegated_messages_whole)
 	struct zt_agent_config c;
 	char err[ERRLEN];
 
-	cr_assert_eq(load_text("otlp: {endpoint: http://c:4318, protocol: grpc}\nrules:\n" RULE_OK,
-			       &c, err),
-		     -EINVAL);
+	cr_assert_eq(
+	    load_text("otlp: {endpoint: http://c:4318, protocol: grpc}\nrules:\n" RULE_OK, &c, err),
+	    -EINVAL);
 	cr_assert(strstr(err, "grpc"), "%s", err);
 	cr_assert_eq(load_text("rules:\n  - name: a\n    match: {exe: /x}\n"
 			       "    probes: [\"x:y:z\"]\n",
