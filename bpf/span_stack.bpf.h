@@ -180,6 +180,45 @@ static __always_inline void zt_emit_incomplete(struct zt_thread_stack *st, __u32
 	bpf_loop(top - bottom + 1, zt_emit_incomplete_cb, &c, 0);
 }
 
+struct zt_find_ctx {
+	struct zt_thread_stack *st;
+	__u32 depth;
+	__u32 probe_id;
+	__u32 found;
+};
+
+static long zt_find_cb(__u32 i, void *data)
+{
+	struct zt_find_ctx *c = data;
+	__u32 d = c->depth - 1 - i;
+
+	if (d >= ZT_MAX_DEPTH)
+		return 1;
+	if (c->st->frames[d & (ZT_MAX_DEPTH - 1)].probe_id == c->probe_id) {
+		c->found = d;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The index of the innermost open frame of probe_id among the first depth frames, or
+ * ZT_MAX_DEPTH. Through bpf_loop: an open-coded search hands the verifier one state per
+ * possible index, and each of them then walks zt_emit().
+ */
+static __always_inline __u32 zt_find_open(struct zt_thread_stack *st, __u32 depth, __u32 probe_id)
+{
+	struct zt_find_ctx c = { .st = st, .depth = depth, .probe_id = probe_id,
+				 .found = ZT_MAX_DEPTH };
+
+	/* the top frame is the common case: no loop at all */
+	if (depth >= 1 && depth <= ZT_MAX_DEPTH &&
+	    st->frames[(depth - 1) & (ZT_MAX_DEPTH - 1)].probe_id == probe_id)
+		return depth - 1;
+	bpf_loop(depth, zt_find_cb, &c, 0);
+	return c.found;
+}
+
 /*
  * Close the innermost call of probe_id on the current thread. Frames above it whose return was
  * never seen (longjmp, exceptions) are emitted as incomplete first; a return with no open call
@@ -204,16 +243,7 @@ static __always_inline void zt_pop(__u32 probe_id, __s64 ret)
 		st->depth = depth - 1;
 		return;
 	}
-	for (__u32 i = 0; i < ZT_MAX_DEPTH; i++) {
-		__u32 d = depth - 1 - i;
-
-		if (d >= ZT_MAX_DEPTH)
-			break;
-		if (st->frames[d & (ZT_MAX_DEPTH - 1)].probe_id == probe_id) {
-			found = d;
-			break;
-		}
-	}
+	found = zt_find_open(st, depth, probe_id);
 	if (found >= ZT_MAX_DEPTH)
 		return;
 	if (depth - 1 > found)

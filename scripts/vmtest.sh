@@ -14,6 +14,9 @@
 #   --dmesg FILE      save the guest's kernel log to FILE
 #   --append ARGS     add ARGS to the kernel's command line
 #   --verbose         show the kernel's boot log
+#   --interactive     give the command our stdin (e.g. -- bash -i, to look around in the guest)
+#   --accel tcg|kvm   tcg (default, $ZT_VM_ACCEL) works everywhere; kvm where /dev/kvm can run
+#                     a stock kernel (not on these machines), and then much faster
 # Exit codes: CMD's own; 124 on timeout; 125 if the guest never ran CMD (init failed: rerun
 # with --verbose); 2 on bad usage.
 #
@@ -31,6 +34,8 @@ cpus=2
 timeout=3600
 dmesg_out=
 verbose=0
+interactive=0
+accel=${ZT_VM_ACCEL:-tcg}
 extra_append=
 rw_dirs=()
 
@@ -49,6 +54,8 @@ while [ $# -gt 0 ]; do
 	--dmesg) dmesg_out=${2:?}; shift 2 ;;
 	--append) extra_append+=" ${2?}"; shift 2 ;;
 	--verbose) verbose=1; shift ;;
+	--interactive) interactive=1; shift ;;
+	--accel) accel=${2:?}; shift 2 ;;
 	--) shift; break ;;
 	-h | --help) usage ;;
 	*) usage ;;
@@ -120,9 +127,10 @@ for d in "${rw_dirs[@]}"; do
 done
 
 # ttyS0 is the command's stdout (our stdout) and ttyS1 its stderr (our stderr, handed to QEMU
-# as an fd set so that pipes, files and terminals all work); the command's stdin is /dev/null.
-# ttyS2 is the kernel's console, kept in a log shown when the guest fails (--verbose: streamed
-# to our stderr), so that kernel messages never mix with the command's output.
+# as an fd set so that pipes, files and terminals all work); the command's stdin is /dev/null
+# (--interactive: ttyS0, fed from our stdin). ttyS2 is the kernel's console, kept in a log shown
+# when the guest fails (--verbose: streamed to our stderr), so that kernel messages never mix
+# with the command's output.
 # mitigations=off: TCG does not speculate, so they would only slow the guest down.
 append="console=ttyS2 panic=-1 rdinit=/init mitigations=off$extra_append"
 console=(-chardev "file,id=con,path=$run/console.log")
@@ -131,18 +139,30 @@ if [ $verbose -eq 1 ]; then
 else
 	append+=" quiet"
 fi
+stdin=/dev/null
+if [ $interactive -eq 1 ]; then
+	touch "$share/interactive"
+	stdin=/dev/stdin
+fi
+case $accel in
+tcg) accel_args=(-accel tcg,thread=multi -cpu max) ;;
+kvm) accel_args=(-accel kvm -cpu host) ;;
+*) usage ;;
+esac
+
 rc=0
-timeout -k 10 "$timeout" qemu-system-x86_64 \
+timeout --foreground -k 10 "$timeout" qemu-system-x86_64 \
 	-nodefaults -no-user-config -no-reboot -display none -monitor none \
-	-machine pc -accel tcg,thread=multi -cpu max -smp "$cpus" -m "$mem" \
+	-machine pc "${accel_args[@]}" -smp "$cpus" -m "$mem" \
 	-kernel "$vmlinux" -initrd "$initrd" -append "$append" \
 	-add-fd fd=3,set=2 \
 	-chardev stdio,id=out,signal=on -serial chardev:out \
 	-chardev file,id=err,path=/dev/fdset/2,append=on -serial chardev:err \
 	"${console[@]}" -serial chardev:con \
-	"${fsdevs[@]}" </dev/null 3>&2 || rc=$?
+	"${fsdevs[@]}" <"$stdin" 3>&2 || rc=$?
 
-if [ $rc -eq 124 ]; then
+# 124: timed out and stopped by SIGTERM; 137: it ignored that and was killed 10 s later.
+if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
 	echo "vmtest: the guest ran longer than ${timeout}s and was killed" >&2
 	exit 124
 fi

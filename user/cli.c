@@ -23,6 +23,7 @@ enum {
 	OPT_RET32,
 	OPT_KPROBE_MECH,
 	OPT_LIST_USDT,
+	OPT_CHECK_CONFIG,
 };
 
 static const struct option long_options[] = {
@@ -48,6 +49,7 @@ static const struct option long_options[] = {
 	{ "kprobe-mechanism", required_argument, NULL, OPT_KPROBE_MECH },
 	{ "kernel", no_argument, NULL, 'k' },
 	{ "list-usdt", no_argument, NULL, OPT_LIST_USDT },
+	{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
 	{ "usdt", no_argument, NULL, OPT_LIST_USDT },
 	{ 0 },
 };
@@ -74,7 +76,7 @@ void zt_cli_usage(FILE *out)
 	      "  ztrace export FILE --format jsonl|otlp-json|perfetto\n"
 	      "  ztrace probes (-p PID | FILE | -k) [GLOB]\n"
 	      "  ztrace probes --list-usdt FILE\n"
-	      "  ztrace agent  --config FILE\n"
+	      "  ztrace agent  --config FILE [--check-config]\n"
 	      "  ztrace version\n"
 	      "\n"
 	      "PROBE is GLOB (functions of the target's executable), u:FILE:GLOB (FILE a path or a\n"
@@ -255,6 +257,9 @@ static int parse_option(int c, struct zt_options *o, char *err, size_t errlen)
 		return 0;
 	case OPT_LIST_USDT:
 		o->usdt = true;
+		return 0;
+	case OPT_CHECK_CONFIG:
+		o->check_config = true;
 		return 0;
 	}
 	snprintf(err, errlen, "unknown option: see ztrace help");

@@ -60,6 +60,7 @@ struct zt_options {
 	size_t top;
 	const char *glob;
 	const char *config; /* agent --config */
+	bool check_config;  /* agent --check-config: validate and exit */
 };
 
 /* Parse argv into opts. Returns 0, or -EINVAL with a one-line message (no "ztrace: " prefix)

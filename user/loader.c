@@ -184,6 +184,15 @@ struct zt_loader *zt_loader_open(const struct zt_loader_config *cfg, char *err, 
 			 strerror(errno));
 		goto fail;
 	}
+	if (cfg->report_execs) {
+		l->exec_link = bpf_program__attach_raw_tracepoint(l->skel->progs.zt_exec,
+								  "sched_process_exec");
+		if (!l->exec_link) {
+			snprintf(err, errlen, "cannot attach to the sched_process_exec tracepoint: %s",
+				 strerror(errno));
+			goto fail;
+		}
+	}
 	return l;
 fail:
 	zt_loader_close(l);

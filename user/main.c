@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* ztrace: wires the command line to the command that runs. */
 #include <stdio.h>
+#include "agent.h"
 #include "cli.h"
+#include "cmd_agent_check.h"
 #include "cmd_probes.h"
 #include "cmd_report.h"
 #include "log.h"
@@ -37,8 +39,9 @@ int main(int argc, char **argv)
 		return zt_cmd_export(opts.file, opts.export_format, stdout);
 	case ZT_CMD_PROBES:
 		return zt_cmd_probes(&opts);
-	default:
-		zt_err("this command is not available yet");
-		return ZT_EXIT_USAGE;
+	case ZT_CMD_AGENT:
+		if (opts.check_config)
+			return zt_cmd_agent_check(opts.config);
+		return zt_cmd_agent(&opts);
 	}
 }

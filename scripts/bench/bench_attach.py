@@ -19,7 +19,9 @@ from benchlib import (BenchError, Proc, describe_environment, emit_json, fmt, me
 
 # (functions, glob) over bench_many's bm_0000 .. bm_0999.
 SIZES = [(1, 'bm_0000'), (100, 'bm_00*'), (1000, 'bm_*')]
-TOOLS = ['ztrace', 'bpftrace']
+# ztrace-perf: ztrace made to use one perf-event link per probe, its fallback where the kernel
+# has no uprobe_multi links (ZTRACE_NO_UPROBE_MULTI=1).
+TOOLS = ['ztrace', 'ztrace-perf', 'bpftrace']
 # bpftrace refuses more than 512 probes unless told; 1000 functions are 2001 with BEGIN.
 BPFTRACE_MAX_PROBES = '4096'
 # How long finish() waits for the background detaches before giving up on them.
@@ -38,7 +40,7 @@ class AttachBench:
         self.lock = threading.Lock()
 
     def _argv(self, tool, pid, glob):
-        if tool == 'ztrace':
+        if tool.startswith('ztrace'):
             return [self.ctx.ztrace, 'trace', '-q', '-p', str(pid), glob]
         script = (f'uprobe:{self.binary}:{glob} {{ @start[tid] = nsecs; }} '
                   f'uretprobe:{self.binary}:{glob} /@start[tid]/ '
@@ -52,10 +54,12 @@ class AttachBench:
         target = start_target([self.binary, '--wait'])
         pid = int(target.wait_line(r'^ready (\d+)', 'out')[1].group(1))
         env = dict(os.environ, BPFTRACE_MAX_PROBES=BPFTRACE_MAX_PROBES)
+        if tool == 'ztrace-perf':
+            env['ZTRACE_NO_UPROBE_MULTI'] = '1'
         tracer = Proc(self._argv(tool, pid, glob), stdin=None, env=env)
         self.procs += [target, tracer]
         try:
-            if tool == 'ztrace':
+            if tool.startswith('ztrace'):
                 ts, m = tracer.wait_line(r'^ztrace: tracing (\d+) function', 'err')
                 rec['attached_functions'] = int(m.group(1))
             else:
@@ -87,7 +91,7 @@ class AttachBench:
             tracer.wait(DETACH_WAIT_S + 60)
             with self.lock:
                 rec['detach_s'] = tracer.exit_time - stop
-                if rec['tool'] == 'ztrace':
+                if rec['tool'].startswith('ztrace'):
                     delivered, lost = parse_events(tracer.text())
                     rec['delivered'], rec['lost'] = delivered, lost
                     rec['count_exact'] = delivered == rec['functions'] and lost == 0
@@ -148,21 +152,26 @@ class AttachBench:
             s['bpftrace_over_ztrace'] = ratio(s['bpftrace']['attach_s'], s['ztrace']['attach_s'])
             sizes[str(functions)] = s
 
+        def detach(t):
+            done = '' if t['detached'] == self.ctx.runs else \
+                f' ({t["detached"]}/{self.ctx.runs} done)'
+            return fmt(t['detach_s'], 2) + done
+
         rows = []
         for functions, s in sizes.items():
-            z, b = s['ztrace'], s['bpftrace']
-            zdet = fmt(z['detach_s'], 2) if z['detached'] == self.ctx.runs else \
-                f'{fmt(z["detach_s"], 2)} ({z["detached"]}/{self.ctx.runs} done)'
-            bdet = fmt(b['detach_s'], 2) if b['detached'] == self.ctx.runs else \
-                f'{fmt(b["detach_s"], 2)} ({b["detached"]}/{self.ctx.runs} done)'
-            check = (f'{z["count_checked"]} runs exact' if z['count_exact'] else
-                     'MISMATCH' if z['count_checked'] else 'n/a')
-            rows.append([functions, s['glob'], fmt(z['attach_s'], 2), fmt(b['attach_s'], 2),
-                         fmt(b['attaching_line_s'], 2), fmt(s['bpftrace_over_ztrace'], 2), zdet,
-                         bdet, check])
-        print_table(['functions', 'glob', 'ztrace s', 'bpftrace s', '(bpftrace "Attaching")',
-                     'bpftrace/ztrace', 'ztrace detach s', 'bpftrace detach s', 'ztrace spans'],
-                    rows)
+            z, zp, b = s['ztrace'], s['ztrace-perf'], s['bpftrace']
+            check = (f'{z["count_checked"] + zp["count_checked"]} runs exact'
+                     if z['count_exact'] and zp['count_exact'] else
+                     'MISMATCH' if z['count_checked'] or zp['count_checked'] else 'n/a')
+            rows.append([functions, s['glob'], fmt(z['attach_s'], 2), fmt(zp['attach_s'], 2),
+                         fmt(b['attach_s'], 2), fmt(b['attaching_line_s'], 2),
+                         fmt(s['bpftrace_over_ztrace'], 2), detach(z), detach(zp), detach(b),
+                         check])
+        print_table(['functions', 'glob', 'ztrace s', 'ztrace-perf s', 'bpftrace s',
+                     '(bpftrace "Attaching")', 'bpftrace/ztrace', 'ztrace detach s',
+                     'ztrace-perf detach s', 'bpftrace detach s', 'ztrace spans'], rows)
+        print('ztrace-perf: ztrace with ZTRACE_NO_UPROBE_MULTI=1, one perf-event link per probe '
+              '(its fallback for kernels without uprobe_multi)')
         print('attach: tracer start to ready (ztrace: "ztrace: tracing"; bpftrace: BEGIN output, '
               'after every probe is attached); detach: target exit (ztrace) or SIGINT '
               '(bpftrace) to tracer exit, concurrent with other runs')

@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: MIT
 """Benchmark 4, footprint: ztrace's peak RSS (VmHWM) and CPU% while it traces a producer paced
-at about 10k, 100k and 1M calls per second, streaming JSON lines to /dev/null."""
+at about 10k, 100k and 1M calls per second, streaming JSON lines to /dev/null; and, as the
+baseline, while it traces a producer that makes one call per thread (idle)."""
 
 from bench_pipeline import producer_run, summarize
 from benchlib import BenchError, describe_environment, emit_json, fmt, print_table
 
-RATES = [10_000, 100_000, 1_000_000]
-DURATION_MS = 2000
+# 1 call/s in total: the idle baseline (the producer's threads share the rate).
+RATES = [1, 10_000, 100_000, 1_000_000]
+DURATION_MS = 1500
 
 
 def run(ctx):
@@ -28,20 +30,23 @@ def run(ctx):
 
     rows = []
     for rate, s in results.items():
+        label = 'idle' if rate == '1' else f'{int(rate):,}'
         if 'error' in s:
-            rows.append([rate, 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', s['error']])
+            rows.append([label] + ['n/a'] * 7 + [s['error']])
             continue
-        note = '' if s['produced_per_s'] >= 0.9 * int(rate) else \
+        note = '' if rate == '1' or s['produced_per_s'] >= 0.9 * int(rate) else \
             'producer could not reach the rate (kernel uprobe cost)'
-        rows.append([f'{int(rate):,}', fmt(s['produced_per_s'], 0),
-                     fmt(s['vm_hwm_kb'] / 1024, 1), fmt(s['vm_rss_kb'] / 1024, 1),
-                     fmt(s['ztrace_cpu_pct']),
+        mb = [fmt(s[k] / 1024 if s[k] is not None else None, 1)
+              for k in ('vm_hwm_kb', 'vm_rss_kb', 'rss_anon_kb', 'rss_file_kb')]
+        rows.append([label, fmt(s['produced_per_s'], 0)] + mb +
+                    [fmt(s['ztrace_cpu_pct']),
                      f'{fmt(s["lost"], 0)} lost, ' + ('exact' if s['count_exact'] else
                                                       'MISMATCH'), note])
-    print_table(['target rate/s', 'achieved/s', 'VmHWM MB', 'VmRSS MB', 'ztrace cpu%', 'check',
-                 'note'], rows)
-    print('VmHWM: peak resident memory over ztrace\'s life (startup included); cpu%: of one '
-          'core, from the go byte until ztrace has drained')
+    print_table(['target rate/s', 'achieved/s', 'VmHWM MB', 'VmRSS MB', 'anon MB', 'file MB',
+                 'ztrace cpu%', 'check', 'note'], rows)
+    print('VmHWM: peak resident memory over ztrace\'s life (startup included); anon/file: '
+          'of VmRSS, heap and maps vs mapped files; cpu%: of one core, from the go byte until '
+          'ztrace has drained')
     summary = {'benchmark': 'footprint', 'threads': threads, 'duration_ms': DURATION_MS,
                'runs': ctx.runs, 'env': ctx.env, 'rates': results}
     emit_json(summary)

@@ -58,8 +58,7 @@ def producer_run(ctx, ztrace_args, threads, rate=0, duration_ms=DURATION_MS, std
         if finish:
             finish()
         cpu1 = wait_drained(z.pid)
-        hwm = proc_status_kb(z.pid, 'VmHWM')
-        rss = proc_status_kb(z.pid, 'VmRSS')
+        mem = {k: proc_status_kb(z.pid, k) for k in ('VmHWM', 'VmRSS', 'RssAnon', 'RssFile')}
         target.close_stdin()
         target.wait()
         z.wait()
@@ -82,7 +81,8 @@ def producer_run(ctx, ztrace_args, threads, rate=0, duration_ms=DURATION_MS, std
         'delivered_per_s': delivered / elapsed_s, 'ztrace_cpu_s': cpu,
         'ztrace_cpu_pct': 100 * cpu / elapsed_s,
         'spans_per_ztrace_cpu_s': delivered / cpu if cpu > 0 else None,
-        'vm_hwm_kb': hwm, 'vm_rss_kb': rss, 'otlp': parse_otlp(z.text()),
+        'vm_hwm_kb': mem['VmHWM'], 'vm_rss_kb': mem['VmRSS'], 'rss_anon_kb': mem['RssAnon'],
+        'rss_file_kb': mem['RssFile'], 'otlp': parse_otlp(z.text()),
     }
 
 
@@ -92,7 +92,7 @@ def summarize(runs):
         vals = [r[key] for r in runs if r.get(key) is not None]
         return median(vals)
     keys = ['produced_per_s', 'delivered_per_s', 'lost', 'ztrace_cpu_pct',
-            'spans_per_ztrace_cpu_s', 'vm_hwm_kb', 'vm_rss_kb']
+            'spans_per_ztrace_cpu_s', 'vm_hwm_kb', 'vm_rss_kb', 'rss_anon_kb', 'rss_file_kb']
     s = {k: med(k) for k in keys}
     s['count_exact'] = all(r['count_exact'] for r in runs)
     s['runs'] = runs
@@ -117,6 +117,8 @@ def perf_profile(ctx, threads):
     rep = subprocess.run([ctx.tools['perf'], 'report', '-i', data, '--stdio', '--no-children',
                           '--sort', 'dso,sym', '-g', 'none', '--percent-limit', '1'],
                          capture_output=True, text=True)
+    with open(data.replace('.data', '.txt'), 'w') as f:
+        f.write(rep.stdout)
     top = []
     for line in rep.stdout.splitlines():
         m = re.match(r'^\s+([\d.]+)%\s+(\S+)\s+\[[.k]\]\s+(.+?)\s*$', line)
@@ -125,7 +127,8 @@ def perf_profile(ctx, threads):
     if not top:
         return {'error': (box['p'].stderr.read() if box.get('p') else '') + rep.stderr[-400:],
                 'run': run}
-    return {'top': top[:PERF_TOP], 'data': data, 'run': run}
+    return {'top': top[:PERF_TOP], 'data': data, 'report': data.replace('.data', '.txt'),
+            'run': run}
 
 
 def run(ctx):

@@ -106,8 +106,10 @@ def _attach(b):
     z, bt = s['ztrace']['attach_s'], s['bpftrace']['attach_s']
     met = None if z is None or bt is None else z < bt
     return {'goal': 'attach 1000 functions faster than bpftrace',
-            'measured': f'ztrace {fmt(z, 2)} s, bpftrace {fmt(bt, 2)} s; detach ztrace '
-                        f'{fmt(s["ztrace"]["detach_s"], 1)} s, bpftrace '
+            'measured': f'ztrace {fmt(z, 2)} s (perf-link fallback '
+                        f'{fmt(s["ztrace-perf"]["attach_s"], 2)} s), bpftrace {fmt(bt, 2)} s; '
+                        f'detach ztrace {fmt(s["ztrace"]["detach_s"], 1)} s, fallback '
+                        f'{fmt(s["ztrace-perf"]["detach_s"], 1)} s, bpftrace '
                         f'{fmt(s["bpftrace"]["detach_s"], 1)} s',
             'met': met, 'bound': ''}
 

@@ -24,7 +24,7 @@ yn() {
 }
 
 kver=$(uname -r)
-echo "vm: kernel $kver ($(cut -d' ' -f3 /proc/version) $(sed -n 's/.*Debian \([^ ]*\).*/\1/p' /proc/version))," \
+echo "vm: kernel $kver (Debian $(sed -n 's/.* Debian \([^ ]*\) .*/\1/p' /proc/version))," \
 	"$(nproc) CPUs, $(awk '/MemTotal/ {printf "%d MiB", $2 / 1024}' /proc/meminfo)"
 echo "vm: btf $(yn test -r /sys/kernel/btf/vmlinux)," \
 	"kprobes $(yn test -w /sys/kernel/tracing/kprobe_events)," \

@@ -6,7 +6,7 @@
 #   run-fuzz.sh FUZZ_DIR SECONDS TARGET...
 #
 # For each TARGET: replay tests/fuzz/regressions/TARGET/ (inputs that once crashed it), then
-# fuzz from tests/fuzz/corpus/TARGET/ and FUZZ_DIR/seeds/TARGET/, keeping new inputs in
+# (whatever the replay gave) fuzz from tests/fuzz/corpus/TARGET/ and FUZZ_DIR/seeds/TARGET/, keeping new inputs in
 # FUZZ_DIR/corpus/TARGET/ and a crashing one in FUZZ_DIR/artifacts/TARGET/. A dictionary
 # tests/fuzz/TARGET.dict is used when there is one.
 set -u
@@ -30,6 +30,7 @@ for t in "$@"; do
 	work=$dir/corpus/$t
 	art=$dir/artifacts/$t
 	log=$dir/fuzz_$t.log
+	rm -rf "$art"
 	mkdir -p "$work" "$art"
 	args=(-timeout=$per_input_timeout -rss_limit_mb=$rss_limit_mb -print_final_stats=1
 	      -artifact_prefix="$art/")
@@ -37,12 +38,12 @@ for t in "$@"; do
 
 	reg=$src/regressions/$t
 	if [ -d "$reg" ] && [ -n "$(ls -A "$reg" 2>/dev/null)" ]; then
-		if ! "$bin" "${args[@]}" "$reg"/* >"$log" 2>&1; then
+		if ! "$bin" "${args[@]}" "$reg"/* >"$log.replay" 2>&1; then
 			printf '%-12s %12s %10s %8s  %s\n' "$t" - - - "FAILED replaying $reg"
-			grep -E '^(==[0-9]+==ERROR|SUMMARY|.*invariant failed|Running: )' "$log" |
-				head -20
+			awk '/^Running: / { last = $0 }
+			     /ERROR:|invariant failed|runtime error/ { if (!on) print last; on = 1 }
+			     on && n++ < 25' "$log.replay"
 			failed+=("$t")
-			continue
 		fi
 	fi
 
@@ -58,14 +59,13 @@ for t in "$@"; do
 		result=ok
 	else
 		result="FAILED (exit $rc): see $log"
-		failed+=("$t")
+		[[ " ${failed[*]} " == *" $t "* ]] || failed+=("$t")
 	fi
 	printf '%-12s %12s %10s %8s  %s\n' "$t" "${runs:-?}" "${speed:-?}" "$corpus" "$result"
 	if [ $rc -ne 0 ]; then
-		# the sanitizer's report and the saved input
-		sed -n '/^==[0-9]*==ERROR\|invariant failed\|^INFO: Running with/,$p' "$log" |
-			grep -v '^INFO: Running with' | head -40
-		ls "$art" | sed "s|^|  saved: $art/|"
+		# the report (sanitizer or broken invariant), and the saved input
+		awk '/ERROR:|invariant failed|runtime error/ { on = 1 } on && n++ < 25' "$log"
+		ls "$art" | sed "s|^|  saved input: $art/|"
 	fi
 done
 echo
