@@ -23,6 +23,8 @@
 /* Room for " in the match of rule '<name>'" and similar context in messages. */
 #define WHERE_LEN 128
 #define NS_PER_MS 1000000ull
+/* Room for a message from a module a check delegates to (probe specs, URLs, addresses). */
+#define MSG_LEN 256
 
 #define SIZE_UNITS "B, KiB, MiB, GiB, TiB, KB, MB, GB or TB"
 
@@ -62,6 +64,11 @@ enum {
 static const char *const match_keys[] = {
     "exe", "comm", "cgroup", "container_id", "k8s_namespace", "k8s_pod", "k8s_pod_label", NULL};
 enum { M_EXE, M_COMM, M_CGROUP, M_CONTAINER_ID, M_K8S_NAMESPACE, M_K8S_POD, M_K8S_POD_LABEL, M_N };
+
+_Static_assert(TOP_N <= ZT_YAML_MAX_KEYS && OTLP_N <= ZT_YAML_MAX_KEYS &&
+		   REC_N <= ZT_YAML_MAX_KEYS && RULE_N <= ZT_YAML_MAX_KEYS &&
+		   M_N <= ZT_YAML_MAX_KEYS,
+	       "a key table outgrew ZT_YAML_MAX_KEYS");
 
 static const struct {
 	const char *name;
@@ -114,7 +121,7 @@ static int get_duration(struct zt_yaml *y, const yaml_node_t *n, const char *key
 static int check_probe(struct zt_yaml *y, const yaml_node_t *n, const char *where)
 {
 	struct zt_probe_spec spec;
-	char msg[256];
+	char msg[MSG_LEN];
 
 	if (zt_probe_spec_parse(zt_yaml_text(n), &spec, msg, sizeof(msg)))
 		return zt_yaml_fail(y, n, "bad probe%s: %s", where, msg);
@@ -147,7 +154,7 @@ static int check_label(struct zt_yaml *y, const yaml_node_t *n, const char *wher
 static int get_glob(struct zt_yaml *y, const yaml_node_t *n, const char *key, const char *where,
 		    char **out)
 {
-	char msg[256];
+	char msg[MSG_LEN];
 	int ret = zt_yaml_strdup(y, n, key, where, out);
 
 	if (ret)
@@ -309,7 +316,7 @@ static int load_rule(struct zt_yaml *y, const yaml_node_t *n, size_t index, stru
 	if (!*r->name)
 		return zt_yaml_fail(y, v[RULE_NAME], "empty name in rule #%zu", index + 1);
 	for (const char *c = r->name; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+		if (iscntrl((unsigned char)*c))
 			return zt_yaml_fail(y, v[RULE_NAME],
 					    "rule name%s contains a control character", where);
 	if (!v[RULE_MATCH])
@@ -356,7 +363,7 @@ static int load_rule(struct zt_yaml *y, const yaml_node_t *n, size_t index, stru
 						  "a fraction in (0, 1] (1 keeps every root span)");
 	}
 	if (v[RULE_ERROR_IF]) {
-		char msg[256];
+		char msg[MSG_LEN];
 
 		ret = zt_yaml_scalar(y, v[RULE_ERROR_IF], "error_if", where,
 				     "a rule such as 'ret<0'", &text);
@@ -432,7 +439,7 @@ static int load_otlp(struct zt_yaml *y, const yaml_node_t *n, struct zt_agent_ot
 {
 	const char *where = " in otlp", *text;
 	yaml_node_t *v[OTLP_N];
-	char msg[256];
+	char msg[MSG_LEN];
 	int ret;
 
 	ret = zt_yaml_mapping(y, n, "'otlp'", where, otlp_keys, v);
@@ -568,7 +575,7 @@ static int load_top(struct zt_yaml *y, const yaml_node_t *root, struct zt_agent_
 	if (v[TOP_METRICS_ADDR]) {
 		struct sockaddr_storage sa;
 		socklen_t salen;
-		char msg[256];
+		char msg[MSG_LEN];
 
 		ret = zt_yaml_strdup(y, v[TOP_METRICS_ADDR], "metrics_addr", "", &c->metrics_addr);
 		if (ret)

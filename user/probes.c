@@ -283,6 +283,14 @@ int zt_probes_resolve(struct zt_probe_table *tab, const struct zt_probe_spec *sp
 				goto out;
 			}
 			id = (long)tab->n - 1;
+		} else if (strcmp(tab->v[id].open_path, open_path)) {
+			/* the process it was found through may be gone: reach it through this one */
+			char *path = strdup(open_path);
+
+			if (path) {
+				free(tab->v[id].open_path);
+				tab->v[id].open_path = path;
+			}
 		}
 		(*ids)[(*nids)++] = (uint32_t)id;
 	}

@@ -32,21 +32,23 @@ def run(ctx):
     for rate, s in results.items():
         label = 'idle' if rate == '1' else f'{int(rate):,}'
         if 'error' in s:
-            rows.append([label] + ['n/a'] * 7 + [s['error']])
+            rows.append([label] + ['n/a'] * 8 + [s['error']])
             continue
         note = '' if rate == '1' or s['produced_per_s'] >= 0.9 * int(rate) else \
             'producer could not reach the rate (kernel uprobe cost)'
         mb = [fmt(s[k] / 1024 if s[k] is not None else None, 1)
-              for k in ('vm_hwm_kb', 'vm_rss_kb', 'rss_anon_kb', 'rss_file_kb')]
+              for k in ('vm_hwm_kb', 'vm_rss_kb', 'bpf_map_rss_kb', 'rss_anon_kb', 'rss_file_kb')]
         rows.append([label, fmt(s['produced_per_s'], 0)] + mb +
                     [fmt(s['ztrace_cpu_pct']),
                      f'{fmt(s["lost"], 0)} lost, ' + ('exact' if s['count_exact'] else
                                                       'MISMATCH'), note])
-    print_table(['target rate/s', 'achieved/s', 'VmHWM MB', 'VmRSS MB', 'anon MB', 'file MB',
+    print_table(['target rate/s', 'achieved/s', 'VmHWM MB', 'VmRSS MB', 'bpf maps MB', 'anon MB',
+                 'file MB',
                  'ztrace cpu%', 'check', 'note'], rows)
-    print('VmHWM: peak resident memory over ztrace\'s life (startup included); anon/file: '
-          'of VmRSS, heap and maps vs mapped files; cpu%: of one core, from the go byte until '
-          'ztrace has drained')
+    print('VmHWM: peak resident memory over ztrace\'s life (startup included); of VmRSS: bpf '
+          'maps = mmapped BPF maps (the ring buffer, resident in full, counted in file), anon = '
+          'heap, file = mapped files; cpu%: of one core, from the go byte until ztrace has '
+          'drained')
     summary = {'benchmark': 'footprint', 'threads': threads, 'duration_ms': DURATION_MS,
                'runs': ctx.runs, 'env': ctx.env, 'rates': results}
     emit_json(summary)

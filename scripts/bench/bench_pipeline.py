@@ -10,8 +10,8 @@ import subprocess
 import time
 
 from benchlib import (BenchError, OtlpSink, Proc, describe_environment, emit_json, fmt, median,
-                      parse_events, parse_otlp, print_table, proc_cpu_s, proc_status_kb,
-                      start_target)
+                      parse_events, parse_otlp, print_table, proc_cpu_s, proc_mapped_rss_kb,
+                      proc_status_kb, start_target)
 
 DURATION_MS = 1500
 PRODUCER_RE = re.compile(r'^bench_producer: threads=(\d+) calls=(\d+) elapsed_ns=(\d+)')
@@ -59,6 +59,7 @@ def producer_run(ctx, ztrace_args, threads, rate=0, duration_ms=DURATION_MS, std
             finish()
         cpu1 = wait_drained(z.pid)
         mem = {k: proc_status_kb(z.pid, k) for k in ('VmHWM', 'VmRSS', 'RssAnon', 'RssFile')}
+        mem['bpf_maps'] = proc_mapped_rss_kb(z.pid, 'anon_inode:bpf-map')
         target.close_stdin()
         target.wait()
         z.wait()
@@ -82,7 +83,7 @@ def producer_run(ctx, ztrace_args, threads, rate=0, duration_ms=DURATION_MS, std
         'ztrace_cpu_pct': 100 * cpu / elapsed_s,
         'spans_per_ztrace_cpu_s': delivered / cpu if cpu > 0 else None,
         'vm_hwm_kb': mem['VmHWM'], 'vm_rss_kb': mem['VmRSS'], 'rss_anon_kb': mem['RssAnon'],
-        'rss_file_kb': mem['RssFile'], 'otlp': parse_otlp(z.text()),
+        'rss_file_kb': mem['RssFile'], 'bpf_map_rss_kb': mem['bpf_maps'], 'otlp': parse_otlp(z.text()),
     }
 
 
@@ -92,7 +93,8 @@ def summarize(runs):
         vals = [r[key] for r in runs if r.get(key) is not None]
         return median(vals)
     keys = ['produced_per_s', 'delivered_per_s', 'lost', 'ztrace_cpu_pct',
-            'spans_per_ztrace_cpu_s', 'vm_hwm_kb', 'vm_rss_kb', 'rss_anon_kb', 'rss_file_kb']
+            'spans_per_ztrace_cpu_s', 'vm_hwm_kb', 'vm_rss_kb', 'rss_anon_kb', 'rss_file_kb',
+            'bpf_map_rss_kb']
     s = {k: med(k) for k in keys}
     s['count_exact'] = all(r['count_exact'] for r in runs)
     s['runs'] = runs

@@ -299,6 +299,22 @@ def proc_status_kb(pid, key):
     return None
 
 
+def proc_mapped_rss_kb(pid, name):
+    """Resident kB of the mappings of a process whose name contains name (e.g. the BPF ring
+    buffer, "anon_inode:bpf-map"), from /proc/PID/smaps; None when unreadable."""
+    total, match = 0, False
+    try:
+        with open(f'/proc/{pid}/smaps') as f:
+            for line in f:
+                if re.match(r'^[0-9a-f]+-[0-9a-f]+ ', line):
+                    match = name in line
+                elif match and line.startswith('Rss:'):
+                    total += int(line.split()[1])
+    except OSError:
+        return None
+    return total
+
+
 class OtlpSink:
     """An OTLP/HTTP endpoint on 127.0.0.1 that accepts and discards every request, counting
     requests and bytes: the pipeline benchmark's receiver, as cheap as a receiver can be."""

@@ -42,7 +42,7 @@ for t in "$@"; do
 			printf '%-12s %12s %10s %8s  %s\n' "$t" - - - "FAILED replaying $reg"
 			awk '/^Running: / { last = $0 }
 			     /ERROR:|invariant failed|runtime error/ { if (!on) print last; on = 1 }
-			     on && n++ < 25' "$log.replay"
+			     on && n++ < 12' "$log.replay"
 			failed+=("$t")
 		fi
 	fi
@@ -64,7 +64,7 @@ for t in "$@"; do
 	printf '%-12s %12s %10s %8s  %s\n' "$t" "${runs:-?}" "${speed:-?}" "$corpus" "$result"
 	if [ $rc -ne 0 ]; then
 		# the report (sanitizer or broken invariant), and the saved input
-		awk '/ERROR:|invariant failed|runtime error/ { on = 1 } on && n++ < 25' "$log"
+		awk '/ERROR:|invariant failed|runtime error/ { on = 1 } on && n++ < 12' "$log"
 		ls "$art" | sed "s|^|  saved input: $art/|"
 	fi
 done
