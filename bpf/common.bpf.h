@@ -75,6 +75,24 @@ static __always_inline struct zt_probe_stats *zt_stats(__u32 probe_id)
 	return bpf_map_lookup_elem(&probe_stats, &probe_id);
 }
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct zt_control);
+} control SEC(".maps");
+
+/* Whether a completed call deserves a span record (tail sampling in aggregate mode). */
+static __always_inline bool zt_span_wanted(__u64 dur, bool error)
+{
+	__u32 zero = 0;
+	struct zt_control *c = bpf_map_lookup_elem(&control, &zero);
+
+	if (!c || !c->aggregate)
+		return true;
+	return error || (c->span_min_ns && dur >= c->span_min_ns);
+}
+
 static __always_inline bool zt_func_is_error(__s64 ret)
 {
 	switch (err_op) {

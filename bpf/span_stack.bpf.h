@@ -117,9 +117,14 @@ static __noinline void zt_emit(struct zt_thread_stack *st, __u32 d_flags, __u64 
 	if (syscall)
 		flags |= ZT_SPAN_SYSCALL;
 	/* a syscall fails by returning -errno; functions by the user's rule */
-	if (!(flags & ZT_SPAN_INCOMPLETE))
-		zt_aggregate(pid_tgid >> 32, f->probe_id, end_ns - f->start_ns,
-			     syscall ? ret < 0 : zt_func_is_error(ret));
+	if (!(flags & ZT_SPAN_INCOMPLETE)) {
+		bool error = syscall ? ret < 0 : zt_func_is_error(ret);
+		__u64 dur = end_ns - f->start_ns;
+
+		zt_aggregate(pid_tgid >> 32, f->probe_id, dur, error);
+		if (!zt_span_wanted(dur, error))
+			return;
+	}
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
 		struct zt_probe_stats *s = zt_stats(syscall ? ZT_SYSCALL_STATS_ID : f->probe_id);

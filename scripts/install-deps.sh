@@ -10,9 +10,13 @@ packages=(
 	libmicrohttpd-dev libcurl4-openssl-dev systemtap-sdt-dev libyaml-dev
 	prometheus
 	python3
+	# tests/integ/test_deploy: systemd-analyze verifies scripts/deploy/ztrace.service
+	systemd
 	qemu-system-x86 busybox-static xz-utils kmod
 	# make bench: the tools ztrace is compared with, side by side
 	bpftrace libbpf-tools strace linux-perf
+	# make fuzz, fuzz-smoke: libFuzzer and clang's sanitizer runtimes (only a Recommends of clang)
+	libclang-rt-14-dev
 )
 # Node.js runs the independent OTLP receiver used by tests; a machine may already carry a
 # newer build that bundles npm, so only install Debian's when the commands are absent.

@@ -108,8 +108,10 @@ struct zt_proc_identity {
  * Read and check the config file path into *out. Returns 0; -EINVAL for a bad config, with
  * "PATH:LINE:COLUMN: what is wrong" in err; -errno of open/read (-ENOENT, -EACCES, -EISDIR,
  * -EFBIG for a file over ZT_AGENT_CONFIG_MAX_BYTES) with "cannot read PATH: reason" in err;
- * -ENOMEM. On success the caller owns *out and releases it with zt_agent_config_free(); on
- * error *out holds nothing to free.
+ * -ENOMEM. err must hold errlen bytes (not NULL). On success the caller owns *out and
+ * releases it with zt_agent_config_free(); on error *out holds nothing to free. Reads only the
+ * file (and resolves metrics_addr's host name, if it has one): safe to call from a SIGHUP
+ * reload while the old config keeps running.
  */
 int zt_agent_config_load(const char *path, struct zt_agent_config *out, char *err, size_t errlen);
 

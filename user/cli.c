@@ -24,6 +24,7 @@ enum {
 	OPT_KPROBE_MECH,
 	OPT_LIST_USDT,
 	OPT_CHECK_CONFIG,
+	OPT_AGGREGATE,
 };
 
 static const struct option long_options[] = {
@@ -50,6 +51,7 @@ static const struct option long_options[] = {
 	{ "kernel", no_argument, NULL, 'k' },
 	{ "list-usdt", no_argument, NULL, OPT_LIST_USDT },
 	{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+	{ "aggregate", no_argument, NULL, OPT_AGGREGATE },
 	{ "usdt", no_argument, NULL, OPT_LIST_USDT },
 	{ 0 },
 };
@@ -67,9 +69,10 @@ void zt_cli_usage(FILE *out)
 {
 	fputs("usage:\n"
 	      "  ztrace trace  [-p PID[,PID]] [PROBE...] [--syscalls[=LIST]] [-d SECONDS]\n"
-	      "                [--format text|json] [--error-if 'ret<0'] [--ret32] [--otlp URL]\n"
+	      "                [--format text|json] [--error-if 'ret<0'] [--otlp URL]\n"
 	      "                [--metrics-addr [HOST:]PORT] [--min-duration DUR] [-q] [-v]\n"
-	      "                [--syscall-spans] [--kprobe-mechanism auto|fentry|kprobe]\n"
+	      "                [--syscall-spans] [--aggregate] [--ret32]\n"
+	      "                [--kprobe-mechanism auto|fentry|kprobe]\n"
 	      "                [-- COMMAND ARGS...]\n"
 	      "  ztrace record -o FILE (same selection options as trace)\n"
 	      "  ztrace report FILE [--top N]\n"
@@ -260,6 +263,9 @@ static int parse_option(int c, struct zt_options *o, char *err, size_t errlen)
 		return 0;
 	case OPT_CHECK_CONFIG:
 		o->check_config = true;
+		return 0;
+	case OPT_AGGREGATE:
+		o->aggregate = true;
 		return 0;
 	}
 	snprintf(err, errlen, "unknown option: see ztrace help");

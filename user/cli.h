@@ -46,6 +46,7 @@ struct zt_options {
 	bool syscalls;
 	const char *syscall_list; /* --syscalls=LIST, NULL = all */
 	bool syscall_spans;
+	bool aggregate; /* --aggregate: count in the kernel, spans only for slow or failed calls */
 	bool quiet; /* no per-call lines, summary only */
 	int verbose;
 	/* exporters */

@@ -32,12 +32,21 @@ static void to_metrics(struct zt_collect *c, const struct zt_agg_entry *e)
 static void to_summary(struct zt_collect *c, const struct zt_agg_entry *e)
 {
 	uint32_t id = e->key.probe_id;
+	const struct zt_probe *p;
 	const char *name;
 
-	if (!c->syscalls || id < ZT_AGG_SYSCALL_BASE)
+	if (id >= ZT_AGG_SYSCALL_BASE) {
+		if (!c->syscalls)
+			return;
+		name = zt_syscall_name((int)(id - ZT_AGG_SYSCALL_BASE));
+		zt_summary_add_agg(c->summary, ZT_KIND_SYSCALL, name ? name : "?", NULL, &e->val);
+		zt_summary_add_agg(c->exact, ZT_KIND_SYSCALL, name ? name : "?", NULL, &e->val);
 		return;
-	name = zt_syscall_name((int)(id - ZT_AGG_SYSCALL_BASE));
-	zt_summary_add_syscall_agg(c->summary, name ? name : "?", &e->val);
+	}
+	/* the summary has functions from their spans; the exact one from the kernel's counts */
+	p = zt_probes_get(c->probes, id);
+	if (p)
+		zt_summary_add_agg(c->exact, p->kind, p->name, p->binary, &e->val);
 }
 
 static void collect(struct zt_collect *c, enum scope scope, uint32_t pid)
@@ -65,9 +74,12 @@ static void collect(struct zt_collect *c, enum scope scope, uint32_t pid)
 
 			if (scope == ONE_PROCESS_FINAL && errs[i].key.tgid != pid)
 				continue;
-			if (c->syscalls)
+			if (c->syscalls) {
 				zt_summary_add_syscall_errno(c->summary, name ? name : "?",
 							     (int)errs[i].key.err, errs[i].count);
+				zt_summary_add_syscall_errno(c->exact, name ? name : "?",
+							     (int)errs[i].key.err, errs[i].count);
+			}
 			if (scope == ONE_PROCESS_FINAL)
 				bpf_map_delete_elem(errnos_fd, &errs[i].key);
 		}

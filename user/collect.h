@@ -22,6 +22,9 @@ struct zt_collect {
 	struct zt_metrics *metrics; /* NULL without --metrics-addr */
 	struct zt_summary *summary;
 	bool syscalls; /* summarise syscalls */
+	/* The same tables from the kernel's exact counts alone, functions included: shown when
+	 * spans were not all made (--aggregate, overload) or some were lost. */
+	struct zt_summary *exact;
 };
 
 /* Copy every live aggregate into the metrics registry (no-op without metrics). */

@@ -128,6 +128,17 @@ static void map_ringbuf_positions(struct zt_loader *l)
 	l->rb_producer = p == MAP_FAILED ? NULL : p;
 }
 
+int zt_loader_set_aggregate(struct zt_loader *l, bool on)
+{
+	struct zt_control c = { .aggregate = on, .span_min_ns = l->cfg.span_min_ns };
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.control), &zero, &c, BPF_ANY))
+		return -errno;
+	l->cfg.aggregate = on;
+	return 0;
+}
+
 uint64_t zt_loader_ringbuf_used(struct zt_loader *l)
 {
 	if (!l->rb_consumer || !l->rb_producer)
@@ -176,6 +187,10 @@ struct zt_loader *zt_loader_open(const struct zt_loader_config *cfg, char *err, 
 	if (cfg->syscalls && load_syscalls(l, cfg, err, errlen))
 		goto fail;
 	map_ringbuf_positions(l);
+	if (zt_loader_set_aggregate(l, cfg->aggregate)) {
+		snprintf(err, errlen, "cannot configure the BPF programs: %s", strerror(errno));
+		goto fail;
+	}
 	/* A thread that exits with calls open: flush them as incomplete spans. */
 	l->exit_link =
 	    bpf_program__attach_raw_tracepoint(l->skel->progs.zt_thread_exit, "sched_process_exit");

@@ -24,6 +24,8 @@ struct zt_loader_config {
 	bool syscall_spans;	      /* a span for every syscall */
 	uint64_t syscall_min_ns;      /* else a span for syscalls at least this slow (0: none) */
 	bool report_execs;	      /* ZT_REC_EXEC records for every exec (agent discovery) */
+	bool aggregate;		      /* --aggregate: spans only for slow or failed calls */
+	uint64_t span_min_ns;	      /* with aggregate: "slow" */
 };
 
 struct zt_loader;
@@ -61,6 +63,9 @@ void zt_loader_detach(struct zt_loader *l);
 
 /* The ring buffer of records, and the fd to poll for it. */
 struct bpf_map *zt_loader_events(struct zt_loader *l);
+
+/* Switch aggregate mode (see struct zt_control) on or off at run time. Returns 0 or -errno. */
+int zt_loader_set_aggregate(struct zt_loader *l, bool on);
 
 /* Bytes of records waiting in the ring buffer (producer - consumer position). */
 uint64_t zt_loader_ringbuf_used(struct zt_loader *l);

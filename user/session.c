@@ -87,8 +87,9 @@ int zt_session_open_pipeline(struct zt_session *t, const struct zt_loader_config
 	t->rb = ring_buffer__new(bpf_map__fd(zt_loader_events(t->loader)),
 				 zt_session_handle_record, t, NULL);
 	t->summary = zt_summary_new();
+	t->exact = zt_summary_new();
 	t->procs = zt_proctable_new();
-	if (!t->rb || !t->summary || !t->procs) {
+	if (!t->rb || !t->summary || !t->exact || !t->procs) {
 		snprintf(t->err, sizeof(t->err), "cannot set up the ring buffer: %s",
 			 strerror(errno));
 		*code = ZT_EXIT_FAILURE;
@@ -109,6 +110,7 @@ int zt_session_open_pipeline(struct zt_session *t, const struct zt_loader_config
 	    .procs = t->procs,
 	    .metrics = t->metrics,
 	    .summary = t->summary,
+	    .exact = t->exact,
 	    .syscalls = lcfg->syscalls,
 	};
 	return 0;
@@ -126,6 +128,7 @@ void zt_session_cleanup(struct zt_session *t)
 	zt_points_close(t->points);
 	zt_loader_close(t->loader);
 	zt_summary_free(t->summary);
+	zt_summary_free(t->exact);
 	zt_proctable_free(t->procs);
 	zt_probes_free(&t->probes);
 	for (size_t i = 0; i < t->nspecs; i++)
@@ -143,6 +146,7 @@ void zt_session_cleanup(struct zt_session *t)
 	t->points = NULL;
 	t->loader = NULL;
 	t->summary = NULL;
+	t->exact = NULL;
 	t->procs = NULL;
 	t->specs = NULL;
 	t->nspecs = 0;

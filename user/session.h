@@ -42,7 +42,9 @@ struct zt_session {
 	struct zt_points *points;   /* t: and usdt: specs */
 	struct ring_buffer *rb;
 	struct zt_stitch stitch;
-	struct zt_summary *summary;
+	struct zt_summary *summary; /* functions from spans, syscalls from the kernel */
+	struct zt_summary *exact;   /* everything from the kernel's counts (see collect.h) */
+	bool aggregated;	    /* spans were not all made: show the exact summary */
 	struct zt_proctable *procs;
 	struct zt_metrics *metrics; /* --metrics-addr */
 	struct zt_http *http;

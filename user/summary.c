@@ -249,9 +249,10 @@ int zt_summary_add(struct zt_summary *s, const struct zt_span *span)
 	return ret;
 }
 
-int zt_summary_add_syscall_agg(struct zt_summary *s, const char *name, const struct zt_agg_val *v)
+int zt_summary_add_agg(struct zt_summary *s, enum zt_span_kind kind, const char *name,
+		       const char *binary, const struct zt_agg_val *v)
 {
-	struct summary_row *r = row_get(s, ZT_KIND_SYSCALL, name, NULL);
+	struct summary_row *r = row_get(s, kind, name, kind == ZT_KIND_SYSCALL ? NULL : binary);
 
 	if (!r)
 		return -ENOMEM;

@@ -40,12 +40,14 @@ int zt_summary_add(struct zt_summary *s, const struct zt_span *span);
  * count in the total. Returns 0 or -ENOMEM.
  */
 /*
- * Add a syscall's in-kernel aggregate (one process's worth; call once per process) and its
- * failures by errno. These are exact counts even when span records were lost; latency columns
- * come from the kernel's log2 histogram (upper bounds within 2x, max and mean exact).
- * Returns 0 or -ENOMEM.
+ * Add an in-kernel aggregate of a syscall or function (one process's worth; call once per
+ * process), and a syscall's failures by errno. These are exact counts even when span records
+ * were lost or never made (--aggregate); latency columns come from the kernel's log2 histogram
+ * (upper bounds within 2x, max and mean exact). Returns 0 or -ENOMEM.
  */
-int zt_summary_add_syscall_agg(struct zt_summary *s, const char *name, const struct zt_agg_val *v);
+int zt_summary_add_agg(struct zt_summary *s, enum zt_span_kind kind, const char *name,
+		       const char *binary, const struct zt_agg_val *v);
+
 int zt_summary_add_syscall_errno(struct zt_summary *s, const char *name, int err, uint64_t count);
 
 int zt_summary_set_capture(struct zt_summary *s, const char *probe, uint64_t delivered,

@@ -179,6 +179,18 @@ int zt_session_run(struct zt_session *t)
 		if (t->metrics)
 			zt_metrics_set_ringbuf_fill(t->metrics, zt_loader_ringbuf_used(t->loader),
 						    ZT_RINGBUF_BYTES);
+		if (!t->aggregated &&
+		    zt_loader_ringbuf_used(t->loader) >= ZT_OVERLOAD_RINGBUF_BYTES) {
+			/* the consumer is falling behind: count in the kernel instead of losing */
+			if (zt_loader_set_aggregate(t->loader, true) == 0) {
+				t->aggregated = true;
+				zt_warn("ring buffer over %u%% full: switched to in-kernel aggregation "
+					"(spans only for failed calls%s)",
+					(unsigned)(100ull * ZT_OVERLOAD_RINGBUF_BYTES /
+						   ZT_RINGBUF_BYTES),
+					t->opts->min_duration_ns ? " and slow ones" : "");
+			}
+		}
 		ring_buffer__consume(t->rb);
 		if ((t->metrics || t->store) &&
 		    zt_monotonic_ms() - last_publish >= ZT_METRICS_REFRESH_MS) {
@@ -211,6 +223,13 @@ out:
 	if (ep >= 0)
 		close(ep);
 	return ret;
+}
+
+/* json on stdout and record files stay machine-readable: the summary goes to stderr */
+static FILE *summary_out(const struct zt_session *t)
+{
+	return t->opts->format == ZT_FORMAT_JSON || t->opts->cmd == ZT_CMD_RECORD ? stderr
+										  : stdout;
 }
 
 void zt_session_finish(struct zt_session *t)
@@ -253,6 +272,7 @@ void zt_session_finish(struct zt_session *t)
 		if (zt_loader_probe_stats(t->loader, p->id, &st))
 			continue;
 		zt_summary_set_capture(t->summary, p->text, p->delivered, st.lost);
+		zt_summary_set_capture(t->exact, p->text, p->delivered, st.lost);
 		delivered += p->delivered;
 		lost += st.lost;
 		overflow += st.overflow;
@@ -261,15 +281,22 @@ void zt_session_finish(struct zt_session *t)
 		struct zt_probe_stats st = {0};
 
 		zt_loader_probe_stats(t->loader, ZT_SYSCALL_STATS_ID, &st);
-		if (t->syscall_delivered || st.lost)
+		if (t->syscall_delivered || st.lost) {
 			zt_summary_set_capture(t->summary, "syscall", t->syscall_delivered,
 					       st.lost);
+			zt_summary_set_capture(t->exact, "syscall", t->syscall_delivered, st.lost);
+		}
 	}
 	fflush(t->out);
-	/* json on stdout and record files stay machine-readable: the summary goes to stderr */
-	zt_summary_print(
-	    t->summary,
-	    t->opts->format == ZT_FORMAT_JSON || t->opts->cmd == ZT_CMD_RECORD ? stderr : stdout);
+	/*
+	 * With every call a span, the span-fed table has exact percentiles; when spans were not all
+	 * made or some were lost, the kernel's counts are the exact ones.
+	 */
+	if (t->aggregated || lost)
+		fprintf(summary_out(t), "(calls counted in the kernel%s: percentiles from log2 "
+					"buckets)\n",
+			lost ? " because span records were lost" : "");
+	zt_summary_print(t->aggregated || lost ? t->exact : t->summary, summary_out(t));
 	if (overflow)
 		zt_warn("%llu calls nested deeper than %d traced calls were not recorded",
 			(unsigned long long)overflow, ZT_MAX_DEPTH);
@@ -277,7 +304,6 @@ void zt_session_finish(struct zt_session *t)
 		zt_warn("%llu malformed records from the kernel were ignored",
 			(unsigned long long)t->invalid_records);
 	(void)delivered;
-	(void)lost;
 }
 
 int zt_cmd_trace(const struct zt_options *o)
@@ -309,6 +335,9 @@ int zt_cmd_trace(const struct zt_options *o)
 	lcfg.syscall_selected = t.syscall_selected;
 	lcfg.syscall_spans = o->syscall_spans;
 	lcfg.syscall_min_ns = o->min_duration_ns;
+	lcfg.aggregate = o->aggregate;
+	lcfg.span_min_ns = o->min_duration_ns;
+	t.aggregated = o->aggregate;
 	ret = parse_specs(&t);
 	if (ret)
 		goto fail;

@@ -19,6 +19,8 @@
 #define ZT_RINGBUF_BYTES (8u << 20)
 /* The consumer is woken at most once per this many bytes of backlog; otherwise it polls. */
 #define ZT_RINGBUF_WAKEUP_BYTES (ZT_RINGBUF_BYTES / 8)
+/* Backlog at which the overload governor switches to in-kernel aggregation. */
+#define ZT_OVERLOAD_RINGBUF_BYTES (ZT_RINGBUF_BYTES / 2)
 /* How often the consumer drains the ring buffer when nobody woke it, in milliseconds. */
 #define ZT_POLL_INTERVAL_MS 10
 /* How often the metrics registry is refreshed from the kernel's aggregates, in ms. */

@@ -119,6 +119,17 @@ struct zt_errno_key {
 /* USDT cookies: the probe id, with this bit set on the END probe of a START..END pair. */
 #define ZT_USDT_END_BIT 0x80000000u
 
+/*
+ * Switches the agent flips at run time (a one-entry array map shared by every program).
+ * aggregate: no span record for a call that succeeded faster than span_min_ns; the in-kernel
+ * aggregates still count every call (--aggregate, or the overload governor).
+ */
+struct zt_control {
+	zt_u32 aggregate;
+	zt_u32 pad;
+	zt_u64 span_min_ns;
+};
+
 /* Per-probe counters kept by the kernel side (per-CPU array indexed by probe id). */
 struct zt_probe_stats {
 	zt_u64 lost;	 /* ring buffer full: a completed span could not be recorded */

@@ -92,11 +92,17 @@ def _rss(b):
     hwm = s['vm_hwm_kb']
     met = hwm is not None and hwm <= RSS_MAX_KB
     note = f'VmHWM {hwm / 1024:.1f} MB at {s["produced_per_s"]:.0f} events/s'
-    bound = ''
+    bounds = []
+    if not met and s.get('bpf_map_rss_kb') is not None:
+        maps = s['bpf_map_rss_kb']
+        bounds.append(f'the mmapped BPF ring buffer, resident in full: {maps / 1024:.1f} MB; '
+                      f'other mapped files (the binary and its shared libraries) '
+                      f'{(s["rss_file_kb"] - maps) / 1024:.1f} MB; heap '
+                      f'{s["rss_anon_kb"] / 1024:.1f} MB')
     if s['produced_per_s'] < 0.9 * int(RSS_RATE):
-        bound = 'the producer could not reach 100k/s; measured at the rate it reached'
+        bounds.append('(the producer could not reach 100k/s; measured at the rate it reached)')
     return {'goal': 'RSS <= 20 MB at 100k events/s', 'measured': note, 'met': met,
-            'bound': bound}
+            'bound': ' '.join(bounds)}
 
 
 def _attach(b):

@@ -5,7 +5,7 @@
 #   make fuzz-build      just build them, into $(OUTPUT)/fuzz/
 #   make check-sanitize  the unit tests built with ASan + UBSan, into $(OUTPUT)/asan/
 #
-# The fuzzers are built with clang from the user/*.c sources themselves, instrumented for
+# The fuzzers are built with clang from the user/*.c sources they test, instrumented for
 # libFuzzer, AddressSanitizer and UndefinedBehaviorSanitizer (libztrace.a is gcc-built without
 # them). A fuzzer starts from its committed seeds (tests/fuzz/corpus/TARGET/) and the seeds
 # built here (real ELF and record files, $(OUTPUT)/fuzz/seeds/TARGET/), first replays the
@@ -25,7 +25,10 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
 	       -Wno-missing-field-initializers -Iinclude -Iuser -I$(OUTPUT) $(PKG_CFLAGS) \
 	       -MMD -MP $(FUZZ_SAN)
-FUZZ_OBJS := $(patsubst user/%.c,$(FUZZ_DIR)/obj/%.o,$(USER_SRCS))
+# The modules under test and what they call (an "undefined reference" when linking a fuzzer
+# means one more belongs here).
+FUZZ_MODULES := probe_spec procmaps elf_sym store_read span error_rule cli
+FUZZ_OBJS := $(patsubst %,$(FUZZ_DIR)/obj/%.o,$(FUZZ_MODULES))
 FUZZ_LIB := $(FUZZ_DIR)/libztrace-fuzz.a
 
 # Seeds built from real files: small ELF files of every kind elf_sym.c reads, and record files
@@ -46,7 +49,7 @@ fuzz: fuzz-build
 fuzz-smoke: fuzz-build
 	$(Q)$(FUZZ_SRC)/run-fuzz.sh $(FUZZ_DIR) $(FUZZ_SMOKE_SECONDS) $(FUZZ_NAMES)
 
-$(FUZZ_DIR)/obj/%.o: user/%.c $(SKELS) $(FUZZ_MK)
+$(FUZZ_DIR)/obj/%.o: user/%.c $(FUZZ_MK)
 	$(call msg,FUZZCC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@

@@ -15,7 +15,7 @@
 #include "fuzz_util.h"
 
 /* Arguments taken from one input; the rest of the input is ignored. */
-#define MAX_ARGS 64
+#define MAX_ARGS  64
 #define ERR_BYTES 1024
 
 /* Whether P points at one of the ARGC strings of ARGV. */

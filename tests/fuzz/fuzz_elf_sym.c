@@ -50,8 +50,7 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	if (!guard_file_mmap || fd < 0 || (flags & MAP_ANONYMOUS) || addr || guarded.base || !len)
 		return __interceptor_mmap(addr, len, prot, flags, fd, off);
 	span = (len + page - 1) & ~(page - 1);
-	base = __interceptor_mmap(NULL, span + page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-				  0);
+	base = __interceptor_mmap(NULL, span + page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (base == MAP_FAILED)
 		return MAP_FAILED;
 	file = __interceptor_mmap(base, len, prot, flags | MAP_FIXED, fd, off);

@@ -14,7 +14,7 @@
 #define ERR_BYTES 512
 
 /* Return values at the edges of every comparison. */
-static const int64_t probes[] = { INT64_MIN, INT64_MIN + 1, -1, 0, 1, INT64_MAX - 1, INT64_MAX };
+static const int64_t probes[] = {INT64_MIN, INT64_MIN + 1, -1, 0, 1, INT64_MAX - 1, INT64_MAX};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -14,7 +14,7 @@
 
 /* Library names of every form zt_libname_matches() knows (see procmaps.h). */
 static const char *const libnames[] = {
-	"libc", "libssl.so.3", "libpricing.so", "/usr/lib/x86_64-linux-gnu/libc.so.6", "l", "",
+    "libc", "libssl.so.3", "libpricing.so", "/usr/lib/x86_64-linux-gnu/libc.so.6", "l", "",
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -45,9 +45,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ZT_FUZZ_CHECK(map->path && map->path[0] == '/');
 		if (map->start < map->end) {
 			found = zt_procmaps_find_addr(&m, map->start);
-			ZT_FUZZ_CHECK(found && found->start <= map->start && map->start < found->end);
+			ZT_FUZZ_CHECK(found && found->start <= map->start &&
+				      map->start < found->end);
 			found = zt_procmaps_find_addr(&m, map->end - 1);
-			ZT_FUZZ_CHECK(found && found->start <= map->end - 1 && map->end - 1 < found->end);
+			ZT_FUZZ_CHECK(found && found->start <= map->end - 1 &&
+				      map->end - 1 < found->end);
 		}
 		for (j = 0; j < sizeof(libnames) / sizeof(libnames[0]) && map->path; j++)
 			(void)zt_libname_matches(libnames[j], map->path);

@@ -39,7 +39,7 @@ static void out_put(struct out_buf *o, const void *p, size_t len)
 /* A valid header, then one well-formed block per framed payload of DATA. */
 static void frame(const uint8_t *data, size_t size, struct out_buf *o)
 {
-	uint8_t hdr[HDR_SIZE] = { 0 }, bhdr[BLOCK_HDR_SIZE];
+	uint8_t hdr[HDR_SIZE] = {0}, bhdr[BLOCK_HDR_SIZE];
 
 	memcpy(hdr, store_magic, sizeof(store_magic));
 	le32_put(hdr + HDR_OFF_VERSION, ZT_STORE_VERSION);
@@ -115,7 +115,7 @@ static void check_item(const struct zt_store_item *it)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct zt_fuzz_file file;
-	struct out_buf framed = { 0 };
+	struct out_buf framed = {0};
 	struct zt_store_reader *r = NULL;
 	const struct zt_store_process *procs;
 	struct zt_store_item item;
@@ -154,7 +154,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ZT_FUZZ_CHECK(reason && reason[0]);
 		/* a clean end and a cut-short file stop within the file; corruption may not */
 		if (stop != ZT_STORE_CORRUPT)
-			ZT_FUZZ_CHECK(offset <= (data[0] & ZT_FRAME_BLOCKS ? framed.len : size - 1));
+			ZT_FUZZ_CHECK(offset <=
+				      (data[0] & ZT_FRAME_BLOCKS ? framed.len : size - 1));
 		/* reading on at the end stays at the end */
 		ZT_FUZZ_CHECK(zt_store_next(r, &item) == 0);
 	}

@@ -21,7 +21,7 @@
 #define ZT_FUZZ_CHECK(cond)                                                                        \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,      \
+			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,       \
 				#cond);                                                            \
 			abort();                                                                   \
 		}                                                                                  \
@@ -49,8 +49,7 @@ struct zt_fuzz_file {
 };
 
 /* Replace the file's contents with DATA. Returns the path to open. Aborts on failure. */
-static inline const char *zt_fuzz_file_set(struct zt_fuzz_file *f, const uint8_t *data,
-					   size_t size)
+static inline const char *zt_fuzz_file_set(struct zt_fuzz_file *f, const uint8_t *data, size_t size)
 {
 	size_t off = 0;
 

@@ -75,7 +75,7 @@ static int write_seed(const char *dir, const char *name, uint8_t mode, const uin
 
 static void fill_span(struct zt_span *s, uint32_t i)
 {
-	static const char *const names[] = { "process_order", "validate_order", "read" };
+	static const char *const names[] = {"process_order", "validate_order", "read"};
 
 	memset(s, 0, sizeof(*s));
 	s->trace_id[0] = 0x42;
@@ -103,19 +103,19 @@ static void fill_span(struct zt_span *s, uint32_t i)
 static int write_record(const char *path, uint32_t nspans)
 {
 	struct zt_store_process p = {
-		.pid = 4242,
-		.start_time = 123456,
-		.comm = "orders",
-		.exe = "/opt/orders",
-		.cmdline = "orders --threads 2",
-		.service_name = "checkout",
-		.service_name_from_env = true,
-		.container_id = NULL,
-		.resource_attrs = "deployment.environment=test",
+	    .pid = 4242,
+	    .start_time = 123456,
+	    .comm = "orders",
+	    .exe = "/opt/orders",
+	    .cmdline = "orders --threads 2",
+	    .service_name = "checkout",
+	    .service_name_from_env = true,
+	    .container_id = NULL,
+	    .resource_attrs = "deployment.environment=test",
 	};
 	const struct zt_store_metric samples[] = {
-		{ "ztrace_events_total", "probe=\"u:/opt/orders:*_order\",outcome=\"delivered\"", 40 },
-		{ "ztrace_events_total", "probe=\"u:/opt/orders:*_order\",outcome=\"lost\"", 0 },
+	    {"ztrace_events_total", "probe=\"u:/opt/orders:*_order\",outcome=\"delivered\"", 40},
+	    {"ztrace_events_total", "probe=\"u:/opt/orders:*_order\",outcome=\"lost\"", 0},
 	};
 	char err[256];
 	struct zt_store_writer *w = zt_store_create(path, BOOT_OFFSET, err, sizeof(err));
@@ -179,7 +179,7 @@ static int frame_blocks(const struct bytes *b, struct bytes *out)
 static int seeds_of(const char *dir, const char *name, uint32_t nspans)
 {
 	char path[4096], seed[256];
-	struct bytes b = { 0 }, framed = { 0 };
+	struct bytes b = {0}, framed = {0};
 	size_t hdr, cuts[3];
 	int ret;
 
@@ -195,8 +195,8 @@ static int seeds_of(const char *dir, const char *name, uint32_t nspans)
 	if (ret)
 		goto out;
 	hdr = le32_get(b.data + HDR_OFF_SIZE);
-	cuts[0] = hdr / 2;			  /* inside the header */
-	cuts[1] = hdr + BLOCK_HDR_SIZE / 2;	  /* inside the first block header */
+	cuts[0] = hdr / 2;					/* inside the header */
+	cuts[1] = hdr + BLOCK_HDR_SIZE / 2;			/* inside the first block header */
 	cuts[2] = b.len > hdr + BLOCK_HDR_SIZE ? b.len - 1 : 0; /* inside the last payload */
 	for (int i = 0; i < 3; i++) {
 		if (!cuts[i] || cuts[i] >= b.len)

@@ -42,10 +42,10 @@
 /* -d for runs that must be refused: bounds the test if ztrace wrongly accepts one. */
 #define REFUSED_DURATION "2"
 
-#define ARGV_MAX     32
-#define TRACING_LINE "ztrace: tracing "
-#define EM_AARCH64_V 183 /* e_machine of aarch64 (elf.h EM_AARCH64) */
-#define E_MACHINE_OFFSET 18 /* of the ELF header, in bytes */
+#define ARGV_MAX	 32
+#define TRACING_LINE	 "ztrace: tracing "
+#define EM_AARCH64_V	 183 /* e_machine of aarch64 (elf.h EM_AARCH64) */
+#define E_MACHINE_OFFSET 18  /* of the ELF header, in bytes */
 
 /* tests/targets/crasher.c */
 #define CRASHER_WARMUP_RET 42
@@ -351,8 +351,8 @@ Test(bad_input, not_root_names_capabilities)
  * launched command behind). */
 Test(bad_input, non_elf_file)
 {
-	static const char *const needles[] = {"u:/etc/passwd:main", "/etc/passwd is not an ELF file",
-					      NULL};
+	static const char *const needles[] = {"u:/etc/passwd:main",
+					      "/etc/passwd is not an ELF file", NULL};
 	struct scratch s;
 	struct zt_proc orders;
 	struct argv_buf a = {0};
@@ -647,8 +647,7 @@ Test(bad_input, unknown_option)
 Test(bad_input, command_not_found)
 {
 	static const char *const needles[] = {"cannot run '/nonexistent/cmd'", "not found", NULL};
-	static const char *const denied[] = {"cannot run '/etc/passwd'", "Permission denied",
-					     NULL};
+	static const char *const denied[] = {"cannot run '/etc/passwd'", "Permission denied", NULL};
 	struct argv_buf a = {0};
 
 	av_ztrace(&a, "trace");
@@ -893,7 +892,8 @@ Test(bad_input, sigkill_while_recording)
 	av_add(&a, "slow_io");
 	av_add(&a, "u:libpricing.so:*");
 	start_tracing(&zt, &a);
-	cr_assert(orders_sites_are(orders.pid, ZT_X86_INT3), "tracing, but a function has no uprobe");
+	cr_assert(orders_sites_are(orders.pid, ZT_X86_INT3),
+		  "tracing, but a function has no uprobe");
 	cr_assert_eq(zt_fdinfo_bpf_ids(zt.pid, &ids), 0);
 	cr_assert_gt(ids.n_progs, 0, "ztrace holds no BPF program while tracing");
 	release(&orders);
