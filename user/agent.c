@@ -84,12 +84,12 @@ static int read_identity(uint32_t pid, struct identity *out)
 	return 0;
 }
 
-/* Attach the rule's function specs in pid's binaries (once per file), and add pid. */
-static int trace_process(struct agent *a, uint32_t pid, const struct zt_agent_rule *rule,
-			 const char *exe)
+/* Attach the rule's function specs in pid's binaries (once per file). */
+static int attach_rule(struct agent *a, uint32_t pid, const struct zt_agent_rule *rule,
+		       const char *exe)
 {
 	struct zt_resolve_ctx ctx = { .pid = (int)pid, .exe = exe, .max_probes = ZT_MAX_PROBES };
-	uint8_t *want = calloc(ZT_MAX_PROBES, 1), flags = ZT_TARGET_FUNCS;
+	uint8_t *want = calloc(ZT_MAX_PROBES, 1);
 	bool any = false;
 	int ret = 0;
 
@@ -128,37 +128,42 @@ static int trace_process(struct agent *a, uint32_t pid, const struct zt_agent_ru
 			a->attached[i] |= want[i];
 	}
 	free(want);
-	if (rule->syscalls)
-		flags |= ZT_TARGET_SYSCALLS;
-	if (zt_loader_add_target(a->s.loader, (int)pid, flags) == 0) {
-		if (pid < a->pid_max) {
-			if (!a->rule_of[pid])
-				a->traced++;
-			a->rule_of[pid] = (int)(rule - a->cfg.rules) + 1;
-		}
-		/* read its /proc facts now: resource attributes, pid-reuse identity */
-		zt_proctable_get(a->s.procs, pid, NULL, NULL);
-		zt_info("tracing pid %u (%s) by rule '%s'", pid, exe, rule->name);
-	}
 	return ret;
 }
 
-/* Match pid against the rules; the first that selects it traces it. */
+/* Match pid against the rules: it gets the probes of every rule that selects it. */
 static void consider(struct agent *a, uint32_t pid)
 {
+	uint8_t flags = 0;
 	struct identity id;
+	int first = 0;
 
 	if (pid == (uint32_t)getpid() || read_identity(pid, &id))
 		return;
 	for (size_t i = 0; i < a->cfg.nrules; i++) {
-		if (zt_agent_rule_matches(&a->cfg.rules[i], &id.id)) {
-			a->selected++;
-			trace_process(a, pid, &a->cfg.rules[i], id.exe);
-			return;
+		const struct zt_agent_rule *rule = &a->cfg.rules[i];
+
+		if (!zt_agent_rule_matches(rule, &id.id))
+			continue;
+		attach_rule(a, pid, rule, id.exe);
+		flags |= ZT_TARGET_FUNCS | (rule->syscalls ? ZT_TARGET_SYSCALLS : 0);
+		if (!first)
+			first = (int)i + 1;
+		zt_info("tracing pid %u (%s) by rule '%s'", pid, id.exe, rule->name);
+	}
+	if (flags && zt_loader_add_target(a->s.loader, (int)pid, flags) == 0) {
+		a->selected++;
+		if (pid < a->pid_max) {
+			if (!a->rule_of[pid])
+				a->traced++;
+			a->rule_of[pid] = first;
 		}
+		/* read its /proc facts now: resource attributes, pid-reuse identity */
+		zt_proctable_get(a->s.procs, pid, NULL, NULL);
+		return;
 	}
 	/* an exec into a program no rule selects: stop tracing that process */
-	if (pid < a->pid_max && a->rule_of[pid]) {
+	if (!flags && pid < a->pid_max && a->rule_of[pid]) {
 		zt_loader_remove_target(a->s.loader, (int)pid);
 		a->rule_of[pid] = 0;
 		a->traced--;

@@ -141,10 +141,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	ZT_FUZZ_CHECK(zt_store_get_header(r) != NULL);
 	touch(zt_store_get_header(r)->hostname);
-	while ((ret = zt_store_next(r, &item)) > 0 && items < MAX_ITEMS) {
-		ZT_FUZZ_CHECK(ret == (int)item.type);
-		check_item(&item);
-		items++;
+	if (data[0] & ZT_FRAME_SPANS_ONLY) {
+		while ((ret = zt_store_next_span(r, &item.span)) > 0 && items < MAX_ITEMS) {
+			ZT_FUZZ_CHECK(ret == 1);
+			item.type = ZT_STORE_ITEM_SPAN;
+			check_item(&item);
+			items++;
+		}
+	} else {
+		while ((ret = zt_store_next(r, &item)) > 0 && items < MAX_ITEMS) {
+			ZT_FUZZ_CHECK(ret == (int)item.type);
+			check_item(&item);
+			items++;
+		}
 	}
 	ZT_FUZZ_CHECK(ret >= 0 || ret == -ENOMEM || ret == -EIO);
 	if (ret == 0) {
@@ -158,6 +167,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				      (data[0] & ZT_FRAME_BLOCKS ? framed.len : size - 1));
 		/* reading on at the end stays at the end */
 		ZT_FUZZ_CHECK(zt_store_next(r, &item) == 0);
+		ZT_FUZZ_CHECK(zt_store_stopped_at(r, &offset, &reason) == stop);
 	}
 	procs = zt_store_processes(r, &nprocs);
 	for (size_t i = 0; i < nprocs; i++)

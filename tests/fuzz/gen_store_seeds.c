@@ -175,7 +175,10 @@ static int frame_blocks(const struct bytes *b, struct bytes *out)
 	return 0;
 }
 
-/* Seeds from one record file of NSPANS spans: whole, cut short at three places, framed. */
+/*
+ * Seeds from one record file of NSPANS spans: whole, cut short at three places, framed (read
+ * item by item and span by span).
+ */
 static int seeds_of(const char *dir, const char *name, uint32_t nspans)
 {
 	char path[4096], seed[256];
@@ -211,6 +214,10 @@ static int seeds_of(const char *dir, const char *name, uint32_t nspans)
 		goto out;
 	snprintf(seed, sizeof(seed), "%s.framed", name);
 	ret = write_seed(dir, seed, ZT_FRAME_BLOCKS, framed.data, framed.len);
+	if (ret)
+		goto out;
+	snprintf(seed, sizeof(seed), "%s.framed.spans", name);
+	ret = write_seed(dir, seed, ZT_FRAME_BLOCKS | ZT_FRAME_SPANS_ONLY, framed.data, framed.len);
 out:
 	free(b.data);
 	free(framed.data);

@@ -16,8 +16,9 @@
 
 #include "store_format.h"
 
-#define ZT_FRAME_RAW	0
-#define ZT_FRAME_BLOCKS 1
+#define ZT_FRAME_RAW	    0
+#define ZT_FRAME_BLOCKS	    (1 << 0)
+#define ZT_FRAME_SPANS_ONLY (1 << 1)
 /* Bytes of a payload length in the framed form. */
 #define ZT_FRAME_LEN_BYTES 2
 

@@ -789,31 +789,19 @@ Test(bad_input, export_bad_format_and_file)
  */
 Test(bad_input, control_characters_stay_on_one_line)
 {
-	static const struct {
-		const char *opt;
-		const char *value;
-	} cases[] = {
-	    {"-d", "1\n2"},
-	    {"--error-if", "ret<0\nx"},
-	    {"--max-probes", "1\n0"},
-	    {"--syscalls", "read,\nwrite"},
+	static const char *const cases[][6] = {
+	    {"trace", "-d", "1\n2", "--syscalls=read", NULL},
+	    {"trace", "--error-if=ret<0\nx", "--syscalls=read", "-d", REFUSED_DURATION, NULL},
+	    {"trace", "--max-probes=1\n0", "--syscalls=read", "-d", REFUSED_DURATION, NULL},
+	    {"trace", "--syscalls=read,wr\nite", "-d", REFUSED_DURATION, NULL},
+	    {"report", "/nonexistent/run\n.zt", NULL},
 	};
 	struct argv_buf a = {0};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char arg[64];
-
-		av_ztrace(&a, "trace");
-		if (cases[i].opt[1] == '-') {
-			snprintf(arg, sizeof(arg), "%s=%s", cases[i].opt, cases[i].value);
-			av_add(&a, arg);
-		} else {
-			av_add(&a, cases[i].opt);
-			av_add(&a, cases[i].value);
-		}
-		av_add(&a, "--syscalls=read");
-		av_add(&a, "-d");
-		av_add(&a, REFUSED_DURATION);
+		av_ztrace(&a, cases[i][0]);
+		for (size_t j = 1; cases[i][j]; j++)
+			av_add(&a, cases[i][j]);
 		expect_refusal(&a, NULL);
 	}
 }

@@ -181,7 +181,7 @@ static void make_batch(struct fixture *f, bool random)
 	};
 }
 
-static char *hex_dump(const struct zt_outbuf *b)
+static char *hex_dump(const struct zt_buf *b)
 {
 	size_t len = b->len * 2 + b->len / HEX_LINE_BYTES + 2, n = 0;
 	char *out = malloc(len);
@@ -251,7 +251,7 @@ static char *normalise_ids_times(const char *json)
 
 static char *encode_json(const struct zt_otlp_batch *b)
 {
-	struct zt_outbuf buf = {0};
+	struct zt_buf buf = {0};
 
 	cr_assert_eq(zt_otlp_encode_json(b, &buf), 0);
 	cr_assert_eq(zt_buf_append(&buf, "\n", 2), 0); /* newline and NUL */
@@ -261,7 +261,7 @@ static char *encode_json(const struct zt_otlp_batch *b)
 Test(otlp_golden, protobuf)
 {
 	struct fixture f;
-	struct zt_outbuf buf = {0};
+	struct zt_buf buf = {0};
 	char *hex;
 
 	make_batch(&f, false);
@@ -306,7 +306,7 @@ Test(otlp_golden, normalised_random_ids_and_times)
 Test(otlp_encode, empty_batch)
 {
 	struct zt_otlp_batch batch = {0};
-	struct zt_outbuf buf = {0};
+	struct zt_buf buf = {0};
 
 	cr_assert_eq(zt_otlp_encode_proto(&batch, &buf), 0);
 	cr_assert_eq(buf.len, 0);
@@ -327,7 +327,7 @@ Test(otlp_encode, one_span_exact_bytes)
 			    .kind = ZT_KIND_SYSCALL};
 	struct zt_otlp_group g = {.spans = &s, .n = 1};
 	struct zt_otlp_batch b = {.groups = &g, .n_groups = 1};
-	struct zt_outbuf buf = {0};
+	struct zt_buf buf = {0};
 	static const uint8_t span_msg[] = {
 	    0x0a, 16,	0,    0,    0,	 0,   0,   0,	0,   0,	   0,	0,    0,   0,
 	    0,	  0,	0,    0,				/* trace_id */
@@ -474,7 +474,7 @@ static void span_id_hex(uint64_t id, char out[17])
 Test(otlp_peer, protobuf_decodes_to_the_spans)
 {
 	struct fixture f;
-	struct zt_outbuf buf = {0};
+	struct zt_buf buf = {0};
 	char *cols[N_SPANS][TSV_COLS], hex[33], want[64];
 	char *out;
 
@@ -542,7 +542,7 @@ Test(otlp_peer, protobuf_decodes_to_the_spans)
 Test(otlp_peer, json_and_protobuf_are_the_same_request)
 {
 	struct fixture f;
-	struct zt_outbuf pb = {0}, gz = {0};
+	struct zt_buf pb = {0}, gz = {0};
 	char *json, *from_pb, *from_json, *from_gz;
 
 	make_batch(&f, false);

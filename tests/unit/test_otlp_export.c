@@ -36,7 +36,7 @@ struct request {
 	char content_type[64];
 	char content_encoding[16];
 	char token[64];	    /* the x-token header */
-	struct zt_outbuf body; /* decompressed */
+	struct zt_buf body; /* decompressed */
 	unsigned spans;	    /* "spanId" occurrences in a JSON body */
 	long long at_ms;
 	int status; /* what the server answered */
@@ -63,7 +63,7 @@ static long long mono_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-static void gunzip(const struct zt_outbuf *in, struct zt_outbuf *out)
+static void gunzip(const struct zt_buf *in, struct zt_buf *out)
 {
 	z_stream zs = {0};
 
@@ -78,7 +78,7 @@ static void gunzip(const struct zt_outbuf *in, struct zt_outbuf *out)
 	inflateEnd(&zs);
 }
 
-static unsigned count_spans(const struct zt_outbuf *body)
+static unsigned count_spans(const struct zt_buf *body)
 {
 	const char *p = (const char *)body->data, *end = p + body->len;
 	unsigned n = 0;
@@ -101,14 +101,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			      const char *method, const char *version, const char *upload,
 			      size_t *upload_size, void **con_cls)
 {
-	struct zt_outbuf *raw = *con_cls;
+	struct zt_buf *raw = *con_cls;
 	struct MHD_Response *resp;
 	struct request *r;
 	enum MHD_Result ret;
 	int status;
 
 	if (!raw) {
-		*con_cls = calloc(1, sizeof(struct zt_outbuf));
+		*con_cls = calloc(1, sizeof(struct zt_buf));
 		return *con_cls ? MHD_YES : MHD_NO;
 	}
 	if (*upload_size) {
@@ -328,7 +328,7 @@ Test(otlp_export, protobuf_gzip_body_is_the_encoding)
 	struct zt_span s = make_span(0x1234);
 	struct zt_otlp_group g = {.proc = &proc, .spans = &s, .n = 1};
 	struct zt_otlp_batch b = {.host_name = "testhost", .groups = &g, .n_groups = 1};
-	struct zt_outbuf want = {0};
+	struct zt_buf want = {0};
 
 	cr_assert_eq(zt_otlp_encode_proto(&b, &want), 0);
 	server_start();
@@ -657,8 +657,8 @@ Test(otlp_export, resources_grouped_per_process)
 	    strstr(body, "{\"key\":\"service.name\",\"value\":{\"stringValue\":\"svc-b\"}}"));
 	{
 		const char *second = strstr(body, "},{\"resource\"");
-		struct zt_outbuf first = {.data = (uint8_t *)body, .len = second - body};
-		struct zt_outbuf rest = {.data = (uint8_t *)second, .len = strlen(second)};
+		struct zt_buf first = {.data = (uint8_t *)body, .len = second - body};
+		struct zt_buf rest = {.data = (uint8_t *)second, .len = strlen(second)};
 
 		cr_assert_not_null(second);
 		cr_expect_eq(count_spans(&first), 3);
