@@ -407,3 +407,10 @@ int zt_cli_parse(int argc, char **argv, struct zt_options *o, char *err, size_t 
 	}
 	return 0;
 }
+
+void zt_options_free(struct zt_options *o)
+{
+	free(o->specs);
+	o->specs = NULL;
+	o->nspecs = 0;
+}

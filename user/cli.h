@@ -71,6 +71,9 @@ int zt_cli_parse(int argc, char **argv, struct zt_options *opts, char *err, size
 /* Parse a duration such as "500us", "2ms", "1.5s", "250" (ns). Returns 0 or -EINVAL. */
 int zt_parse_duration(const char *text, uint64_t *ns);
 
+/* Free what zt_cli_parse() allocated in opts. */
+void zt_options_free(struct zt_options *opts);
+
 void zt_cli_usage(FILE *out);
 
 #endif

@@ -135,8 +135,10 @@ void zt_session_cleanup(struct zt_session *t)
 		zt_probe_spec_free(&t->specs[i]);
 	free(t->specs);
 	free(t->syscall_selected);
-	for (int i = 0; i < ZT_MAX_SYSCALLS; i++)
+	for (int i = 0; i < ZT_MAX_SYSCALLS; i++) {
 		free(t->syscall_probe[i]);
+		t->syscall_probe[i] = NULL;
+	}
 	t->store = NULL;
 	t->otlp = NULL;
 	t->http = NULL;

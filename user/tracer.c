@@ -391,8 +391,5 @@ out:
 	}
 	zt_session_cleanup(&t);
 	free(t.targets);
-	free(t.syscall_selected);
-	for (int i = 0; i < ZT_MAX_SYSCALLS; i++)
-		free(t.syscall_probe[i]);
 	return code;
 }
