@@ -9,6 +9,17 @@
 
 #include "common.bpf.h"
 
+/*
+ * Frame i of st, i masked into range. The barrier keeps clang from dropping the mask where it
+ * can prove the range itself: Linux 6.1's verifier loses that proof through the zero-extension
+ * of the index and refuses the access ("unbounded memory access"); 6.18's keeps it.
+ */
+static __always_inline struct zt_frame *zt_frame_at(struct zt_thread_stack *st, __u32 i)
+{
+	barrier_var(i);
+	return &st->frames[i & (ZT_MAX_DEPTH - 1)];
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, ZT_MAX_THREADS);
@@ -75,15 +86,19 @@ static __always_inline void zt_push(__u32 probe_id)
 	if (!st)
 		return;
 	d = st->depth;
-	st->depth = d + 1;
 	if (d >= ZT_MAX_DEPTH) {
 		struct zt_probe_stats *s = zt_stats(probe_id);
 
 		if (s)
 			s->overflow++;
+		/* Past the kernel's uretprobe nesting limit no return will be seen: counting the
+		 * call open would leave the depth off for good. */
+		if (d < ZT_URETPROBE_MAX_DEPTH)
+			st->depth = d + 1;
 		return;
 	}
-	f = &st->frames[d & (ZT_MAX_DEPTH - 1)];
+	st->depth = d + 1;
+	f = zt_frame_at(st, d);
 	f->span_id = zt_next_span_id();
 	f->probe_id = probe_id;
 	f->syscall_ns = 0;
@@ -112,7 +127,7 @@ static __noinline void zt_emit(struct zt_thread_stack *st, __u32 d_flags, __u64 
 
 	if (d >= ZT_MAX_DEPTH)
 		return;
-	f = &st->frames[d & (ZT_MAX_DEPTH - 1)];
+	f = zt_frame_at(st, d);
 	syscall = f->probe_id >= ZT_AGG_SYSCALL_BASE;
 	if (syscall)
 		flags |= ZT_SPAN_SYSCALL;
@@ -138,7 +153,7 @@ static __noinline void zt_emit(struct zt_thread_stack *st, __u32 d_flags, __u64 
 	r->hdr.size = sizeof(*r);
 	r->hdr.ts_ns = end_ns;
 	r->span_id = f->span_id;
-	r->parent_id = d > 0 ? st->frames[(d - 1) & (ZT_MAX_DEPTH - 1)].span_id : 0;
+	r->parent_id = d > 0 ? zt_frame_at(st, d - 1)->span_id : 0;
 	r->root_id = st->root_id;
 	r->start_ns = f->start_ns;
 	r->end_ns = end_ns;
@@ -199,7 +214,7 @@ static long zt_find_cb(__u32 i, void *data)
 
 	if (d >= ZT_MAX_DEPTH)
 		return 1;
-	if (c->st->frames[d & (ZT_MAX_DEPTH - 1)].probe_id == c->probe_id) {
+	if (zt_frame_at(c->st, d)->probe_id == c->probe_id) {
 		c->found = d;
 		return 1;
 	}
@@ -218,7 +233,7 @@ static __always_inline __u32 zt_find_open(struct zt_thread_stack *st, __u32 dept
 
 	/* the top frame is the common case: no loop at all */
 	if (depth >= 1 && depth <= ZT_MAX_DEPTH &&
-	    st->frames[(depth - 1) & (ZT_MAX_DEPTH - 1)].probe_id == probe_id)
+	    zt_frame_at(st, depth - 1)->probe_id == probe_id)
 		return depth - 1;
 	bpf_loop(depth, zt_find_cb, &c, 0);
 	return c.found;
@@ -306,7 +321,7 @@ static __always_inline void zt_emit_instant(__u32 probe_id)
 	r->hdr.ts_ns = now;
 	r->span_id = zt_next_span_id();
 	if (st && depth > 0 && depth <= ZT_MAX_DEPTH) {
-		r->parent_id = st->frames[(depth - 1) & (ZT_MAX_DEPTH - 1)].span_id;
+		r->parent_id = zt_frame_at(st, depth - 1)->span_id;
 		r->root_id = st->root_id;
 	} else {
 		r->parent_id = 0;

@@ -114,7 +114,7 @@ static __always_inline void emit_syscall_span(struct zt_thread_stack *st, __u64 
 	r->hdr.ts_ns = now;
 	r->span_id = span_id;
 	if (st && depth > 0 && depth <= ZT_MAX_DEPTH) {
-		r->parent_id = st->frames[(depth - 1) & (ZT_MAX_DEPTH - 1)].span_id;
+		r->parent_id = zt_frame_at(st, depth - 1)->span_id;
 		r->root_id = st->root_id;
 	} else {
 		r->parent_id = 0;
@@ -143,7 +143,7 @@ static __always_inline void charge(struct zt_thread_stack *st, __u32 open, __u64
 
 	if (open < 1 || open > ZT_MAX_DEPTH)
 		return;
-	f = &st->frames[(open - 1) & (ZT_MAX_DEPTH - 1)];
+	f = zt_frame_at(st, open - 1);
 	f->syscall_count++;
 	f->syscall_ns += dur;
 }
@@ -165,7 +165,7 @@ int zt_sys_exit(__u64 *ctx)
 		st = zt_stack_get(tid, false);
 		if (!st || st->depth == 0 || st->depth > ZT_MAX_DEPTH)
 			return 0;
-		f = &st->frames[(st->depth - 1) & (ZT_MAX_DEPTH - 1)];
+		f = zt_frame_at(st, st->depth - 1);
 		if (f->probe_id < ZT_AGG_SYSCALL_BASE)
 			return 0; /* its entry was not seen (attached mid-syscall) */
 		nr = f->probe_id - ZT_AGG_SYSCALL_BASE;

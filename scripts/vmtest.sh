@@ -25,6 +25,8 @@
 # boots the uncompressed vmlinux directly (no firmware, no decompressor) and the first command
 # starts a few seconds after launch. The guest sees the host's files, so binaries built here
 # run there unchanged. Needs root: 9p exports all of / with the host's owners and modes.
+# QEMU's options are comma-separated lists, not mistaken array syntax.
+# shellcheck disable=SC2054
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -83,7 +85,8 @@ trap 'rm -rf "$run"' EXIT
 vmlinux=$kernel_dir/vmlinux
 if [ ! -f "$vmlinux" ]; then
 	vmlinux=$run/vmlinux
-	"$here/vm/extract-vmlinux.sh" "$(ls "$kernel_dir"/boot/vmlinuz-* | head -1)" "$vmlinux"
+	zimages=("$kernel_dir"/boot/vmlinuz-*)
+	"$here/vm/extract-vmlinux.sh" "${zimages[0]}" "$vmlinux"
 fi
 # Built once per kernel and kept next to it (process start-up is slow on these machines, and
 # the image only changes with the scripts that make it); rebuilt when they are newer.

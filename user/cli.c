@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <math.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,7 +146,8 @@ static int parse_option(int c, struct zt_options *o, char *err, size_t errlen)
 	case 'd':
 		errno = 0;
 		o->duration_s = strtod(optarg, &end);
-		if (end == optarg || *end || errno || o->duration_s <= 0) {
+		if (end == optarg || *end || errno || !(o->duration_s >= ZT_MIN_DURATION_S) ||
+		    o->duration_s > ZT_MAX_DURATION_S) {
 			snprintf(err, errlen, "bad -d '%s': expected a number of seconds, e.g. -d 5",
 				 optarg);
 			return -EINVAL;
@@ -343,7 +345,15 @@ int zt_cli_parse(int argc, char **argv, struct zt_options *o, char *err, size_t 
 	}
 	argc--;
 	argv++;
-	optind = 1;
+	{
+		/* getopt keeps its place inside a cluster of short options across calls; only
+		 * optind = 0 resets that, and it takes effect at the next getopt call */
+		char *none[] = { "ztrace", NULL };
+
+		optind = 0;
+		getopt_long(1, none, "", long_options, NULL);
+		optind = 1;
+	}
 	opterr = 0;
 	/* Options may come after specs; everything after "--" is the command to launch. */
 	while (optind < argc) {
@@ -394,8 +404,10 @@ int zt_cli_parse(int argc, char **argv, struct zt_options *o, char *err, size_t 
 		snprintf(err, errlen, "agent needs --config FILE");
 		return -EINVAL;
 	}
-	/* specs is borrowed: copy the positional pointers somewhere that outlives this frame */
-	if (o->nspecs) {
+	/* specs pointed into this frame: copy the pointers somewhere that outlives it */
+	if (!o->nspecs) {
+		o->specs = NULL;
+	} else {
 		char **copy = calloc(o->nspecs, sizeof(*copy));
 
 		if (!copy) {

@@ -30,7 +30,7 @@ struct zt_options {
 	/* target selection (trace, record, probes) */
 	int pids[ZT_MAX_TARGETS];
 	size_t npids;
-	char **specs; /* borrowed from argv */
+	char **specs; /* the strings are argv's; the array is freed by zt_options_free() */
 	size_t nspecs;
 	char **command; /* argv of the program to launch, NULL-terminated; NULL if none */
 	/* tracing */

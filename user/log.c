@@ -71,29 +71,31 @@ enum zt_log_level zt_log_get_level(void)
 
 void zt_log(enum zt_log_level level, const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
+	size_t len;
 
 	if (level > current_level)
 		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	len = strlen(msg);
+	if (len && msg[len - 1] == '\n')
+		msg[--len] = '\0';
 	if (current_format != ZT_LOGFMT_TEXT) {
-		char msg[1024];
-		size_t len;
-
-		va_start(ap, fmt);
-		vsnprintf(msg, sizeof(msg), fmt, ap);
-		va_end(ap);
-		len = strlen(msg);
-		if (len && msg[len - 1] == '\n')
-			msg[len - 1] = '\0';
 		log_structured(level, msg);
 		return;
 	}
 	fputs(level == ZT_LOG_WARN ? "ztrace: warning: " : "ztrace: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	if (fmt[0] && fmt[strlen(fmt) - 1] != '\n')
-		fputc('\n', stderr);
+	/* one message, one line: control characters from user input are shown escaped */
+	for (const char *c = msg; *c; c++) {
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			fprintf(stderr, "\\x%02x", (unsigned char)*c);
+		else
+			fputc(*c, stderr);
+	}
+	fputc('\n', stderr);
 }
 
 /* libbpf warns about things ztrace handles itself (probing features, retrying attach); its

@@ -56,6 +56,12 @@ static int lookup_command(const char *cmd, char *out, size_t outlen)
 	int ret = -ENOENT;
 
 	if (strchr(cmd, '/')) {
+		struct stat st;
+
+		if (stat(cmd, &st))
+			return -errno;
+		if (!S_ISREG(st.st_mode))
+			return -EISDIR;
 		if (access(cmd, X_OK))
 			return -errno;
 		return realpath(cmd, out) ? 0 : -errno;
@@ -90,7 +96,9 @@ int zt_target_launch(char *const argv[], struct zt_target *t, char *err, size_t 
 	ret = lookup_command(argv[0], t->exe, sizeof(t->exe));
 	if (ret) {
 		snprintf(err, errlen, "cannot run '%s': %s", argv[0],
-			 ret == -ENOENT ? "command not found" : strerror(-ret));
+			 ret == -ENOENT	  ? "command not found"
+			 : ret == -EISDIR ? "not a regular file: give an executable"
+					  : strerror(-ret));
 		return ret;
 	}
 	if (pipe2(fds, O_CLOEXEC))

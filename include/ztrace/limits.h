@@ -5,8 +5,14 @@
 
 /* Open traced calls kept per thread; deeper calls are counted as overflow, not recorded. */
 #define ZT_MAX_DEPTH 32
+/* The kernel's MAX_URETPROBE_DEPTH (include/linux/uprobes.h): deeper calls get no uretprobe. */
+#define ZT_URETPROBE_MAX_DEPTH 64
 /* Distinct probes (function or syscall ids) one run can attach; indexes the stats arrays. */
 #define ZT_MAX_PROBES 4096
+/* Shortest -d accepted, in seconds: below a millisecond nothing could be traced. */
+#define ZT_MIN_DURATION_S 0.001
+/* Longest -d accepted, in seconds (a year). */
+#define ZT_MAX_DURATION_S (365.0 * 24 * 3600)
 /* Default for --max-probes: a glob matching more functions than this is refused. */
 #define ZT_DEFAULT_MAX_PROBES 1000
 /* Functions named in the warning about functions the kernel would not probe; the rest counted. */

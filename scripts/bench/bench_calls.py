@@ -6,8 +6,8 @@ first instructions that the kernel handles differently (emulated, single-stepped
 import re
 import subprocess
 
-from benchlib import (BenchError, describe_environment, emit_json, fmt, median, parse_events,
-                      parse_rounds, print_table, ratio, traced_run)
+from benchlib import (BenchError, describe_environment, emit_json, environment_now, fmt, median,
+                      parse_events, parse_rounds, print_table, ratio, traced_run)
 
 # Flavour, the regex its first instruction must match, and what the kernel does with it.
 FLAVOURS = [
@@ -87,10 +87,18 @@ def measure(ctx, flavour, tool):
         raise BenchError(f'bench_call {flavour} under {tool} printed {len(wall)} rounds')
     res = {'ns_per_call': median(wall), 'cpu_ns_per_call': median(cpu), 'calls': calls,
            'rounds_ns': wall}
-    if tool.startswith('ztrace'):
+    if tracer and tracer.p.returncode != 0:
+        # An exit code (or -signal) other than 0 is a tracer bug the table must show.
+        res['tracer_exit'] = tracer.p.returncode
+    if tool == 'ztrace':
         delivered, lost = parse_events(tracer.text())
         res['delivered'], res['lost'] = delivered, lost
         res['count_exact'] = delivered is not None and delivered + lost == calls
+    elif tool == 'ztrace-agg':
+        # No span records: the summary's CALLS column is counted in the kernel.
+        m = re.search(rf'^{func}\s+(\d+)\s', tracer.text(), re.M)
+        res['counted'] = int(m.group(1)) if m else None
+        res['count_exact'] = res['counted'] == calls
     return res
 
 
@@ -98,7 +106,8 @@ def run(ctx):
     """Runs benchmark 1; prints its table and JSON line and returns the summary."""
     print(f'\n== 1. traced-call cost (ns per call, median of {ctx.rounds} rounds of '
           f'{ctx.round_ms} ms) ==')
-    print(describe_environment(ctx.env))
+    env = environment_now(ctx.env)
+    print(describe_environment(env))
     binary = ctx.target('bench_call')
     flavours = {}
     for flavour, rx, handling in FLAVOURS:
@@ -133,9 +142,14 @@ def run(ctx):
         for n, tool in enumerate(TOOLS):
             t = f['tools'][tool]
             note = t.get('error', t.get('skipped', ''))[:60]
-            if 'count_exact' in t:
+            if 'counted' in t:
+                note = ('calls counted exact' if t['count_exact'] else
+                        f'calls counted {t["counted"]} != {t["calls"]}')
+            elif 'count_exact' in t:
                 note = ('spans exact' if t['count_exact'] else
                         f'spans {t["delivered"]}+{t["lost"]} lost != {t["calls"]} calls')
+            if 'tracer_exit' in t:
+                note += f' (exit {t["tracer_exit"]})'
             rows.append([flavour if n == 0 else '', insn if n == 0 else '', tool,
                          fmt(t.get('cpu_ns_per_call')), fmt(t.get('ns_per_call')),
                          fmt(t.get('added_cpu_ns')), fmt(t.get('vs_floor_cpu'), 2),
@@ -148,6 +162,6 @@ def run(ctx):
     if not ctx.ztrace_aggregate:
         print('ztrace-agg: n/a, this ztrace has no --aggregate mode')
     summary = {'benchmark': 'call_cost', 'unit': 'ns_per_call', 'rounds': ctx.rounds,
-               'round_ms': ctx.round_ms, 'env': ctx.env, 'flavours': flavours}
+               'round_ms': ctx.round_ms, 'env': env, 'flavours': flavours}
     emit_json(summary)
     return summary

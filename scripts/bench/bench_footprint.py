@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: MIT
 """Benchmark 4, footprint: ztrace's peak RSS (VmHWM) and CPU% while it traces a producer paced
 at about 10k, 100k and 1M calls per second, streaming JSON lines to /dev/null; and, as the
-baseline, while it traces a producer that makes one call per thread (idle)."""
+baseline, while it traces a producer paced at 1 call/s in total, which makes no call or
+almost none in its run (idle)."""
 
 from bench_pipeline import producer_run, summarize
-from benchlib import BenchError, describe_environment, emit_json, fmt, print_table
+from benchlib import (BenchError, describe_environment, emit_json, environment_now, fmt,
+                      print_table)
 
-# 1 call/s in total: the idle baseline (the producer's threads share the rate).
+# 1 call/s shared by the producer's threads: the idle baseline.
 RATES = [1, 10_000, 100_000, 1_000_000]
 DURATION_MS = 1500
 
@@ -16,7 +18,8 @@ def run(ctx):
     threads = ctx.env['cpus'] or 2
     print(f'\n== 4. footprint: ztrace --format json > /dev/null, {threads} producer threads '
           f'paced for {DURATION_MS} ms, median of {ctx.runs} runs ==')
-    print(describe_environment(ctx.env))
+    env = environment_now(ctx.env)
+    print(describe_environment(env))
     results = {}
     for rate in RATES:
         runs = []
@@ -50,6 +53,6 @@ def run(ctx):
           'heap, file = mapped files; cpu%: of one core, from the go byte until ztrace has '
           'drained')
     summary = {'benchmark': 'footprint', 'threads': threads, 'duration_ms': DURATION_MS,
-               'runs': ctx.runs, 'env': ctx.env, 'rates': results}
+               'runs': ctx.runs, 'env': env, 'rates': results}
     emit_json(summary)
     return summary

@@ -9,9 +9,9 @@ import re
 import subprocess
 import time
 
-from benchlib import (BenchError, OtlpSink, Proc, describe_environment, emit_json, fmt, median,
-                      parse_events, parse_otlp, print_table, proc_cpu_s, proc_mapped_rss_kb,
-                      proc_status_kb, start_target)
+from benchlib import (BenchError, OtlpSink, Proc, describe_environment, emit_json, environment_now,
+                      fmt, median, parse_events, parse_otlp, print_table, proc_cpu_s,
+                      proc_mapped_rss_kb, proc_status_kb, start_target)
 
 DURATION_MS = 1500
 PRODUCER_RE = re.compile(r'^bench_producer: threads=(\d+) calls=(\d+) elapsed_ns=(\d+)')
@@ -83,7 +83,8 @@ def producer_run(ctx, ztrace_args, threads, rate=0, duration_ms=DURATION_MS, std
         'ztrace_cpu_pct': 100 * cpu / elapsed_s,
         'spans_per_ztrace_cpu_s': delivered / cpu if cpu > 0 else None,
         'vm_hwm_kb': mem['VmHWM'], 'vm_rss_kb': mem['VmRSS'], 'rss_anon_kb': mem['RssAnon'],
-        'rss_file_kb': mem['RssFile'], 'bpf_map_rss_kb': mem['bpf_maps'], 'otlp': parse_otlp(z.text()),
+        'rss_file_kb': mem['RssFile'], 'bpf_map_rss_kb': mem['bpf_maps'],
+        'otlp': parse_otlp(z.text()),
     }
 
 
@@ -138,7 +139,8 @@ def run(ctx):
     threads = ctx.env['cpus'] or 2
     print(f'\n== 3. pipeline throughput: {threads} producer threads calling a nop5 function '
           f'for {DURATION_MS} ms, median of {ctx.runs} runs ==')
-    print(describe_environment(ctx.env))
+    env = environment_now(ctx.env)
+    print(describe_environment(env))
     sink = OtlpSink()
     modes = {
         'summary (-q)': ['-q'],
@@ -192,7 +194,7 @@ def run(ctx):
     else:
         print(f'perf: {prof.get("skipped") or prof.get("error", "")[:300]}')
     summary = {'benchmark': 'pipeline', 'threads': threads, 'duration_ms': DURATION_MS,
-               'runs': ctx.runs, 'env': ctx.env, 'modes': results, 'loss_onset': loss,
+               'runs': ctx.runs, 'env': env, 'modes': results, 'loss_onset': loss,
                'profile': prof}
     emit_json(summary)
     return summary

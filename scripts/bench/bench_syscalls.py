@@ -5,8 +5,8 @@ with libbpf-tools syscount -L, a bpftrace latency histogram and strace -c."""
 
 import re
 
-from benchlib import (BenchError, describe_environment, emit_json, fmt, median, parse_rounds,
-                      print_table, ratio, traced_run)
+from benchlib import (BenchError, describe_environment, emit_json, environment_now, fmt, median,
+                      parse_rounds, print_table, ratio, traced_run)
 
 TOOLS = ['none', 'floor', 'ztrace', 'syscount', 'bpftrace', 'strace']
 GETPPID_ROW_RE = re.compile(r'^getppid\s+(\d+)\s', re.M)
@@ -60,6 +60,9 @@ def measure(ctx, tool):
         raise BenchError(f'bench_syscall under {tool} printed {len(wall)} rounds')
     res = {'ns_per_call': median(wall), 'cpu_ns_per_call': median(cpu), 'calls': calls,
            'rounds_ns': wall}
+    if tracer and tracer.p.returncode != 0:
+        # An exit code (or -signal) other than 0 is a tracer bug the table must show.
+        res['tracer_exit'] = tracer.p.returncode
     if tool == 'ztrace':
         m = GETPPID_ROW_RE.search(tracer.text())
         res['getppid_counted'] = int(m.group(1)) if m else None
@@ -71,7 +74,8 @@ def run(ctx):
     """Runs benchmark 2; prints its table and JSON line and returns the summary."""
     print(f'\n== 2. syscall cost: getppid() (ns per call, median of {ctx.rounds} rounds of '
           f'{ctx.round_ms} ms) ==')
-    print(describe_environment(ctx.env))
+    env = environment_now(ctx.env)
+    print(describe_environment(env))
     tools = {}
     for tool in TOOLS:
         try:
@@ -102,6 +106,8 @@ def run(ctx):
                     f'getppid count {t["getppid_counted"]} != {t["calls"]}')
         if tool == 'strace':
             note = 'ptrace: its cost is in wall time, cpu leaves out the stops'
+        if 'tracer_exit' in t:
+            note += f' (exit {t["tracer_exit"]})'
         rows.append([tool, fmt(t.get('cpu_ns_per_call')), fmt(t.get('ns_per_call')),
                      fmt(t.get('added_cpu_ns')), fmt(t.get('added_ns')),
                      fmt(t.get('vs_floor_cpu'), 2), fmt(t.get('vs_syscount_cpu'), 2),
@@ -111,6 +117,6 @@ def run(ctx):
     print('floor: empty raw_syscalls sys_enter+sys_exit programs (system-wide); ztrace, '
           'syscount, strace: -p PID; bpftrace: a pid filter')
     summary = {'benchmark': 'syscall_cost', 'unit': 'ns_per_call', 'rounds': ctx.rounds,
-               'round_ms': ctx.round_ms, 'env': ctx.env, 'tools': tools}
+               'round_ms': ctx.round_ms, 'env': env, 'tools': tools}
     emit_json(summary)
     return summary

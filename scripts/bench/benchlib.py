@@ -84,6 +84,32 @@ def _run_text(argv):
     return (r.stdout or r.stderr).strip()
 
 
+def other_bpf_tracers():
+    """Other processes holding BPF programs or links (pid, command line): their programs on
+    raw_syscalls or uprobes run in every benchmark's hot path (on 6.18 a nop5 uprobe and every
+    uretprobe enter the kernel through a syscall), so the numbers need them named."""
+    found = []
+    me = os.getpid()
+    for pid in filter(str.isdigit, os.listdir('/proc')):
+        if int(pid) == me:
+            continue
+        try:
+            with open(f'/proc/{pid}/stat') as f:
+                if int(f.read().rsplit(')', 1)[1].split()[1]) == me:
+                    continue  # one of this suite's own tracers
+            fds = os.listdir(f'/proc/{pid}/fd')
+            held = any(os.readlink(f'/proc/{pid}/fd/{fd}') in ('anon_inode:bpf-link',
+                                                              'anon_inode:bpf-prog')
+                       for fd in fds)
+            if held:
+                with open(f'/proc/{pid}/cmdline', 'rb') as f:
+                    cmd = f.read().replace(b'\0', b' ').decode(errors='replace').strip()
+                found.append({'pid': int(pid), 'cmd': cmd[:120]})
+        except OSError:
+            continue
+    return found
+
+
 def environment(ztrace):
     """What the numbers were measured on: kernel, CPU, virtualisation, load, tool versions."""
     cpu, flags = None, []
@@ -123,16 +149,28 @@ def environment(ztrace):
         'vm_evidence': evidence,
         'container': virt_ct,
         'loadavg_1m': round(os.getloadavg()[0], 2),
+        'other_bpf_tracers': other_bpf_tracers(),
         'versions': versions,
     }
 
 
+def environment_now(env):
+    """env with the load and the other BPF tracers of this moment."""
+    return dict(env, loadavg_1m=round(os.getloadavg()[0], 2),
+                other_bpf_tracers=other_bpf_tracers())
+
+
 def describe_environment(env):
-    """One line for the top of each table."""
+    """One line for the top of each table (two with a warning)."""
     vm = 'yes (' + '; '.join(env['vm_evidence']) + ')' if env['vm'] else 'no'
     ct = '' if env['container'] == 'none' else f', container {env["container"]}'
-    return (f'kernel {env["kernel"]}, CPU {env["cpu"]} x{env["cpus"]}, VM: {vm}{ct}, '
-            f'load average {env["loadavg_1m"]} at start')
+    line = (f'kernel {env["kernel"]}, CPU {env["cpu"]} x{env["cpus"]}, VM: {vm}{ct}, '
+            f'load average {env["loadavg_1m"]}')
+    if env['other_bpf_tracers']:
+        line += ('\nWARNING: other BPF tracers were running, their programs add to these '
+                 'numbers: ' + '; '.join(f'{t["pid"]} {t["cmd"]}'
+                                         for t in env['other_bpf_tracers'][:5]))
+    return line
 
 
 class Proc:

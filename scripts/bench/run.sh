@@ -18,4 +18,4 @@ if [ ! -d /sys/kernel/tracing/events ] && ! mountpoint -q /sys/kernel/tracing; t
 fi
 # bpftrace keeps its maps and programs in locked memory on kernels without memcg accounting.
 ulimit -l unlimited 2>/dev/null || true
-exec python3 -u "$(dirname "$0")/bench.py" "$out" "$@"
+exec python3 -B -u "$(dirname "$0")/bench.py" "$out" "$@"

@@ -32,8 +32,9 @@ if ldd "$busybox" >/dev/null 2>&1; then
 	die "$busybox is dynamically linked (Debian: busybox-static)"
 fi
 
-mods=$(ls -d "$kdir"/lib/modules/*/ 2>/dev/null | head -1)
-[ -n "$mods" ] || die "no lib/modules/VERSION in $kdir"
+versions=("$kdir"/lib/modules/*/)
+mods=${versions[0]}
+[ -d "$mods" ] || die "no lib/modules/VERSION in $kdir"
 
 # Every module file, once; names in depends= use '_' where file names may use '-'.
 all=$(find "$mods" -name '*.ko' -o -name '*.ko.*')

@@ -25,9 +25,9 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
 	       -Wno-missing-field-initializers -Iinclude -Iuser -I$(OUTPUT) $(PKG_CFLAGS) \
 	       -MMD -MP $(FUZZ_SAN)
-# The modules under test and what they call (an "undefined reference" when linking a fuzzer
-# means one more belongs here).
-FUZZ_MODULES := probe_spec procmaps elf_sym store_read span error_rule cli
+# The modules under test, the record-file writer for the seeds, and what they call (an
+# "undefined reference" when linking a fuzzer means one more belongs here).
+FUZZ_MODULES := probe_spec procmaps elf_sym store_read store procinfo span error_rule cli
 FUZZ_OBJS := $(patsubst %,$(FUZZ_DIR)/obj/%.o,$(FUZZ_MODULES))
 FUZZ_LIB := $(FUZZ_DIR)/libztrace-fuzz.a
 
@@ -37,7 +37,7 @@ FUZZ_ELF_SEEDS := $(FUZZ_DIR)/seeds/elf_sym/exe_static $(FUZZ_DIR)/seeds/elf_sym
 		  $(FUZZ_DIR)/seeds/elf_sym/lib_versioned.so $(FUZZ_DIR)/seeds/elf_sym/pie_stripped
 FUZZ_SEED_CFLAGS := -O1 -nostdlib -fno-asynchronous-unwind-tables -Wl,--build-id \
 		    -Wl,-z,norelro -Wl,-z,noseparate-code
-FUZZ_STORE_STAMP := $(FUZZ_DIR)/seeds/store/.stamp
+FUZZ_STORE_STAMP := $(FUZZ_DIR)/seeds/store.stamp
 
 .PHONY: fuzz fuzz-smoke fuzz-build check-sanitize
 
@@ -86,17 +86,16 @@ $(FUZZ_DIR)/seeds/elf_sym/pie_stripped: $(FUZZ_DIR)/seeds/elf_sym/pie_needed
 	$(call msg,STRIP,$@)
 	$(Q)strip -o $@ $<
 
-# Record files: a generator links the real writer (libztrace.a) and writes whole, cut-short
-# and framed-payload seeds (see the generator's header comment).
-$(FUZZ_DIR)/gen_store_seeds: $(FUZZ_SRC)/gen_store_seeds.c $(LIB)
+# Record files: a generator links the real writer (store.c) and writes whole, cut-short and
+# framed-payload seeds (see the generator's header comment).
+$(FUZZ_DIR)/gen_store_seeds: $(FUZZ_SRC)/gen_store_seeds.c $(FUZZ_LIB)
 	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Itests $< $(LIB) $(LDLIBS) -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -Itests $< $(FUZZ_LIB) $(LDLIBS) -o $@
 
 $(FUZZ_STORE_STAMP): $(FUZZ_DIR)/gen_store_seeds
-	$(call msg,SEED,$(@D))
-	$(Q)rm -rf $(@D) && mkdir -p $(@D)
-	$(Q)$< $(@D)
+	$(call msg,SEED,$(FUZZ_DIR)/seeds/store)
+	$(Q)rm -rf $(FUZZ_DIR)/seeds/store && mkdir -p $(FUZZ_DIR)/seeds/store
+	$(Q)$< $(FUZZ_DIR)/seeds/store
 	$(Q)touch $@
 
 # ---- unit tests under AddressSanitizer + UndefinedBehaviorSanitizer ----

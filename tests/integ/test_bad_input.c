@@ -12,10 +12,12 @@
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,10 +44,8 @@
 /* -d for runs that must be refused: bounds the test if ztrace wrongly accepts one. */
 #define REFUSED_DURATION "2"
 
-#define ARGV_MAX	 32
-#define TRACING_LINE	 "ztrace: tracing "
-#define EM_AARCH64_V	 183 /* e_machine of aarch64 (elf.h EM_AARCH64) */
-#define E_MACHINE_OFFSET 18  /* of the ELF header, in bytes */
+#define ARGV_MAX     32
+#define TRACING_LINE "ztrace: tracing "
 
 /* tests/targets/crasher.c */
 #define CRASHER_WARMUP_RET 42
@@ -383,7 +383,7 @@ Test(bad_input, non_elf_file)
 /* An ELF file for another machine: a copy of libpricing.so relabelled aarch64. */
 Test(bad_input, elf_of_another_architecture)
 {
-	const uint8_t machine[2] = {EM_AARCH64_V & 0xff, EM_AARCH64_V >> 8};
+	const Elf64_Half machine = EM_AARCH64; /* little-endian, like the file */
 	struct scratch s;
 	struct zt_proc orders;
 	struct argv_buf a = {0};
@@ -394,7 +394,8 @@ Test(bad_input, elf_of_another_architecture)
 	scratch_make(&s);
 	fd = open(s.lib, O_WRONLY | O_CLOEXEC);
 	cr_assert_geq(fd, 0);
-	cr_assert_eq(pwrite(fd, machine, sizeof(machine), E_MACHINE_OFFSET), 2);
+	cr_assert_eq(pwrite(fd, &machine, sizeof(machine), offsetof(Elf64_Ehdr, e_machine)),
+		     (ssize_t)sizeof(machine));
 	close(fd);
 	snprintf(spec, sizeof(spec), "u:%s:*", s.lib);
 	snprintf(named, sizeof(named), "%s is an ELF file for aarch64", s.lib);

@@ -13,10 +13,11 @@
  * All three compute i * 3 + 1. The nop flavour is written in assembly because clang's
  * patchable_function_entry emits `nopl 0x8(%rax,%rax,1)`, which is not the kernel's nop5.
  *
- *   bench_call FLAVOUR [--rounds R] [--round-ms MS] [--wait]
+ *   bench_call FLAVOUR [--rounds R] [--round-ms MS] [--warmup-ms MS] [--wait]
  *
- * --wait prints "ready <pid>" and blocks until a byte (or EOF) arrives on stdin. Each round
- * prints "round I calls=N ns_per_call=X cpu_ns_per_call=Y" (wall-clock and this thread's CPU
+ * --wait prints "ready <pid>" and blocks until a byte (or EOF) arrives on stdin. A warm-up of
+ * --warmup-ms (default 0) first prints "warmup calls=N ..." (its calls count in calls=, not in
+ * the median: they pay for first touches of the probe's pages). Each round prints "round I calls=N ns_per_call=X cpu_ns_per_call=Y" (wall-clock and this thread's CPU
  * time: the second leaves out the time other programs held the CPU, but also the time a
  * ptrace-based tracer held the thread stopped); the last line is
  *   bench_call: flavour=F rounds=R calls=N median_ns_per_call=X
@@ -81,18 +82,40 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/*
+ * Calls @fn in batches until @ms milliseconds have passed; adds the calls to *@calls and
+ * returns them, with the wall-clock and thread CPU ns per call in @wall and @cpu.
+ */
+static long run_round(long (*volatile fn)(long), long ms, long *sum, double *wall, double *cpu)
+{
+	int64_t cpu_start = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	int64_t start = clock_ns(CLOCK_MONOTONIC), elapsed;
+	long calls = 0;
+
+	do {
+		for (long j = 0; j < CALLS_PER_BATCH; j++)
+			*sum += fn(j);
+		calls += CALLS_PER_BATCH;
+		elapsed = clock_ns(CLOCK_MONOTONIC) - start;
+	} while (elapsed < ms * ZT_NS_PER_MS);
+	*cpu = (double)(clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_start) / calls;
+	*wall = (double)elapsed / calls;
+	return calls;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "rounds", required_argument, NULL, 'r' },
 		{ "round-ms", required_argument, NULL, 'm' },
+		{ "warmup-ms", required_argument, NULL, 'u' },
 		{ "wait", no_argument, NULL, 'w' },
 		{ 0 },
 	};
 	/* volatile: the compiler must not see through the pointer and inline the C flavour. */
 	long (*volatile fn)(long) = NULL;
-	double per_call[MAX_ROUNDS];
-	long rounds = 5, round_ms = 300, total = 0, sum = 0;
+	double per_call[MAX_ROUNDS], cpu;
+	long rounds = 5, round_ms = 300, warmup_ms = 0, total = 0, sum = 0, calls;
 	const char *flavour;
 	int wait = 0, c;
 
@@ -100,6 +123,8 @@ int main(int argc, char **argv)
 		if (c == 'r' && !zt_target_parse_long(optarg, 1, MAX_ROUNDS, &rounds))
 			continue;
 		if (c == 'm' && !zt_target_parse_long(optarg, 1, MAX_ROUND_MS, &round_ms))
+			continue;
+		if (c == 'u' && !zt_target_parse_long(optarg, 0, MAX_ROUND_MS, &warmup_ms))
 			continue;
 		if (c == 'w') {
 			wait = 1;
@@ -118,22 +143,17 @@ int main(int argc, char **argv)
 	if (wait && zt_target_wait_go())
 		return 1;
 
+	if (warmup_ms) {
+		calls = run_round(fn, warmup_ms, &sum, &per_call[0], &cpu);
+		total += calls;
+		printf("warmup calls=%ld ns_per_call=%.2f cpu_ns_per_call=%.2f\n", calls, per_call[0],
+		       cpu);
+	}
 	for (long r = 0; r < rounds; r++) {
-		int64_t cpu_start = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-		int64_t start = clock_ns(CLOCK_MONOTONIC), elapsed, cpu;
-		long calls = 0;
-
-		do {
-			for (long j = 0; j < CALLS_PER_BATCH; j++)
-				sum += fn(j);
-			calls += CALLS_PER_BATCH;
-			elapsed = clock_ns(CLOCK_MONOTONIC) - start;
-		} while (elapsed < round_ms * ZT_NS_PER_MS);
-		cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_start;
-		per_call[r] = (double)elapsed / calls;
+		calls = run_round(fn, round_ms, &sum, &per_call[r], &cpu);
 		total += calls;
 		printf("round %ld calls=%ld ns_per_call=%.2f cpu_ns_per_call=%.2f\n", r, calls,
-		       per_call[r], (double)cpu / calls);
+		       per_call[r], cpu);
 		fflush(stdout);
 	}
 	qsort(per_call, rounds, sizeof(per_call[0]), cmp_double);
@@ -141,6 +161,7 @@ int main(int argc, char **argv)
 	       flavour, rounds, total, per_call[rounds / 2], sum);
 	return 0;
 usage:
-	fprintf(stderr, "usage: bench_call push|lea|nop [--rounds R] [--round-ms MS] [--wait]\n");
+	fprintf(stderr, "usage: bench_call push|lea|nop [--rounds R] [--round-ms MS] "
+			"[--warmup-ms MS] [--wait]\n");
 	return 2;
 }
