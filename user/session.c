@@ -131,6 +131,10 @@ void zt_session_cleanup(struct zt_session *t)
 	zt_summary_free(t->exact);
 	zt_proctable_free(t->procs);
 	zt_probes_free(&t->probes);
+	for (size_t i = 0; t->want && i < (t->ntargets ? t->ntargets : 1); i++)
+		free(t->want[i]);
+	free(t->want);
+	t->want = NULL;
 	for (size_t i = 0; i < t->nspecs; i++)
 		zt_probe_spec_free(&t->specs[i]);
 	free(t->specs);

@@ -37,6 +37,7 @@ struct zt_session {
 	struct zt_probe_spec *specs;
 	size_t nspecs;
 	struct zt_probe_table probes;
+	uint8_t **want; /* per target: probe ids to attach (zt_session_resolve) */
 	struct zt_loader *loader;
 	struct zt_kprobes *kprobes; /* k: specs */
 	struct zt_points *points;   /* t: and usdt: specs */
@@ -87,8 +88,10 @@ void zt_session_finish(struct zt_session *t);
  * grouped by file. Returns 0 or -errno with t->err. */
 int zt_session_attach_marked(struct zt_session *t, const uint8_t *want, int pid);
 
-/* session_attach.c: resolve every spec for every target and attach. Returns 0 or -errno with
- * t->err set; *code is the exit code the failure deserves. */
+/* session_attach.c: resolve every function spec for every target (before any BPF is loaded).
+ * Returns 0 or -errno with t->err set; *code is the exit code the failure deserves. */
+int zt_session_resolve(struct zt_session *t, int *code);
+/* session_attach.c: attach what was resolved, and the event probes. As above. */
 int zt_session_attach(struct zt_session *t, int *code);
 
 /* session_sinks.c */

@@ -71,12 +71,18 @@ out:
 }
 
 /* Resolve every spec for every target and attach: uprobe pairs per (function, process). */
-static int attach_probes(struct zt_session *t)
+/*
+ * Resolve the u: specs for every target into t->want[target][probe id]: ELF files are read
+ * before any BPF is loaded, so a bad spec is refused at once.
+ */
+static int resolve_probes(struct zt_session *t)
 {
 	size_t ntargets = t->ntargets ? t->ntargets : 1;
-	uint8_t *want = NULL;
 	int ret = 0;
 
+	t->want = calloc(ntargets, sizeof(*t->want));
+	if (!t->want)
+		return -ENOMEM;
 	for (size_t i = 0; i < ntargets; i++) {
 		struct zt_target *tg = t->ntargets ? &t->targets[i] : NULL;
 		struct zt_resolve_ctx ctx = {
@@ -86,9 +92,8 @@ static int attach_probes(struct zt_session *t)
 		    .max_probes = t->opts->max_probes,
 		};
 
-		free(want);
-		want = calloc(ZT_MAX_PROBES, 1);
-		if (!want)
+		t->want[i] = calloc(ZT_MAX_PROBES, 1);
+		if (!t->want[i])
 			return -ENOMEM;
 		for (size_t s = 0; s < t->nspecs; s++) {
 			uint32_t *ids = NULL;
@@ -99,21 +104,31 @@ static int attach_probes(struct zt_session *t)
 			ret = zt_probes_resolve(&t->probes, &t->specs[s], &ctx, &ids, &nids, t->err,
 						sizeof(t->err));
 			if (ret)
-				goto out;
+				return ret;
 			for (size_t k = 0; k < nids; k++)
-				want[ids[k]] = 1;
+				t->want[i][ids[k]] = 1;
 			free(ids);
 		}
-		ret = zt_session_attach_marked(t, want, tg ? tg->pid : -1);
+	}
+	return 0;
+}
+
+/* Attach what resolve_probes() found: uprobe pairs per (function, process). */
+static int attach_probes(struct zt_session *t)
+{
+	size_t ntargets = t->ntargets ? t->ntargets : 1;
+
+	for (size_t i = 0; i < ntargets; i++) {
+		int ret = zt_session_attach_marked(t, t->want[i],
+						   t->ntargets ? t->targets[i].pid : -1);
+
 		if (ret)
-			goto out;
+			return ret;
 	}
 	zt_info("attached through %s", zt_loader_uses_uprobe_multi(t->loader)
 					   ? "uprobe_multi links"
 					   : "one perf-event link per function");
-out:
-	free(want);
-	return ret;
+	return 0;
 }
 
 /* Add the k: specs' functions to the probe table, each spec checked against --max-probes;
@@ -178,12 +193,9 @@ static int attach_kernel_probes(struct zt_session *t, int *code)
 	size_t nspecs = 0, attached = 0, failed = 0;
 	const char *first = NULL;
 	bool unavailable;
-	int ret = resolve_kernel_specs(t, &nspecs);
 
-	if (ret) {
-		*code = ret == -ENOENT || ret == -E2BIG ? ZT_EXIT_USAGE : ZT_EXIT_FAILURE;
-		return ret;
-	}
+	for (size_t s = 0; s < t->nspecs; s++)
+		nspecs += t->specs[s].kind == ZT_SPEC_KPROBE;
 	if (!nspecs)
 		return 0;
 	for (size_t i = 0; i < t->probes.n && !first; i++)
@@ -317,15 +329,25 @@ static int attach_point_probes(struct zt_session *t, int *code)
 	return ret;
 }
 
+int zt_session_resolve(struct zt_session *t, int *code)
+{
+	size_t nk;
+	int ret = resolve_probes(t);
+
+	if (!ret)
+		ret = resolve_kernel_specs(t, &nk);
+	/* bad specs are the user's to fix */
+	if (ret)
+		*code = ret == -ENOMEM ? ZT_EXIT_FAILURE : ZT_EXIT_USAGE;
+	return ret;
+}
+
 int zt_session_attach(struct zt_session *t, int *code)
 {
 	int ret = attach_probes(t);
 
 	if (ret) {
-		/* bad specs are the user's to fix; a refused attach is ours */
-		if (ret != -ENOENT && ret != -EINVAL && ret != -E2BIG && ret != -ENOEXEC &&
-		    ret != -EXDEV && ret != -EACCES)
-			*code = ZT_EXIT_FAILURE;
+		*code = ZT_EXIT_FAILURE; /* a refused attach is ours */
 		return ret;
 	}
 	ret = attach_kernel_probes(t, code);

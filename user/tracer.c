@@ -347,6 +347,8 @@ int zt_cmd_trace(const struct zt_options *o)
 	ret = setup_targets(&t);
 	if (ret)
 		goto fail;
+	if (zt_session_resolve(&t, &code))
+		goto fail;
 	lcfg.filter_tgids = t.ntargets > 0;
 	if (zt_session_open_pipeline(&t, &lcfg, &code))
 		goto fail;

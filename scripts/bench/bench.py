@@ -6,8 +6,9 @@ OUTPUT/bench/results.json.
     python3 bench.py OUTPUT [calls|syscalls|pipeline|footprint|attach ...]
 
 Every number is taken in this run, side by side with its baseline, and given as a median.
-BENCH_ROUNDS (default 5, at least 5 unless BENCH_QUICK=1), BENCH_ROUND_MS (300) and
-BENCH_RUNS (5) size the runs."""
+BENCH_RUNS (default 5, at least 5 unless BENCH_QUICK=1) sizes every benchmark's runs;
+benchmarks 1 and 2 run each configuration BENCH_RUNS times, interleaved, each run timing
+BENCH_ROUNDS (2) rounds of BENCH_ROUND_MS (250) after a BENCH_WARMUP_MS (50) warm-up."""
 
 import json
 import os
@@ -49,10 +50,11 @@ class Context:
         self.ztrace = os.path.join(self.out, 'ztrace')
         self.empty_probe = os.path.join(self.out, 'bench', 'empty_probe')
         quick = os.environ.get('BENCH_QUICK') == '1'
-        self.rounds = int(os.environ.get('BENCH_ROUNDS', MIN_RUNS))
         self.runs = int(os.environ.get('BENCH_RUNS', MIN_RUNS))
-        self.round_ms = int(os.environ.get('BENCH_ROUND_MS', 300))
-        if not quick and (self.rounds < MIN_RUNS or self.runs < MIN_RUNS):
+        self.rounds = int(os.environ.get('BENCH_ROUNDS', 2))
+        self.round_ms = int(os.environ.get('BENCH_ROUND_MS', 250))
+        self.warmup_ms = int(os.environ.get('BENCH_WARMUP_MS', 50))
+        if not quick and self.runs < MIN_RUNS:
             sys.exit(f'bench: medians need at least {MIN_RUNS} runs (BENCH_QUICK=1 for less)')
         for path in (self.ztrace, self.empty_probe, self.target('bench_call')):
             if not os.access(path, os.X_OK):

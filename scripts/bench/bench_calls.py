@@ -6,8 +6,8 @@ first instructions that the kernel handles differently (emulated, single-stepped
 import re
 import subprocess
 
-from benchlib import (BenchError, describe_environment, emit_json, environment_now, fmt, median,
-                      parse_events, parse_rounds, print_table, ratio, traced_run)
+from benchlib import (BenchError, add_ratios, describe_environment, emit_json, environment_now, fmt,
+                      measure_interleaved, parse_events, parse_rounds, print_table, traced_run)
 
 # Flavour, the regex its first instruction must match, and what the kernel does with it.
 FLAVOURS = [
@@ -70,42 +70,43 @@ def tracer_spec(ctx, tool, binary, func):
     raise ValueError(tool)
 
 
-def measure(ctx, flavour, tool):
-    """One target run of ctx.rounds rounds under tool: medians and the raw rounds."""
+def measure_once(ctx, flavour, tool):
+    """One target run of ctx.rounds rounds (after a warm-up) under tool, or None when the tool
+    is not available."""
     binary = ctx.target('bench_call')
     func = f'bench_{flavour}'
     spec = tracer_spec(ctx, tool, binary, func)
     if spec is None:
-        return {'skipped': 'not available'}
+        return None
     argv, ready, stop = spec
     target_argv = [binary, flavour, '--rounds', str(ctx.rounds), '--round-ms', str(ctx.round_ms),
-                   '--wait']
+                   '--warmup-ms', str(ctx.warmup_ms), '--wait']
     target, tracer, _ = traced_run(target_argv, argv, ready, stop,
                                    target_timeout=ctx.rounds * ctx.round_ms / 1000 + 60)
     wall, cpu, calls = parse_rounds(target.text('out'))
     if len(wall) != ctx.rounds:
         raise BenchError(f'bench_call {flavour} under {tool} printed {len(wall)} rounds')
-    res = {'ns_per_call': median(wall), 'cpu_ns_per_call': median(cpu), 'calls': calls,
-           'rounds_ns': wall}
+    res = {'rounds_ns': wall, 'rounds_cpu_ns': cpu, 'calls': calls}
     if tracer and tracer.p.returncode != 0:
         # An exit code (or -signal) other than 0 is a tracer bug the table must show.
         res['tracer_exit'] = tracer.p.returncode
     if tool == 'ztrace':
         delivered, lost = parse_events(tracer.text())
-        res['delivered'], res['lost'] = delivered, lost
         res['count_exact'] = delivered is not None and delivered + lost == calls
+        res['count_detail'] = f'spans {delivered} + {lost} lost != {calls} calls'
     elif tool == 'ztrace-agg':
         # No span records: the summary's CALLS column is counted in the kernel.
         m = re.search(rf'^{func}\s+(\d+)\s', tracer.text(), re.M)
-        res['counted'] = int(m.group(1)) if m else None
-        res['count_exact'] = res['counted'] == calls
+        counted = int(m.group(1)) if m else None
+        res['count_exact'] = counted == calls
+        res['count_detail'] = f'calls counted {counted} != {calls}'
     return res
 
 
 def run(ctx):
     """Runs benchmark 1; prints its table and JSON line and returns the summary."""
-    print(f'\n== 1. traced-call cost (ns per call, median of {ctx.rounds} rounds of '
-          f'{ctx.round_ms} ms) ==')
+    print(f'\n== 1. traced-call cost (ns per call: median of {ctx.runs} interleaved runs x '
+          f'{ctx.rounds} rounds of {ctx.round_ms} ms) ==')
     env = environment_now(ctx.env)
     print(describe_environment(env))
     binary = ctx.target('bench_call')
@@ -113,28 +114,12 @@ def run(ctx):
     for flavour, rx, handling in FLAVOURS:
         raw, insn = first_instruction(binary, f'bench_{flavour}')
         ok = re.match(rx, insn) is not None and (flavour != 'nop' or raw == NOP5_BYTES)
-        f = {'first_insn': insn, 'first_insn_bytes': raw, 'first_insn_verified': ok,
-             'kernel_handling': handling, 'tools': {}}
-        for tool in TOOLS:
-            try:
-                f['tools'][tool] = measure(ctx, flavour, tool)
-            except BenchError as e:
-                f['tools'][tool] = {'error': str(e)}
-                print(f'  {flavour}/{tool}: {e}')
-        base = f['tools']['none'].get('ns_per_call')
-        base_cpu = f['tools']['none'].get('cpu_ns_per_call')
-        for tool in TOOLS[1:]:
-            t = f['tools'][tool]
-            if t.get('ns_per_call') is not None and base is not None:
-                t['added_ns'] = t['ns_per_call'] - base
-                t['added_cpu_ns'] = t['cpu_ns_per_call'] - base_cpu
-        floor = f['tools']['floor'].get('added_ns')
-        floor_cpu = f['tools']['floor'].get('added_cpu_ns')
-        for tool in TOOLS[2:]:
-            t = f['tools'][tool]
-            t['vs_floor'] = ratio(t.get('added_ns'), floor)
-            t['vs_floor_cpu'] = ratio(t.get('added_cpu_ns'), floor_cpu)
-        flavours[flavour] = f
+        tools = measure_interleaved(ctx, flavour, TOOLS,
+                                    lambda tool: measure_once(ctx, flavour, tool))
+        add_ratios(tools, ['floor'])
+        flavours[flavour] = {'first_insn': insn, 'first_insn_bytes': raw,
+                             'first_insn_verified': ok, 'kernel_handling': handling,
+                             'tools': tools}
 
     rows = []
     for flavour, f in flavours.items():
@@ -142,12 +127,9 @@ def run(ctx):
         for n, tool in enumerate(TOOLS):
             t = f['tools'][tool]
             note = t.get('error', t.get('skipped', ''))[:60]
-            if 'counted' in t:
-                note = ('calls counted exact' if t['count_exact'] else
-                        f'calls counted {t["counted"]} != {t["calls"]}')
-            elif 'count_exact' in t:
-                note = ('spans exact' if t['count_exact'] else
-                        f'spans {t["delivered"]}+{t["lost"]} lost != {t["calls"]} calls')
+            if 'count_exact' in t:
+                note = (('calls counted' if tool == 'ztrace-agg' else 'spans') + ' exact'
+                        if t['count_exact'] else t['count_detail'])
             if 'tracer_exit' in t:
                 note += f' (exit {t["tracer_exit"]})'
             rows.append([flavour if n == 0 else '', insn if n == 0 else '', tool,
@@ -161,7 +143,8 @@ def run(ctx):
           'cost / the empty uprobe+uretprobe pair\'s added cost.')
     if not ctx.ztrace_aggregate:
         print('ztrace-agg: n/a, this ztrace has no --aggregate mode')
-    summary = {'benchmark': 'call_cost', 'unit': 'ns_per_call', 'rounds': ctx.rounds,
-               'round_ms': ctx.round_ms, 'env': env, 'flavours': flavours}
+    summary = {'benchmark': 'call_cost', 'unit': 'ns_per_call', 'runs': ctx.runs,
+               'rounds_per_run': ctx.rounds, 'round_ms': ctx.round_ms,
+               'warmup_ms': ctx.warmup_ms, 'env': env, 'flavours': flavours}
     emit_json(summary)
     return summary

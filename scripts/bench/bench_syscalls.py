@@ -5,8 +5,8 @@ with libbpf-tools syscount -L, a bpftrace latency histogram and strace -c."""
 
 import re
 
-from benchlib import (BenchError, describe_environment, emit_json, environment_now, fmt, median,
-                      parse_rounds, print_table, ratio, traced_run)
+from benchlib import (BenchError, add_ratios, describe_environment, emit_json, environment_now, fmt,
+                      measure_interleaved, parse_rounds, print_table, traced_run)
 
 TOOLS = ['none', 'floor', 'ztrace', 'syscount', 'bpftrace', 'strace']
 GETPPID_ROW_RE = re.compile(r'^getppid\s+(\d+)\s', re.M)
@@ -45,65 +45,47 @@ def tracer_spec(ctx, tool):
     raise ValueError(tool)
 
 
-def measure(ctx, tool):
-    """One bench_syscall run of ctx.rounds rounds under tool."""
+def measure_once(ctx, tool):
+    """One bench_syscall run of ctx.rounds rounds (after a warm-up) under tool, or None when
+    the tool is not installed."""
     spec = tracer_spec(ctx, tool)
     if spec is None:
-        return {'skipped': 'not installed'}
+        return None
     argv, ready, stop = spec
     target_argv = [ctx.target('bench_syscall'), '--rounds', str(ctx.rounds), '--round-ms',
-                   str(ctx.round_ms), '--wait']
+                   str(ctx.round_ms), '--warmup-ms', str(ctx.warmup_ms), '--wait']
     target, tracer, _ = traced_run(target_argv, argv, ready, stop,
                                    target_timeout=ctx.rounds * ctx.round_ms / 1000 + 60)
     wall, cpu, calls = parse_rounds(target.text('out'))
     if len(wall) != ctx.rounds:
         raise BenchError(f'bench_syscall under {tool} printed {len(wall)} rounds')
-    res = {'ns_per_call': median(wall), 'cpu_ns_per_call': median(cpu), 'calls': calls,
-           'rounds_ns': wall}
+    res = {'rounds_ns': wall, 'rounds_cpu_ns': cpu, 'calls': calls}
     if tracer and tracer.p.returncode != 0:
         # An exit code (or -signal) other than 0 is a tracer bug the table must show.
         res['tracer_exit'] = tracer.p.returncode
     if tool == 'ztrace':
         m = GETPPID_ROW_RE.search(tracer.text())
-        res['getppid_counted'] = int(m.group(1)) if m else None
-        res['count_exact'] = res['getppid_counted'] == calls
+        counted = int(m.group(1)) if m else None
+        res['count_exact'] = counted == calls
+        res['count_detail'] = f'getppid counted {counted} != {calls} calls'
     return res
 
 
 def run(ctx):
     """Runs benchmark 2; prints its table and JSON line and returns the summary."""
-    print(f'\n== 2. syscall cost: getppid() (ns per call, median of {ctx.rounds} rounds of '
-          f'{ctx.round_ms} ms) ==')
+    print(f'\n== 2. syscall cost: getppid() (ns per call: median of {ctx.runs} interleaved '
+          f'runs x {ctx.rounds} rounds of {ctx.round_ms} ms) ==')
     env = environment_now(ctx.env)
     print(describe_environment(env))
-    tools = {}
-    for tool in TOOLS:
-        try:
-            tools[tool] = measure(ctx, tool)
-        except BenchError as e:
-            tools[tool] = {'error': str(e)}
-            print(f'  {tool}: {e}')
-    base = tools['none'].get('ns_per_call')
-    base_cpu = tools['none'].get('cpu_ns_per_call')
-    for tool in TOOLS[1:]:
-        t = tools[tool]
-        if t.get('ns_per_call') is not None and base is not None:
-            t['added_ns'] = t['ns_per_call'] - base
-            t['added_cpu_ns'] = t['cpu_ns_per_call'] - base_cpu
-    for tool in TOOLS[2:]:
-        t = tools[tool]
-        t['vs_floor'] = ratio(t.get('added_ns'), tools['floor'].get('added_ns'))
-        t['vs_floor_cpu'] = ratio(t.get('added_cpu_ns'), tools['floor'].get('added_cpu_ns'))
-        t['vs_syscount'] = ratio(t.get('added_ns'), tools['syscount'].get('added_ns'))
-        t['vs_syscount_cpu'] = ratio(t.get('added_cpu_ns'), tools['syscount'].get('added_cpu_ns'))
+    tools = measure_interleaved(ctx, 'getppid', TOOLS, lambda tool: measure_once(ctx, tool))
+    add_ratios(tools, ['floor', 'syscount'])
 
     rows = []
     for tool in TOOLS:
         t = tools[tool]
         note = t.get('error') or t.get('skipped') or ''
         if tool == 'ztrace' and 'count_exact' in t:
-            note = ('getppid count exact' if t['count_exact'] else
-                    f'getppid count {t["getppid_counted"]} != {t["calls"]}')
+            note = 'getppid count exact' if t['count_exact'] else t['count_detail']
         if tool == 'strace':
             note = 'ptrace: its cost is in wall time, cpu leaves out the stops'
         if 'tracer_exit' in t:
@@ -116,7 +98,8 @@ def run(ctx):
                  'x floor (cpu)', 'x syscount (cpu)', 'x syscount (wall)', 'note'], rows)
     print('floor: empty raw_syscalls sys_enter+sys_exit programs (system-wide); ztrace, '
           'syscount, strace: -p PID; bpftrace: a pid filter')
-    summary = {'benchmark': 'syscall_cost', 'unit': 'ns_per_call', 'rounds': ctx.rounds,
-               'round_ms': ctx.round_ms, 'env': env, 'tools': tools}
+    summary = {'benchmark': 'syscall_cost', 'unit': 'ns_per_call', 'runs': ctx.runs,
+               'rounds_per_run': ctx.rounds, 'round_ms': ctx.round_ms,
+               'warmup_ms': ctx.warmup_ms, 'env': env, 'tools': tools}
     emit_json(summary)
     return summary

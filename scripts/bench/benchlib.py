@@ -18,7 +18,8 @@ import time
 READY_TIMEOUT_S = 120
 EXIT_TIMEOUT_S = 120
 
-ROUND_RE = re.compile(r'^round (\d+) calls=(\d+) ns_per_call=([\d.]+) cpu_ns_per_call=([\d.]+)')
+ROUND_RE = re.compile(r'^(round \d+|warmup) calls=(\d+) ns_per_call=([\d.]+) '
+                      r'cpu_ns_per_call=([\d.]+)')
 EVENTS_RE = re.compile(r'events: delivered (\d+), lost (\d+)')
 OTLP_RE = re.compile(r'otlp: (\d+) spans sent, (\d+) dropped.*?, (\d+) failed')
 
@@ -294,15 +295,36 @@ def start_target(argv):
 
 def parse_rounds(text):
     """The rounds a bench_call/bench_syscall target printed: lists of wall and CPU ns per call
-    and the total number of calls."""
+    and the total number of calls (the warm-up's included: a tracer sees them too)."""
     wall, cpu, calls = [], [], 0
     for line in text.splitlines():
         m = ROUND_RE.match(line)
         if m:
             calls += int(m.group(2))
-            wall.append(float(m.group(3)))
-            cpu.append(float(m.group(4)))
+            if m.group(1) != 'warmup':
+                wall.append(float(m.group(3)))
+                cpu.append(float(m.group(4)))
     return wall, cpu, calls
+
+
+def combine_runs(runs):
+    """Pools the rounds of several runs of one configuration: medians over every round, the
+    per-run medians, total calls, and whether every run's count check held."""
+    wall = [x for r in runs for x in r['rounds_ns']]
+    cpu = [x for r in runs for x in r['rounds_cpu_ns']]
+    res = {'ns_per_call': median(wall), 'cpu_ns_per_call': median(cpu), 'runs': len(runs),
+           'calls': sum(r['calls'] for r in runs),
+           'run_cpu_medians': [median(r['rounds_cpu_ns']) for r in runs],
+           'rounds_ns': wall, 'rounds_cpu_ns': cpu}
+    checks = [r['count_exact'] for r in runs if 'count_exact' in r]
+    if checks:
+        res['count_exact'] = all(checks)
+        bad = [r for r in runs if not r.get('count_exact', True)]
+        res['count_detail'] = bad[0].get('count_detail') if bad else None
+    exits = [r['tracer_exit'] for r in runs if 'tracer_exit' in r]
+    if exits:
+        res['tracer_exit'] = exits[0]
+    return res
 
 
 def parse_events(text):
@@ -429,3 +451,46 @@ def traced_run(target_argv, tracer_argv=None, ready=None, stop='sigint', target_
             tracer.kill()
         raise
     return target, tracer, attach_s
+
+
+def measure_interleaved(ctx, label, tools, measure_once):
+    """ctx.runs passes over tools, each pass running every tool once in turn, so that a drift
+    of the machine during the benchmark lands on every tool alike. measure_once(tool) returns
+    one run's result, None when the tool is not available, or raises BenchError. Returns
+    {tool: pooled result (combine_runs), {'skipped': ...} or {'error': ...}}."""
+    runs = {t: [] for t in tools}
+    out = {}
+    for _ in range(ctx.runs):
+        for tool in tools:
+            if tool in out:
+                continue
+            try:
+                r = measure_once(tool)
+            except BenchError as e:
+                out[tool] = {'error': str(e)}
+                print(f'  {label}/{tool}: {e}', flush=True)
+                continue
+            if r is None:
+                out[tool] = {'skipped': 'not available'}
+            else:
+                runs[tool].append(r)
+    for tool in tools:
+        if tool not in out:
+            out[tool] = combine_runs(runs[tool])
+    return out
+
+
+def add_ratios(tools, refs):
+    """Adds, to each tool's pooled result, its added cost over 'none' (wall and CPU) and its
+    added cost relative to each reference tool's (x_REF, x_REF_cpu)."""
+    base = tools['none']
+    for t in tools.values():
+        if t.get('ns_per_call') is not None and base.get('ns_per_call') is not None:
+            t['added_ns'] = t['ns_per_call'] - base['ns_per_call']
+            t['added_cpu_ns'] = t['cpu_ns_per_call'] - base['cpu_ns_per_call']
+    for name, t in tools.items():
+        if name == 'none':
+            continue
+        for ref in refs:
+            t[f'vs_{ref}'] = ratio(t.get('added_ns'), tools[ref].get('added_ns'))
+            t[f'vs_{ref}_cpu'] = ratio(t.get('added_cpu_ns'), tools[ref].get('added_cpu_ns'))

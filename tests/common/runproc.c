@@ -239,10 +239,18 @@ static const char *find_line(const char *text, const char *needle, size_t *len)
 	return NULL;
 }
 
+int zt_time_scale_ms(int ms)
+{
+	const char *s = getenv("ZT_TIME_SCALE");
+	int k = s ? atoi(s) : 1;
+
+	return ms * (k > 0 ? k : 1);
+}
+
 int zt_proc_wait_line(struct zt_proc *p, enum zt_stream s, const char *needle, int timeout_ms,
 		      char *line, size_t size)
 {
-	long long deadline = zt_now_ms() + timeout_ms;
+	long long deadline = zt_now_ms() + zt_time_scale_ms(timeout_ms);
 	const char *hit;
 	size_t len;
 	ssize_t n;
@@ -329,7 +337,7 @@ static int exit_code(int status)
 
 int zt_proc_wait(struct zt_proc *p, int timeout_ms)
 {
-	long long deadline = zt_now_ms() + timeout_ms, quiet_until;
+	long long deadline = zt_now_ms() + zt_time_scale_ms(timeout_ms), quiet_until;
 	ssize_t n;
 	int ret;
 

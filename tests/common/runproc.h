@@ -95,6 +95,10 @@ const char *zt_proc_text(const struct zt_proc *p, enum zt_stream s);
 /* Returns the number of '\n'-terminated lines in @text. */
 size_t zt_count_lines(const char *text);
 
+/* ms times ZT_TIME_SCALE (default 1): deadlines stretched for slow machines (the emulated
+ * guest of make test-vm runs ~20x slower). Every wait of this helper is scaled. */
+int zt_time_scale_ms(int ms);
+
 /* Returns the monotonic clock in milliseconds. */
 long long zt_now_ms(void);
 

@@ -46,7 +46,8 @@ static void setup(void)
 	snprintf(usdt_pair, sizeof(usdt_pair), "usdt:%s:app:job_start..job_end", usdt_bin);
 }
 
-TestSuite(events, .init = setup, .timeout = 60);
+/* generous: every wait has its own (scaled) deadline; this only stops a hang in the VM */
+TestSuite(events, .init = setup, .timeout = 600);
 
 /* Run ztrace with argv (NULL-terminated after argv[0..]), parse its JSON spans. */
 static int run_json(char *const argv[], struct zt_spans *spans, struct zt_proc *zt)

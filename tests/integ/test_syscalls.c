@@ -41,7 +41,8 @@ static void setup(void)
 	cr_assert(access(sysload_bin, X_OK) == 0, "no %s: run make first", sysload_bin);
 }
 
-TestSuite(syscalls, .init = setup, .timeout = 30);
+/* generous: every wait has its own (scaled) deadline; this only stops a hang in the VM */
+TestSuite(syscalls, .init = setup, .timeout = 600);
 
 /* Start sysload --wait and return its pid once it is ready. */
 static pid_t start_sysload(struct zt_proc *p)

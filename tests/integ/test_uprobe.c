@@ -612,7 +612,8 @@ static void trace_attached(const char *orders_arg, const char *threads_arg)
 	zt_proc_free(&orders);
 }
 
-TestSuite(uprobe, .init = setup, .timeout = 20);
+/* generous: every wait has its own (scaled) deadline; this only stops a hang in the VM */
+TestSuite(uprobe, .init = setup, .timeout = 600);
 
 /* -- COMMAND: the whole run of orders, every call from the first one. */
 Test(uprobe, launch_counts_parents_errors)

@@ -17,9 +17,10 @@
  *
  * --wait prints "ready <pid>" and blocks until a byte (or EOF) arrives on stdin. A warm-up of
  * --warmup-ms (default 0) first prints "warmup calls=N ..." (its calls count in calls=, not in
- * the median: they pay for first touches of the probe's pages). Each round prints "round I calls=N ns_per_call=X cpu_ns_per_call=Y" (wall-clock and this thread's CPU
- * time: the second leaves out the time other programs held the CPU, but also the time a
- * ptrace-based tracer held the thread stopped); the last line is
+ * the median: they pay for first touches). Each round prints
+ *   round I calls=N ns_per_call=X cpu_ns_per_call=Y
+ * wall-clock and this thread's CPU time per call: the second leaves out the time other programs
+ * held the CPU, but also the time a ptrace-based tracer held the thread stopped. The last line is
  *   bench_call: flavour=F rounds=R calls=N median_ns_per_call=X
  */
 #include <getopt.h>
@@ -29,10 +30,10 @@
 
 #include "target_util.h"
 
-#define MAX_ROUNDS	 100
-#define MAX_ROUND_MS	 60000
+#define MAX_ROUNDS   100
+#define MAX_ROUND_MS 60000
 /* Calls between two clock reads: the clock's ~20 ns vanish in a batch even when untraced. */
-#define CALLS_PER_BATCH	 256
+#define CALLS_PER_BATCH 256
 
 ZT_TARGET_FN long bench_push(long i)
 {
@@ -61,9 +62,9 @@ static const struct {
 	const char *name;
 	long (*fn)(long);
 } flavours[] = {
-	{ "push", bench_push },
-	{ "lea", bench_lea },
-	{ "nop", bench_nop },
+    {"push", bench_push},
+    {"lea", bench_lea},
+    {"nop", bench_nop},
 };
 
 /* Reads @clock in ns: CLOCK_MONOTONIC (vDSO, no syscall) or the thread's CPU clock. */
@@ -83,8 +84,9 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /*
- * Calls @fn in batches until @ms milliseconds have passed; adds the calls to *@calls and
- * returns them, with the wall-clock and thread CPU ns per call in @wall and @cpu.
+ * Calls @fn in batches until @ms milliseconds have passed, adding its results to *@sum so no
+ * call can be optimized away. Returns the number of calls; the wall-clock and thread CPU ns
+ * per call go to *@wall and *@cpu.
  */
 static long run_round(long (*volatile fn)(long), long ms, long *sum, double *wall, double *cpu)
 {
@@ -106,11 +108,11 @@ static long run_round(long (*volatile fn)(long), long ms, long *sum, double *wal
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "rounds", required_argument, NULL, 'r' },
-		{ "round-ms", required_argument, NULL, 'm' },
-		{ "warmup-ms", required_argument, NULL, 'u' },
-		{ "wait", no_argument, NULL, 'w' },
-		{ 0 },
+	    {"rounds", required_argument, NULL, 'r'},
+	    {"round-ms", required_argument, NULL, 'm'},
+	    {"warmup-ms", required_argument, NULL, 'u'},
+	    {"wait", no_argument, NULL, 'w'},
+	    {0},
 	};
 	/* volatile: the compiler must not see through the pointer and inline the C flavour. */
 	long (*volatile fn)(long) = NULL;
@@ -146,8 +148,8 @@ int main(int argc, char **argv)
 	if (warmup_ms) {
 		calls = run_round(fn, warmup_ms, &sum, &per_call[0], &cpu);
 		total += calls;
-		printf("warmup calls=%ld ns_per_call=%.2f cpu_ns_per_call=%.2f\n", calls, per_call[0],
-		       cpu);
+		printf("warmup calls=%ld ns_per_call=%.2f cpu_ns_per_call=%.2f\n", calls,
+		       per_call[0], cpu);
 	}
 	for (long r = 0; r < rounds; r++) {
 		calls = run_round(fn, round_ms, &sum, &per_call[r], &cpu);

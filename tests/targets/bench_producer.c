@@ -22,13 +22,13 @@
 
 #include "target_util.h"
 
-#define MAX_THREADS	 64
-#define MAX_DURATION_MS	 600000
-#define MAX_RATE	 1000000000L
+#define MAX_THREADS	64
+#define MAX_DURATION_MS 600000
+#define MAX_RATE	1000000000L
 /* A rate-limited thread sleeps this long between bursts: bursts of rate/1000 calls. */
-#define PACING_NS	 ZT_NS_PER_MS
+#define PACING_NS ZT_NS_PER_MS
 /* Calls between two clock reads when unlimited. */
-#define CALLS_PER_BATCH	 64
+#define CALLS_PER_BATCH 64
 
 long bench_span(long i);
 
@@ -68,8 +68,8 @@ static void *work(void *arg)
 
 		if (w->rate > 0) {
 			int64_t next = now + PACING_NS;
-			struct timespec ts = { .tv_sec = next / ZT_NS_PER_SEC,
-					       .tv_nsec = next % ZT_NS_PER_SEC };
+			struct timespec ts = {.tv_sec = next / ZT_NS_PER_SEC,
+					      .tv_nsec = next % ZT_NS_PER_SEC};
 
 			due = (long)(w->rate * (double)(now - start) / ZT_NS_PER_SEC) - w->calls;
 			for (long j = 0; j < due; j++)
@@ -90,12 +90,12 @@ static void *work(void *arg)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "threads", required_argument, NULL, 't' },
-		{ "duration-ms", required_argument, NULL, 'd' },
-		{ "rate", required_argument, NULL, 'r' },
-		{ "wait", no_argument, NULL, 'w' },
-		{ "hold", no_argument, NULL, 'h' },
-		{ 0 },
+	    {"threads", required_argument, NULL, 't'},
+	    {"duration-ms", required_argument, NULL, 'd'},
+	    {"rate", required_argument, NULL, 'r'},
+	    {"wait", no_argument, NULL, 'w'},
+	    {"hold", no_argument, NULL, 'h'},
+	    {0},
 	};
 	static struct worker workers[MAX_THREADS];
 	long threads = 2, duration_ms = 1000, rate = 0, calls = 0;
