@@ -38,10 +38,22 @@ bool zt_uprobe_multi_supported(void)
 
 	if (cached >= 0)
 		return cached;
+	/* Kernels before 6.6 load the program (they ignore the attach type of kprobe programs),
+	 * so ask for a link too: on "/" a kernel that has them answers EBADF (not a regular
+	 * file), one that does not EINVAL (unknown attach type). */
+	cached = 0;
 	fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, "zt_probe_multi", "GPL", insns, 2, &opts);
-	cached = fd >= 0;
-	if (fd >= 0)
+	if (fd >= 0) {
+		uint64_t offset = 0, cookie = 0;
+		int link = zt_uprobe_multi_attach(fd, "/", &offset, &cookie, 1, false, 0);
+
+		cached = link == -EBADF;
+		if (link >= 0) {
+			cached = 1;
+			close(link);
+		}
 		close(fd);
+	}
 	return cached;
 }
 
