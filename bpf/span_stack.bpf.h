@@ -290,35 +290,29 @@ static __always_inline void zt_flush_thread(void)
 }
 
 /*
- * A point event (tracepoint or USDT hit) on the current thread: a record with start == end,
- * child of the innermost open call, or a root of its own.
+ * A span record that is not a frame of the stack: a syscall made outside the stack (its own
+ * start) or a point event (start == end). Its parent is the innermost open call on the thread,
+ * or it is the root of a trace of its own. stats_id counts it if the ring buffer is full.
  */
-static __always_inline void zt_emit_instant(__u32 probe_id)
+static __always_inline void zt_emit_leaf(struct zt_thread_stack *st, __u64 pid_tgid,
+					 __u32 probe_id, __u32 stats_id, __u16 flags, __u64 start_ns,
+					 __u64 end_ns, __s64 ret)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct zt_thread_stack *st;
+	__u32 depth = st ? st->depth : 0;
 	struct zt_span_rec *r;
-	__u32 depth = 0;
-	__u64 now;
 
-	if (!zt_is_target(pid_tgid >> 32))
-		return;
-	st = zt_stack_get((__u32)pid_tgid, false);
-	if (st)
-		depth = st->depth;
-	now = bpf_ktime_get_ns();
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
-		struct zt_probe_stats *s = zt_stats(probe_id);
+		struct zt_probe_stats *s = zt_stats(stats_id);
 
 		if (s)
 			s->lost++;
 		return;
 	}
 	r->hdr.type = ZT_REC_SPAN;
-	r->hdr.flags = ZT_SPAN_INSTANT;
+	r->hdr.flags = flags;
 	r->hdr.size = sizeof(*r);
-	r->hdr.ts_ns = now;
+	r->hdr.ts_ns = end_ns;
 	r->span_id = zt_next_span_id();
 	if (st && depth > 0 && depth <= ZT_MAX_DEPTH) {
 		r->parent_id = zt_frame_at(st, depth - 1)->span_id;
@@ -328,9 +322,9 @@ static __always_inline void zt_emit_instant(__u32 probe_id)
 		r->root_id = r->span_id;
 		depth = 0;
 	}
-	r->start_ns = now;
-	r->end_ns = now;
-	r->ret = 0;
+	r->start_ns = start_ns;
+	r->end_ns = end_ns;
+	r->ret = ret;
 	r->syscall_ns = 0;
 	r->syscall_count = 0;
 	r->probe_id = probe_id;
@@ -341,6 +335,19 @@ static __always_inline void zt_emit_instant(__u32 probe_id)
 	r->pad1 = 0;
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
 	zt_submit(r);
+}
+
+/* A point event (tracepoint or USDT hit) on the current thread. */
+static __always_inline void zt_emit_instant(__u32 probe_id)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 now;
+
+	if (!zt_is_target(pid_tgid >> 32))
+		return;
+	now = bpf_ktime_get_ns();
+	zt_emit_leaf(zt_stack_get((__u32)pid_tgid, false), pid_tgid, probe_id, probe_id,
+		     ZT_SPAN_INSTANT, now, now, 0);
 }
 
 #endif

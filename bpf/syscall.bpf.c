@@ -92,50 +92,6 @@ static __always_inline void count_errno(__u32 tgid, __u32 nr, __s64 ret)
 		bpf_map_update_elem(&sys_errnos, &key, &one, BPF_NOEXIST);
 }
 
-/* A span record for a syscall, child of the innermost open call (or a root). */
-static __always_inline void emit_syscall_span(struct zt_thread_stack *st, __u64 pid_tgid,
-					      struct zt_sys_start *s, __s64 ret, __u64 now)
-{
-	struct zt_span_rec *r;
-	__u32 depth = st ? st->depth : 0;
-	__u64 span_id = zt_next_span_id();
-
-	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		struct zt_probe_stats *ps = zt_stats(ZT_SYSCALL_STATS_ID);
-
-		if (ps)
-			ps->lost++;
-		return;
-	}
-	r->hdr.type = ZT_REC_SPAN;
-	r->hdr.flags = ZT_SPAN_SYSCALL;
-	r->hdr.size = sizeof(*r);
-	r->hdr.ts_ns = now;
-	r->span_id = span_id;
-	if (st && depth > 0 && depth <= ZT_MAX_DEPTH) {
-		r->parent_id = zt_frame_at(st, depth - 1)->span_id;
-		r->root_id = st->root_id;
-	} else {
-		r->parent_id = 0;
-		r->root_id = span_id;
-		depth = 0;
-	}
-	r->start_ns = s->start_ns;
-	r->end_ns = now;
-	r->ret = ret;
-	r->syscall_ns = 0;
-	r->syscall_count = 0;
-	r->probe_id = s->nr;
-	r->pid = pid_tgid >> 32;
-	r->tid = (__u32)pid_tgid;
-	r->depth = depth > ZT_MAX_DEPTH ? ZT_MAX_DEPTH : depth;
-	r->pad0 = 0;
-	r->pad1 = 0;
-	bpf_get_current_comm(r->comm, sizeof(r->comm));
-	zt_submit(r);
-}
-
 /* Charge a syscall of dur ns to the innermost of the thread's first `open` calls. */
 static __always_inline void charge(struct zt_thread_stack *st, __u32 open, __u64 dur)
 {
@@ -189,7 +145,8 @@ int zt_sys_exit(__u64 *ctx)
 	if (st)
 		charge(st, st->depth, dur);
 	if (min_duration_ns && dur >= min_duration_ns)
-		emit_syscall_span(st, pid_tgid, s, ret, now);
+		zt_emit_leaf(st, pid_tgid, s->nr, ZT_SYSCALL_STATS_ID, ZT_SPAN_SYSCALL, s->start_ns,
+			     now, ret);
 	bpf_map_delete_elem(&sys_start, &tid);
 	return 0;
 }
