@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Where a session's records go: terminal, summary, record file, OTLP, metrics. */
 #include <errno.h>
+#include <stdio_ext.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,13 @@ static void emit_span(struct zt_session *t, struct zt_span *s, bool syscall)
 		s->binary = p ? p->binary : NULL;
 	}
 	if (!t->opts->quiet && t->opts->cmd != ZT_CMD_RECORD) {
+		/*
+		 * A launched command writes to the same stdout. Hand the kernel whole lines in
+		 * writes of at most PIPE_BUF bytes, which a pipe never interleaves, so none of its
+		 * lines lands inside one of ours.
+		 */
+		if (__fpending(t->out) > ZT_OUT_FLUSH_BYTES)
+			fflush(t->out);
 		if (t->opts->format == ZT_FORMAT_JSON)
 			zt_json_write_span(t->out, s);
 		else

@@ -313,6 +313,10 @@ int zt_cmd_trace(const struct zt_options *o)
 	int code = ZT_EXIT_USAGE, ret;
 	sigset_t sigs;
 
+	/* Room for a batch of lines and one more: glibc must never flush in the middle of a line
+	 * (see ZT_OUT_FLUSH_BYTES); a terminal stays line-buffered. */
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, NULL, _IOFBF, ZT_OUT_BUF_BYTES);
 	/* Before any thread exists (HTTP server, OTLP sender), so none of them takes Ctrl-C. */
 	stop_signals(&sigs);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);

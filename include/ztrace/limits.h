@@ -27,6 +27,11 @@
 #define ZT_RINGBUF_WAKEUP_BYTES (ZT_RINGBUF_BYTES / 8)
 /* Backlog at which the overload governor switches to in-kernel aggregation. */
 #define ZT_OVERLOAD_RINGBUF_BYTES (ZT_RINGBUF_BYTES / 2)
+/* Span lines are flushed in batches of at most this many bytes plus one line, ending at a line
+ * boundary: below PIPE_BUF (4096), so a pipe never interleaves a target's output into them. */
+#define ZT_OUT_FLUSH_BYTES 3072
+/* stdout's buffer when it is not a terminal: a batch and the longest line fit. */
+#define ZT_OUT_BUF_BYTES 16384
 /* How often the consumer drains the ring buffer when nobody woke it, in milliseconds. */
 #define ZT_POLL_INTERVAL_MS 10
 /* How often the metrics registry is refreshed from the kernel's aggregates, in ms. */
