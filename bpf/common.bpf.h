@@ -42,6 +42,9 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, ZT_MAX_AGGS);
+	/* allocated as (process, probe) pairs appear: preallocating every entry on every CPU
+	 * cost ~70 MB of kernel memory and a quarter second at each start */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct zt_agg_key);
 	__type(value, struct zt_agg_val);
 } aggs SEC(".maps");

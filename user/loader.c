@@ -433,10 +433,12 @@ size_t zt_loader_uprobe_count(const struct zt_loader *l)
 
 void zt_loader_detach_uprobes(struct zt_loader *l)
 {
-	for (size_t i = 0; i < l->nlinks; i++)
+	/* Newest first: each entry probe goes before its return probe, so no call is entered
+	 * whose return can no longer be seen. */
+	for (size_t i = l->nlinks; i-- > 0;)
 		bpf_link__destroy(l->links[i]);
 	l->nlinks = 0;
-	for (size_t i = 0; i < l->nfds; i++)
+	for (size_t i = l->nfds; i-- > 0;)
 		close(l->fds[i]);
 	l->nfds = 0;
 	l->nuprobes = 0;

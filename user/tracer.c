@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -317,6 +318,8 @@ int zt_cmd_trace(const struct zt_options *o)
 	 * (see ZT_OUT_FLUSH_BYTES); a terminal stays line-buffered. */
 	if (!isatty(STDOUT_FILENO))
 		setvbuf(stdout, NULL, _IOFBF, ZT_OUT_BUF_BYTES);
+	/* only the main thread writes stdout: no stdio locking per call (half the JSON cost) */
+	__fsetlocking(stdout, FSETLOCKING_BYCALLER);
 	/* Before any thread exists (HTTP server, OTLP sender), so none of them takes Ctrl-C. */
 	stop_signals(&sigs);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);

@@ -22,7 +22,7 @@
 /* Processes the kernel filter can hold. */
 #define ZT_MAX_TARGETS 1024
 /* Ring buffer size in bytes (power of two, multiple of the page size). */
-#define ZT_RINGBUF_BYTES (8u << 20)
+#define ZT_RINGBUF_BYTES (4u << 20)
 /* The consumer is woken at most once per this many bytes of backlog; otherwise it polls. */
 #define ZT_RINGBUF_WAKEUP_BYTES (ZT_RINGBUF_BYTES / 8)
 /* Backlog at which the overload governor switches to in-kernel aggregation. */
@@ -41,7 +41,7 @@
 /* Log2 latency histogram buckets: bucket i counts durations in [2^(i-1), 2^i) ns. */
 #define ZT_HIST_BUCKETS 64
 /* (process, probe) pairs with in-kernel aggregates at once. */
-#define ZT_MAX_AGGS 65536
+#define ZT_MAX_AGGS 16384
 /* (process, syscall, errno) triples counted at once. */
 #define ZT_MAX_ERRNO_KEYS 16384
 /* Length of a task's comm, as in the kernel. */

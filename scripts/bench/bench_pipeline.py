@@ -107,6 +107,9 @@ def perf_profile(ctx, threads):
     if not ctx.tools['perf']:
         return {'skipped': 'perf not installed'}
     data = os.path.join(ctx.out, 'bench', 'perf-pipeline.data')
+    for stale in (data, data + '.old'):
+        if os.path.exists(stale):
+            os.unlink(stale)  # perf keeps the previous file as .old otherwise
     box = {}
 
     def during(zpid):
