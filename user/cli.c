@@ -7,6 +7,7 @@
 #include <string.h>
 #include "cli.h"
 #include "kprobes.h"
+#include "log.h"
 
 enum {
 	OPT_FORMAT = 256,
@@ -103,7 +104,12 @@ int zt_parse_duration(const char *text, uint64_t *ns)
 		return -EINVAL;
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (strcmp(end, units[i].suffix) == 0) {
-			*ns = (uint64_t)(v * units[i].scale);
+			double ns_d = v * units[i].scale;
+
+			/* beyond 2^63 ns (292 years) it is no duration, and the cast would be UB */
+			if (!(ns_d < 9.2e18))
+				return -EINVAL;
+			*ns = (uint64_t)ns_d;
 			return 0;
 		}
 	}
@@ -321,7 +327,7 @@ too_many:
 	return -EINVAL;
 }
 
-int zt_cli_parse(int argc, char **argv, struct zt_options *o, char *err, size_t errlen)
+static int cli_parse(int argc, char **argv, struct zt_options *o, char *err, size_t errlen)
 {
 	char *positional[argc > 0 ? argc : 1];
 	int npos = 0, c;
@@ -425,4 +431,13 @@ void zt_options_free(struct zt_options *o)
 	free(o->specs);
 	o->specs = NULL;
 	o->nspecs = 0;
+}
+
+int zt_cli_parse(int argc, char **argv, struct zt_options *o, char *err, size_t errlen)
+{
+	int ret = cli_parse(argc, argv, o, err, errlen);
+
+	if (ret)
+		zt_msg_clean(err); /* messages quote arguments, which may hold anything */
+	return ret;
 }

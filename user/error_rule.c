@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "error_rule.h"
+#include "log.h"
 
 static const struct {
 	const char *text;
@@ -54,6 +55,7 @@ bad:
 		 "bad --error-if '%s': write ret OP NUMBER with OP one of < <= == != > >= "
 		 "(e.g. 'ret<0'), or 'none'",
 		 text);
+	zt_msg_clean(err);
 	return -EINVAL;
 }
 

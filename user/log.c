@@ -98,6 +98,13 @@ void zt_log(enum zt_log_level level, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+void zt_msg_clean(char *msg)
+{
+	for (char *c = msg; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+}
+
 /* libbpf warns about things ztrace handles itself (probing features, retrying attach); its
  * messages only help when debugging ztrace, so they show at -vv. */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)

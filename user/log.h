@@ -22,6 +22,12 @@ void zt_log(enum zt_log_level level, const char *fmt, ...) __attribute__((format
 #define zt_info(...) zt_log(ZT_LOG_INFO, __VA_ARGS__)
 #define zt_debug(...) zt_log(ZT_LOG_DEBUG, __VA_ARGS__)
 
+/*
+ * Make msg one printable line in place: control characters (a newline typed into an argument)
+ * become '?'. Parsers call it on the messages that quote user input.
+ */
+void zt_msg_clean(char *msg);
+
 /* Route libbpf's own messages through zt_log (warnings as debug unless -vv). */
 void zt_log_install_libbpf(void);
 
