@@ -29,6 +29,7 @@
 #include "common/jsonl.h"
 #include "common/procmem.h"
 #include "common/runproc.h"
+#include "common/testenv.h"
 #include "elf_sym.h"
 #include "procmaps.h"
 
@@ -70,48 +71,24 @@ static char crasher_bin[PATH_MAX];
 static char recurse_bin[PATH_MAX];
 static char threads_bin[PATH_MAX];
 
-struct argv_buf {
-	char *v[ARGV_MAX + 1];
-	size_t n;
-};
-
-static void av_add(struct argv_buf *a, const char *arg)
-{
-	cr_assert_lt(a->n, ARGV_MAX, "too many arguments");
-	a->v[a->n++] = (char *)arg;
-	a->v[a->n] = NULL;
-}
-
 /* Starts @a with ztrace_bin and @cmd ("trace", "report", ...). */
-static void av_ztrace(struct argv_buf *a, const char *cmd)
+static void av_ztrace(struct zt_argv *a, const char *cmd)
 {
 	a->n = 0;
-	av_add(a, ztrace_bin);
-	av_add(a, cmd);
-}
-
-/* Resolves $ZT_OUTPUT/@rel into @out (PATH_MAX bytes); fails the test if it does not exist. */
-static void output_path(char *out, const char *rel)
-{
-	const char *dir = getenv("ZT_OUTPUT");
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : ".output", rel);
-	cr_assert_not_null(realpath(path, out),
-			   "%s: %s (build it with make; run from the repo root)", path,
-			   strerror(errno));
+	zt_argv_add(a, ztrace_bin);
+	zt_argv_add(a, cmd);
 }
 
 static void setup(void)
 {
 	if (geteuid() != 0)
 		cr_skip_test("integration tests load BPF programs: run as root");
-	output_path(ztrace_bin, "ztrace");
-	output_path(orders_bin, "targets/orders");
-	output_path(pricing_lib, "targets/libpricing.so");
-	output_path(crasher_bin, "targets/crasher");
-	output_path(recurse_bin, "targets/recurse");
-	output_path(threads_bin, "targets/threads");
+	zt_output_path(ztrace_bin, "ztrace");
+	zt_output_path(orders_bin, "targets/orders");
+	zt_output_path(pricing_lib, "targets/libpricing.so");
+	zt_output_path(crasher_bin, "targets/crasher");
+	zt_output_path(recurse_bin, "targets/recurse");
+	zt_output_path(threads_bin, "targets/threads");
 }
 
 TestSuite(bad_input, .init = setup, .timeout = 20);
@@ -123,7 +100,7 @@ TestSuite(bad_input, .init = setup, .timeout = 20);
  * stdout, exactly one line on stderr starting "ztrace: " and containing every string of the
  * NULL-terminated @needles. Copies the line (without its newline) to @line when not NULL.
  */
-static void expect_refusal_as(struct argv_buf *a, bool as_nobody, const char *const *needles,
+static void expect_refusal_as(struct zt_argv *a, bool as_nobody, const char *const *needles,
 			      char *line, size_t size)
 {
 	struct zt_spawn_opts opts = {.as_nobody = as_nobody};
@@ -145,7 +122,7 @@ static void expect_refusal_as(struct argv_buf *a, bool as_nobody, const char *co
 	zt_proc_free(&zt);
 }
 
-static void expect_refusal(struct argv_buf *a, const char *const *needles)
+static void expect_refusal(struct zt_argv *a, const char *const *needles)
 {
 	expect_refusal_as(a, false, needles, NULL, 0);
 }
@@ -153,14 +130,14 @@ static void expect_refusal(struct argv_buf *a, const char *const *needles)
 /* Starts @bin --wait with the NULL-terminated @extra arguments; returns once it is ready. */
 static void start_waiting(struct zt_proc *p, const char *bin, const char *const *extra)
 {
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 	char line[128];
 	int ret, pid = 0;
 
-	av_add(&a, bin);
-	av_add(&a, "--wait");
+	zt_argv_add(&a, bin);
+	zt_argv_add(&a, "--wait");
 	for (; extra && *extra; extra++)
-		av_add(&a, *extra);
+		zt_argv_add(&a, *extra);
 	ret = zt_proc_spawn(p, a.v, NULL);
 	cr_assert_eq(ret, 0, "spawn %s: %s", bin, strerror(-ret));
 	ret = zt_proc_wait_line(p, ZT_STDOUT, "ready ", READY_MS, line, sizeof(line));
@@ -178,7 +155,7 @@ static void release(struct zt_proc *target)
 }
 
 /* Starts ztrace with @a and waits for its "ztrace: tracing " line on stderr. */
-static void start_tracing(struct zt_proc *zt, struct argv_buf *a)
+static void start_tracing(struct zt_proc *zt, struct zt_argv *a)
 {
 	int ret = zt_proc_spawn(zt, a->v, NULL);
 
@@ -295,23 +272,23 @@ static void scratch_remove(struct scratch *s)
 
 Test(bad_input, nonexistent_pid)
 {
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 	char pid[16], want[64];
 	const char *needles[] = {want, NULL};
 
 	snprintf(pid, sizeof(pid), "%d", (int)gone_pid());
 	snprintf(want, sizeof(want), "no process with pid %s", pid);
 	av_ztrace(&a, "trace");
-	av_add(&a, "-p");
-	av_add(&a, pid);
-	av_add(&a, "process_order");
+	zt_argv_add(&a, "-p");
+	zt_argv_add(&a, pid);
+	zt_argv_add(&a, "process_order");
 	expect_refusal(&a, needles);
 }
 
 Test(bad_input, kernel_thread_pid)
 {
 	static const char *const needles[] = {"pid 2 is a kernel thread", NULL};
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 	char comm[32] = "";
 	FILE *f = fopen("/proc/2/comm", "r");
 
@@ -320,9 +297,9 @@ Test(bad_input, kernel_thread_pid)
 	fclose(f);
 	cr_assert_str_eq(comm, "kthreadd\n", "pid 2 is not kthreadd here");
 	av_ztrace(&a, "trace");
-	av_add(&a, "-p");
-	av_add(&a, "2");
-	av_add(&a, "process_order");
+	zt_argv_add(&a, "-p");
+	zt_argv_add(&a, "2");
+	zt_argv_add(&a, "process_order");
 	expect_refusal(&a, needles);
 }
 
@@ -332,15 +309,15 @@ Test(bad_input, not_root_names_capabilities)
 	static const char *const needles[] = {"must run as root", "CAP_BPF", "CAP_PERFMON", NULL};
 	const char *extra[] = {"--orders", "1", NULL};
 	struct zt_proc orders;
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 	char pid[16];
 
 	start_waiting(&orders, orders_bin, extra);
 	snprintf(pid, sizeof(pid), "%d", (int)orders.pid);
 	av_ztrace(&a, "trace");
-	av_add(&a, "-p");
-	av_add(&a, pid);
-	av_add(&a, "process_order");
+	zt_argv_add(&a, "-p");
+	zt_argv_add(&a, pid);
+	zt_argv_add(&a, "process_order");
 	expect_refusal_as(&a, true, needles, NULL, 0);
 	release(&orders);
 	expect_exit(&orders, "orders", 0, EXIT_MS);
@@ -355,25 +332,25 @@ Test(bad_input, non_elf_file)
 					      "/etc/passwd is not an ELF file", NULL};
 	struct scratch s;
 	struct zt_proc orders;
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 	char pid[16];
 
 	start_waiting(&orders, orders_bin, NULL);
 	snprintf(pid, sizeof(pid), "%d", (int)orders.pid);
 	av_ztrace(&a, "trace");
-	av_add(&a, "-p");
-	av_add(&a, pid);
-	av_add(&a, "u:/etc/passwd:main");
+	zt_argv_add(&a, "-p");
+	zt_argv_add(&a, pid);
+	zt_argv_add(&a, "u:/etc/passwd:main");
 	expect_refusal(&a, needles);
 	zt_proc_free(&orders);
 
 	scratch_make(&s);
 	av_ztrace(&a, "trace");
-	av_add(&a, "u:/etc/passwd:main");
-	av_add(&a, "--");
-	av_add(&a, s.orders);
-	av_add(&a, "--orders");
-	av_add(&a, "1");
+	zt_argv_add(&a, "u:/etc/passwd:main");
+	zt_argv_add(&a, "--");
+	zt_argv_add(&a, s.orders);
+	zt_argv_add(&a, "--orders");
+	zt_argv_add(&a, "1");
 	expect_refusal(&a, needles);
 	cr_assert_eq(processes_running(s.orders), 0, "the refused launch left %s running",
 		     s.orders);
@@ -386,7 +363,7 @@ Test(bad_input, elf_of_another_architecture)
 	const Elf64_Half machine = EM_AARCH64; /* little-endian, like the file */
 	struct scratch s;
 	struct zt_proc orders;
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 	char pid[16], spec[PATH_MAX + 8], named[PATH_MAX + 64];
 	const char *needles[] = {spec, named, "not x86_64", NULL};
 	int fd;
@@ -403,9 +380,9 @@ Test(bad_input, elf_of_another_architecture)
 	start_waiting(&orders, orders_bin, NULL);
 	snprintf(pid, sizeof(pid), "%d", (int)orders.pid);
 	av_ztrace(&a, "trace");
-	av_add(&a, "-p");
-	av_add(&a, pid);
-	av_add(&a, spec);
+	zt_argv_add(&a, "-p");
+	zt_argv_add(&a, pid);
+	zt_argv_add(&a, spec);
 	expect_refusal(&a, needles);
 	zt_proc_free(&orders);
 	scratch_remove(&s);
@@ -418,7 +395,7 @@ Test(bad_input, stripped_binary)
 	char *strip_argv[] = {"strip", NULL, NULL};
 	struct scratch s;
 	struct zt_proc strip;
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 
 	scratch_make(&s);
 	strip_argv[1] = s.orders;
@@ -427,11 +404,11 @@ Test(bad_input, stripped_binary)
 	zt_proc_free(&strip);
 
 	av_ztrace(&a, "trace");
-	av_add(&a, "process_*");
-	av_add(&a, "--");
-	av_add(&a, s.orders);
-	av_add(&a, "--orders");
-	av_add(&a, "1");
+	zt_argv_add(&a, "process_*");
+	zt_argv_add(&a, "--");
+	zt_argv_add(&a, s.orders);
+	zt_argv_add(&a, "--orders");
+	zt_argv_add(&a, "1");
 	expect_refusal(&a, needles);
 	cr_assert_eq(processes_running(s.orders), 0, "the refused launch left %s running",
 		     s.orders);
@@ -444,15 +421,15 @@ Test(bad_input, glob_matches_nothing)
 	const char *extra[] = {"--orders", "1", NULL};
 	const char *needles[] = {"'zz_no_such_fn_*'", "matches no function", orders_bin, NULL};
 	struct zt_proc orders;
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 	char pid[16];
 
 	start_waiting(&orders, orders_bin, extra);
 	snprintf(pid, sizeof(pid), "%d", (int)orders.pid);
 	av_ztrace(&a, "trace");
-	av_add(&a, "-p");
-	av_add(&a, pid);
-	av_add(&a, "zz_no_such_fn_*");
+	zt_argv_add(&a, "-p");
+	zt_argv_add(&a, pid);
+	zt_argv_add(&a, "zz_no_such_fn_*");
 	expect_refusal(&a, needles);
 	release(&orders);
 	expect_exit(&orders, "orders", 0, EXIT_MS);
@@ -464,7 +441,7 @@ Test(bad_input, glob_matches_nothing)
 Test(bad_input, glob_matches_more_than_max_probes)
 {
 	struct zt_proc orders;
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 	struct zt_maps maps = {0};
 	struct zt_elf *libc = NULL;
 	struct zt_elf_func *funcs = NULL;
@@ -488,11 +465,11 @@ Test(bad_input, glob_matches_more_than_max_probes)
 	zt_procmaps_free(&maps);
 
 	av_ztrace(&a, "trace");
-	av_add(&a, "-p");
-	av_add(&a, pid);
-	av_add(&a, "--max-probes");
-	av_add(&a, "10");
-	av_add(&a, "u:libc:*");
+	zt_argv_add(&a, "-p");
+	zt_argv_add(&a, pid);
+	zt_argv_add(&a, "--max-probes");
+	zt_argv_add(&a, "10");
+	zt_argv_add(&a, "u:libc:*");
 	expect_refusal(&a, needles);
 	zt_proc_free(&orders);
 }
@@ -523,15 +500,15 @@ Test(bad_input, malformed_specs)
 	    {"ma;in", "invalid character ';' in function glob 'ma;in'"},
 	    {"ma\tin", "control character 0x09 at byte 2"},
 	};
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *needles[] = {cases[i].why, NULL};
 
 		av_ztrace(&a, "trace");
-		av_add(&a, "-d");
-		av_add(&a, REFUSED_DURATION);
-		av_add(&a, cases[i].spec);
+		zt_argv_add(&a, "-d");
+		zt_argv_add(&a, REFUSED_DURATION);
+		zt_argv_add(&a, cases[i].spec);
 		expect_refusal(&a, needles);
 	}
 }
@@ -540,17 +517,17 @@ Test(bad_input, unknown_syscall_name)
 {
 	static const char *const needles[] = {"unknown syscall 'no_such_call' in --syscalls", NULL};
 	static const char *const empty[] = {"empty syscall name in --syscalls='read,,write'", NULL};
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 
 	av_ztrace(&a, "trace");
-	av_add(&a, "--syscalls=read,no_such_call");
-	av_add(&a, "-d");
-	av_add(&a, REFUSED_DURATION);
+	zt_argv_add(&a, "--syscalls=read,no_such_call");
+	zt_argv_add(&a, "-d");
+	zt_argv_add(&a, REFUSED_DURATION);
 	expect_refusal(&a, needles);
 	av_ztrace(&a, "trace");
-	av_add(&a, "--syscalls=read,,write");
-	av_add(&a, "-d");
-	av_add(&a, REFUSED_DURATION);
+	zt_argv_add(&a, "--syscalls=read,,write");
+	zt_argv_add(&a, "-d");
+	zt_argv_add(&a, REFUSED_DURATION);
 	expect_refusal(&a, empty);
 }
 
@@ -559,7 +536,7 @@ Test(bad_input, bad_error_if)
 	static const char *const rules[] = {
 	    "ret<<0", "ret", "ret<", "ret<abc", "x<0", "ret<0 junk", "ret<99999999999999999999", "",
 	};
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
 		char want[128];
@@ -567,11 +544,11 @@ Test(bad_input, bad_error_if)
 
 		snprintf(want, sizeof(want), "bad --error-if '%s'", rules[i]);
 		av_ztrace(&a, "trace");
-		av_add(&a, "--error-if");
-		av_add(&a, rules[i]);
-		av_add(&a, "-d");
-		av_add(&a, REFUSED_DURATION);
-		av_add(&a, "--syscalls=read");
+		zt_argv_add(&a, "--error-if");
+		zt_argv_add(&a, rules[i]);
+		zt_argv_add(&a, "-d");
+		zt_argv_add(&a, REFUSED_DURATION);
+		zt_argv_add(&a, "--syscalls=read");
 		expect_refusal(&a, needles);
 	}
 }
@@ -579,7 +556,7 @@ Test(bad_input, bad_error_if)
 Test(bad_input, bad_duration)
 {
 	static const char *const durations[] = {"abc", "0", "-1", "5x", "", "1,5"};
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 
 	for (size_t i = 0; i < sizeof(durations) / sizeof(durations[0]); i++) {
 		char want[64];
@@ -587,9 +564,9 @@ Test(bad_input, bad_duration)
 
 		snprintf(want, sizeof(want), "bad -d '%s'", durations[i]);
 		av_ztrace(&a, "trace");
-		av_add(&a, "--syscalls=read");
-		av_add(&a, "-d");
-		av_add(&a, durations[i]);
+		zt_argv_add(&a, "--syscalls=read");
+		zt_argv_add(&a, "-d");
+		zt_argv_add(&a, durations[i]);
 		expect_refusal(&a, needles);
 	}
 }
@@ -601,7 +578,7 @@ Test(bad_input, bad_duration)
 Test(bad_input, duration_not_finite)
 {
 	static const char *const durations[] = {"nan", "inf", "1e300"};
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 
 	for (size_t i = 0; i < sizeof(durations) / sizeof(durations[0]); i++) {
 		char want[64];
@@ -609,9 +586,9 @@ Test(bad_input, duration_not_finite)
 
 		snprintf(want, sizeof(want), "bad -d '%s'", durations[i]);
 		av_ztrace(&a, "trace");
-		av_add(&a, "--syscalls=read");
-		av_add(&a, "-d");
-		av_add(&a, durations[i]);
+		zt_argv_add(&a, "--syscalls=read");
+		zt_argv_add(&a, "-d");
+		zt_argv_add(&a, durations[i]);
 		expect_refusal(&a, needles);
 	}
 }
@@ -627,14 +604,14 @@ Test(bad_input, unknown_option)
 	    {"-p", "option -p needs a value"},
 	    {"--max-probes", "unknown or incomplete option '--max-probes'"},
 	};
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *needles[] = {cases[i].why, NULL};
 
 		av_ztrace(&a, "trace");
-		av_add(&a, "process_order");
-		av_add(&a, cases[i].arg);
+		zt_argv_add(&a, "process_order");
+		zt_argv_add(&a, cases[i].arg);
 		expect_refusal(&a, needles);
 	}
 	av_ztrace(&a, "frobnicate");
@@ -649,17 +626,17 @@ Test(bad_input, command_not_found)
 {
 	static const char *const needles[] = {"cannot run '/nonexistent/cmd'", "not found", NULL};
 	static const char *const denied[] = {"cannot run '/etc/passwd'", "Permission denied", NULL};
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 
 	av_ztrace(&a, "trace");
-	av_add(&a, "process_order");
-	av_add(&a, "--");
-	av_add(&a, "/nonexistent/cmd");
+	zt_argv_add(&a, "process_order");
+	zt_argv_add(&a, "--");
+	zt_argv_add(&a, "/nonexistent/cmd");
 	expect_refusal(&a, needles);
 	av_ztrace(&a, "trace");
-	av_add(&a, "process_order");
-	av_add(&a, "--");
-	av_add(&a, "/etc/passwd");
+	zt_argv_add(&a, "process_order");
+	zt_argv_add(&a, "--");
+	zt_argv_add(&a, "/etc/passwd");
 	expect_refusal(&a, denied);
 }
 
@@ -667,12 +644,12 @@ Test(bad_input, command_not_found)
 Test(bad_input, command_is_a_directory)
 {
 	static const char *const needles[] = {"cannot run '/tmp'", NULL};
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 
 	av_ztrace(&a, "trace");
-	av_add(&a, "process_order");
-	av_add(&a, "--");
-	av_add(&a, "/tmp");
+	zt_argv_add(&a, "process_order");
+	zt_argv_add(&a, "--");
+	zt_argv_add(&a, "/tmp");
 	expect_refusal(&a, needles);
 }
 
@@ -681,24 +658,24 @@ Test(bad_input, library_not_mapped)
 {
 	static const char *const needles[] = {"'u:libnotthere:*'", "libnotthere", NULL};
 	struct zt_proc orders;
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 	struct scratch s;
 	char pid[16];
 
 	start_waiting(&orders, orders_bin, NULL);
 	snprintf(pid, sizeof(pid), "%d", (int)orders.pid);
 	av_ztrace(&a, "trace");
-	av_add(&a, "-p");
-	av_add(&a, pid);
-	av_add(&a, "u:libnotthere:*");
+	zt_argv_add(&a, "-p");
+	zt_argv_add(&a, pid);
+	zt_argv_add(&a, "u:libnotthere:*");
 	expect_refusal(&a, needles);
 	zt_proc_free(&orders);
 
 	scratch_make(&s);
 	av_ztrace(&a, "trace");
-	av_add(&a, "u:libnotthere:*");
-	av_add(&a, "--");
-	av_add(&a, s.orders);
+	zt_argv_add(&a, "u:libnotthere:*");
+	zt_argv_add(&a, "--");
+	zt_argv_add(&a, s.orders);
 	expect_refusal(&a, needles);
 	cr_assert_eq(processes_running(s.orders), 0, "the refused launch left %s running",
 		     s.orders);
@@ -709,12 +686,12 @@ Test(bad_input, library_not_mapped)
 Test(bad_input, kernel_probe_unavailable)
 {
 	static const char *const needles[] = {"k:", NULL};
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 
 	av_ztrace(&a, "trace");
-	av_add(&a, "-d");
-	av_add(&a, REFUSED_DURATION);
-	av_add(&a, "k:vfs_read");
+	zt_argv_add(&a, "-d");
+	zt_argv_add(&a, REFUSED_DURATION);
+	zt_argv_add(&a, "k:vfs_read");
 	expect_refusal(&a, needles);
 }
 
@@ -729,24 +706,24 @@ Test(bad_input, report_of_bad_files)
 	static const char *const directory[] = {"/tmp", "Is a directory", NULL};
 	const char *empty_needles[] = {empty, "not a ztrace record file (empty file)", NULL};
 	const char *magic_needles[] = {magic, "truncated header", NULL};
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 	int fd;
 
 	av_ztrace(&a, "report");
-	av_add(&a, "/etc/passwd");
+	zt_argv_add(&a, "/etc/passwd");
 	expect_refusal(&a, not_record);
 	av_ztrace(&a, "report");
-	av_add(&a, "/nonexistent/run.zt");
+	zt_argv_add(&a, "/nonexistent/run.zt");
 	expect_refusal(&a, missing);
 	av_ztrace(&a, "report");
-	av_add(&a, "/tmp");
+	zt_argv_add(&a, "/tmp");
 	expect_refusal(&a, directory);
 
 	fd = mkstemp(empty);
 	cr_assert_geq(fd, 0);
 	close(fd);
 	av_ztrace(&a, "report");
-	av_add(&a, empty);
+	zt_argv_add(&a, empty);
 	expect_refusal(&a, empty_needles);
 	unlink(empty);
 
@@ -756,7 +733,7 @@ Test(bad_input, report_of_bad_files)
 	cr_assert_eq(write(fd, record_magic, sizeof(record_magic)), (ssize_t)sizeof(record_magic));
 	close(fd);
 	av_ztrace(&a, "report");
-	av_add(&a, magic);
+	zt_argv_add(&a, magic);
 	expect_refusal(&a, magic_needles);
 	unlink(magic);
 }
@@ -767,20 +744,20 @@ Test(bad_input, export_bad_format_and_file)
 					     "jsonl, otlp-json or perfetto", NULL};
 	static const char *const not_record[] = {"/etc/passwd: not a ztrace record file", NULL};
 	static const char *const no_format[] = {"export needs --format", NULL};
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 
 	av_ztrace(&a, "export");
-	av_add(&a, "/etc/passwd");
-	av_add(&a, "--format");
-	av_add(&a, "xml");
+	zt_argv_add(&a, "/etc/passwd");
+	zt_argv_add(&a, "--format");
+	zt_argv_add(&a, "xml");
 	expect_refusal(&a, format);
 	av_ztrace(&a, "export");
-	av_add(&a, "/etc/passwd");
-	av_add(&a, "--format");
-	av_add(&a, "jsonl");
+	zt_argv_add(&a, "/etc/passwd");
+	zt_argv_add(&a, "--format");
+	zt_argv_add(&a, "jsonl");
 	expect_refusal(&a, not_record);
 	av_ztrace(&a, "export");
-	av_add(&a, "/etc/passwd");
+	zt_argv_add(&a, "/etc/passwd");
 	expect_refusal(&a, no_format);
 }
 
@@ -797,12 +774,12 @@ Test(bad_input, control_characters_stay_on_one_line)
 	    {"trace", "--syscalls=read,wr\nite", "-d", REFUSED_DURATION, NULL},
 	    {"report", "/nonexistent/run\n.zt", NULL},
 	};
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		av_ztrace(&a, cases[i][0]);
 		for (size_t j = 1; cases[i][j]; j++)
-			av_add(&a, cases[i][j]);
+			zt_argv_add(&a, cases[i][j]);
 		expect_refusal(&a, NULL);
 	}
 }
@@ -856,7 +833,7 @@ Test(bad_input, sigkill_while_recording)
 	struct zt_bpf_ids ids = {0};
 	struct zt_proc orders, zt, rd;
 	struct zt_spans spans;
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 	long long deadline;
 	bool have_events;
 	struct stat st;
@@ -873,13 +850,13 @@ Test(bad_input, sigkill_while_recording)
 		  "the traced functions must start with push %%rbp (tests/targets/targets.mk)");
 	snprintf(pid, sizeof(pid), "%d", (int)orders.pid);
 	av_ztrace(&a, "record");
-	av_add(&a, "-o");
-	av_add(&a, file);
-	av_add(&a, "-p");
-	av_add(&a, pid);
-	av_add(&a, "process_order");
-	av_add(&a, "slow_io");
-	av_add(&a, "u:libpricing.so:*");
+	zt_argv_add(&a, "-o");
+	zt_argv_add(&a, file);
+	zt_argv_add(&a, "-p");
+	zt_argv_add(&a, pid);
+	zt_argv_add(&a, "process_order");
+	zt_argv_add(&a, "slow_io");
+	zt_argv_add(&a, "u:libpricing.so:*");
 	start_tracing(&zt, &a);
 	cr_assert(orders_sites_are(orders.pid, ZT_X86_INT3),
 		  "tracing, but a function has no uprobe");
@@ -912,9 +889,9 @@ Test(bad_input, sigkill_while_recording)
 	cr_assert_eq(stat(file, &st), 0, "no record file: %s", strerror(errno));
 	cr_assert_eq(st.st_mode & 0777, 0600, "record file mode %o", st.st_mode & 0777);
 	av_ztrace(&a, "export");
-	av_add(&a, file);
-	av_add(&a, "--format");
-	av_add(&a, "jsonl");
+	zt_argv_add(&a, file);
+	zt_argv_add(&a, "--format");
+	zt_argv_add(&a, "jsonl");
 	cr_assert_eq(zt_run(&rd, a.v, NULL, EXIT_MS), 0, "export of the killed run failed: %s",
 		     zt_proc_text(&rd, ZT_STDERR));
 	parse_spans(&rd, &spans);
@@ -933,7 +910,7 @@ Test(bad_input, sigkill_while_recording)
 	zt_proc_free(&rd);
 
 	av_ztrace(&a, "report");
-	av_add(&a, file);
+	zt_argv_add(&a, file);
 	cr_assert_eq(zt_run(&rd, a.v, NULL, EXIT_MS), 0, "report of the killed run failed: %s",
 		     zt_proc_text(&rd, ZT_STDERR));
 	cr_assert_not_null(strstr(zt_proc_text(&rd, ZT_STDOUT), "process_order"), "%s",
@@ -953,18 +930,18 @@ Test(bad_input, target_crashes_mid_call)
 {
 	struct zt_proc crasher, zt;
 	struct zt_spans spans;
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 	const struct zt_span *warm = NULL, *outer = NULL, *middle = NULL, *inner = NULL;
 	char pid[16];
 
 	start_waiting(&crasher, crasher_bin, NULL);
 	snprintf(pid, sizeof(pid), "%d", (int)crasher.pid);
 	av_ztrace(&a, "trace");
-	av_add(&a, "--format");
-	av_add(&a, "json");
-	av_add(&a, "-p");
-	av_add(&a, pid);
-	av_add(&a, "crash_*");
+	zt_argv_add(&a, "--format");
+	zt_argv_add(&a, "json");
+	zt_argv_add(&a, "-p");
+	zt_argv_add(&a, pid);
+	zt_argv_add(&a, "crash_*");
 	start_tracing(&zt, &a);
 	release(&crasher);
 	expect_exit(&crasher, "crasher", 128 + SIGSEGV, EXIT_MS);
@@ -1020,17 +997,17 @@ static void check_recursion(int depth)
 	const struct zt_span *by_level[SPAN_STACK_DEPTH + 1] = {0};
 	struct zt_proc target, zt;
 	struct zt_spans spans;
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 
 	snprintf(depth_arg, sizeof(depth_arg), "%d", depth);
 	start_waiting(&target, recurse_bin, extra);
 	snprintf(pid, sizeof(pid), "%d", (int)target.pid);
 	av_ztrace(&a, "trace");
-	av_add(&a, "--format");
-	av_add(&a, "json");
-	av_add(&a, "-p");
-	av_add(&a, pid);
-	av_add(&a, "dive");
+	zt_argv_add(&a, "--format");
+	zt_argv_add(&a, "json");
+	zt_argv_add(&a, "-p");
+	zt_argv_add(&a, pid);
+	zt_argv_add(&a, "dive");
 	start_tracing(&zt, &a);
 	release(&target);
 	expect_exit(&target, "recurse", 0, EXIT_MS);
@@ -1092,18 +1069,18 @@ Test(bad_input, many_short_lived_threads)
 	static bool seen[THREADS];
 	struct zt_proc target, zt;
 	struct zt_spans spans;
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 	char pid[16], want[96];
 	const char *out;
 
 	start_waiting(&target, threads_bin, NULL);
 	snprintf(pid, sizeof(pid), "%d", (int)target.pid);
 	av_ztrace(&a, "trace");
-	av_add(&a, "--format");
-	av_add(&a, "json");
-	av_add(&a, "-p");
-	av_add(&a, pid);
-	av_add(&a, "thread_work");
+	zt_argv_add(&a, "--format");
+	zt_argv_add(&a, "json");
+	zt_argv_add(&a, "-p");
+	zt_argv_add(&a, pid);
+	zt_argv_add(&a, "thread_work");
 	start_tracing(&zt, &a);
 	release(&target);
 	expect_exit(&target, "threads", 0, EXIT_MS);

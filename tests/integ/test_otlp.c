@@ -24,6 +24,7 @@
 
 #include "common/jsonl.h"
 #include "common/runproc.h"
+#include "common/testenv.h"
 
 /* Deadlines, in milliseconds. */
 #define RECEIVER_MS 10000 /* node starts and writes its port file */
@@ -73,34 +74,11 @@ static const char *const order_specs[] = {
     "process_order", "validate_order", "compute_price", "fib", "slow_io", "u:libpricing.so:*",
 };
 
-struct argv_buf {
-	char *v[ARGV_MAX + 1];
-	size_t n;
-};
-
-static void av_add(struct argv_buf *a, const char *arg)
-{
-	cr_assert_lt(a->n, ARGV_MAX, "too many arguments");
-	a->v[a->n++] = (char *)arg;
-	a->v[a->n] = NULL;
-}
-
 static const char *tail(const char *s, size_t max)
 {
 	size_t len = strlen(s);
 
 	return len > max ? s + len - max : s;
-}
-
-static void output_path(char *out, const char *rel)
-{
-	const char *dir = getenv("ZT_OUTPUT");
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : ".output", rel);
-	cr_assert_not_null(realpath(path, out),
-			   "%s: %s (build it with make; run from the repo root)", path,
-			   strerror(errno));
 }
 
 static void setup(void)
@@ -109,9 +87,9 @@ static void setup(void)
 
 	if (geteuid() != 0)
 		cr_skip_test("integration tests load BPF programs: run as root");
-	output_path(ztrace_bin, "ztrace");
-	output_path(orders_bin, "targets/orders");
-	output_path(pricing_lib, "targets/libpricing.so");
+	zt_output_path(ztrace_bin, "ztrace");
+	zt_output_path(orders_bin, "targets/orders");
+	zt_output_path(pricing_lib, "targets/libpricing.so");
 	cr_assert_not_null(realpath("tests/peers/otlp-receiver", peer_dir),
 			   "tests/peers/otlp-receiver: %s (run from the repo root)",
 			   strerror(errno));
@@ -144,7 +122,7 @@ static void receiver_dir(struct receiver *r)
 /* Start receiver.js on port (0: any) with extra options; waits for its port file. */
 static void receiver_start(struct receiver *r, int port, const char *const *extra)
 {
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 	char script[PATH_MAX + 16], port_arg[16];
 	long long end = zt_now_ms() + RECEIVER_MS;
 	FILE *f;
@@ -152,15 +130,15 @@ static void receiver_start(struct receiver *r, int port, const char *const *extr
 
 	snprintf(script, sizeof(script), "%s/receiver.js", peer_dir);
 	snprintf(port_arg, sizeof(port_arg), "%d", port);
-	av_add(&a, "node");
-	av_add(&a, script);
-	av_add(&a, port_arg);
-	av_add(&a, "--out");
-	av_add(&a, r->out);
-	av_add(&a, "--port-file");
-	av_add(&a, r->port_file);
+	zt_argv_add(&a, "node");
+	zt_argv_add(&a, script);
+	zt_argv_add(&a, port_arg);
+	zt_argv_add(&a, "--out");
+	zt_argv_add(&a, r->out);
+	zt_argv_add(&a, "--port-file");
+	zt_argv_add(&a, r->port_file);
 	for (; extra && *extra; extra++)
-		av_add(&a, *extra);
+		zt_argv_add(&a, *extra);
 	ret = zt_proc_spawn(&r->p, a.v, NULL);
 	cr_assert_eq(ret, 0, "spawn node: %s", strerror(-ret));
 	while (!(f = fopen(r->port_file, "r"))) {
@@ -270,35 +248,35 @@ static void received_free(struct received *rcv)
 /* ---- ztrace ---- */
 
 /* ztrace trace --format json --error-if ret<0 [extra...] SPECS -- orders ... */
-static void av_trace_orders(struct argv_buf *a, const char *const *extra, const char *sleep_ms,
+static void av_trace_orders(struct zt_argv *a, const char *const *extra, const char *sleep_ms,
 			    const char *n_orders)
 {
-	av_add(a, ztrace_bin);
-	av_add(a, "trace");
-	av_add(a, "--format");
-	av_add(a, "json");
-	av_add(a, "--error-if");
-	av_add(a, "ret<0");
+	zt_argv_add(a, ztrace_bin);
+	zt_argv_add(a, "trace");
+	zt_argv_add(a, "--format");
+	zt_argv_add(a, "json");
+	zt_argv_add(a, "--error-if");
+	zt_argv_add(a, "ret<0");
 	for (; extra && *extra; extra++)
-		av_add(a, *extra);
+		zt_argv_add(a, *extra);
 	for (size_t i = 0; i < sizeof(order_specs) / sizeof(order_specs[0]); i++)
-		av_add(a, order_specs[i]);
-	av_add(a, "--");
-	av_add(a, orders_bin);
-	av_add(a, "--orders");
-	av_add(a, n_orders);
-	av_add(a, "--threads");
-	av_add(a, "1");
-	av_add(a, "--sleep-ms");
-	av_add(a, sleep_ms);
+		zt_argv_add(a, order_specs[i]);
+	zt_argv_add(a, "--");
+	zt_argv_add(a, orders_bin);
+	zt_argv_add(a, "--orders");
+	zt_argv_add(a, n_orders);
+	zt_argv_add(a, "--threads");
+	zt_argv_add(a, "1");
+	zt_argv_add(a, "--sleep-ms");
+	zt_argv_add(a, sleep_ms);
 	/* orders shares ztrace's stdout: keep it quiet so stdout holds spans only */
-	av_add(a, "--quiet");
+	zt_argv_add(a, "--quiet");
 }
 
 /* Run ztrace on orders --orders 5 to its end and parse its JSON spans. */
 static void run_traced(struct zt_proc *zt, const char *const *extra, struct zt_spans *spans)
 {
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 	char err[512];
 	int ret;
 
@@ -537,7 +515,7 @@ Test(otlp, receiver_down_at_start_then_up)
 	struct received rcv;
 	struct zt_spans spans;
 	struct zt_proc zt;
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 	char url[64], line[512], err[512];
 	int port = closed_port(), ret;
 	const char *args[] = {"--otlp", url, NULL};
@@ -575,18 +553,18 @@ Test(otlp, receiver_down_at_start_then_up)
 Test(otlp, receiver_never_back_sigint_exits_0)
 {
 	struct zt_proc orders, zt;
-	struct argv_buf a = {0}, o = {0};
+	struct zt_argv a = {0}, o = {0};
 	char url[64], line[512], pid[16];
 	long long t0;
 	int ret;
 
 	/* a long run of orders, attached with -p so that the test owns (and ends) it */
-	av_add(&o, orders_bin);
-	av_add(&o, "--wait");
-	av_add(&o, "--orders");
-	av_add(&o, "100000");
-	av_add(&o, "--sleep-ms");
-	av_add(&o, "20");
+	zt_argv_add(&o, orders_bin);
+	zt_argv_add(&o, "--wait");
+	zt_argv_add(&o, "--orders");
+	zt_argv_add(&o, "100000");
+	zt_argv_add(&o, "--sleep-ms");
+	zt_argv_add(&o, "20");
 	ret = zt_proc_spawn(&orders, o.v, NULL);
 	cr_assert_eq(ret, 0);
 	ret = zt_proc_wait_line(&orders, ZT_STDOUT, "ready ", ATTACH_MS, NULL, 0);
@@ -594,15 +572,15 @@ Test(otlp, receiver_never_back_sigint_exits_0)
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", closed_port());
 	snprintf(pid, sizeof(pid), "%d", (int)orders.pid);
-	av_add(&a, ztrace_bin);
-	av_add(&a, "trace");
-	av_add(&a, "--format");
-	av_add(&a, "json");
-	av_add(&a, "--otlp");
-	av_add(&a, url);
-	av_add(&a, "-p");
-	av_add(&a, pid);
-	av_add(&a, "process_order");
+	zt_argv_add(&a, ztrace_bin);
+	zt_argv_add(&a, "trace");
+	zt_argv_add(&a, "--format");
+	zt_argv_add(&a, "json");
+	zt_argv_add(&a, "--otlp");
+	zt_argv_add(&a, url);
+	zt_argv_add(&a, "-p");
+	zt_argv_add(&a, pid);
+	zt_argv_add(&a, "process_order");
 	ret = zt_proc_spawn(&zt, a.v, NULL);
 	cr_assert_eq(ret, 0);
 	ret = zt_proc_wait_line(&zt, ZT_STDERR, TRACING_LINE, ATTACH_MS, line, sizeof(line));

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/runproc.h"
+#include "common/testenv.h"
 
 /* orders --orders 10 --threads 1: ids 5 and 10 fail, one slow_io nanosleep per order. */
 #define ORDERS_N	"10"
@@ -46,23 +47,12 @@
 static char ztrace_bin[PATH_MAX];
 static char orders_bin[PATH_MAX];
 
-static void output_path(char *out, const char *rel)
-{
-	const char *dir = getenv("ZT_OUTPUT");
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : ".output", rel);
-	cr_assert_not_null(realpath(path, out),
-			   "%s: %s (build it with make; run from the repo root)", path,
-			   strerror(errno));
-}
-
 static void setup(void)
 {
 	if (geteuid() != 0)
 		cr_skip_test("integration tests load BPF programs: run as root");
-	output_path(ztrace_bin, "ztrace");
-	output_path(orders_bin, "targets/orders");
+	zt_output_path(ztrace_bin, "ztrace");
+	zt_output_path(orders_bin, "targets/orders");
 }
 
 static const char *tail(const char *s, size_t max)

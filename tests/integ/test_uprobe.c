@@ -22,6 +22,7 @@
 #include "common/jsonl.h"
 #include "common/procmem.h"
 #include "common/runproc.h"
+#include "common/testenv.h"
 
 /* What tests/targets/orders.c does (see its header comment); these tests mirror it. */
 #define ORDERS_INVALID_EVERY	 5     /* validate_order fails for id % 5 == 0 */
@@ -77,46 +78,22 @@ static const char *const order_specs[] = {
     "process_order", "validate_order", "compute_price", "fib", "slow_io", "u:libpricing.so:*",
 };
 
-struct argv_buf {
-	char *v[ARGV_MAX + 1];
-	size_t n;
-};
-
-static void av_add(struct argv_buf *a, const char *arg)
-{
-	cr_assert_lt(a->n, ARGV_MAX, "too many arguments");
-	a->v[a->n++] = (char *)arg;
-	a->v[a->n] = NULL;
-}
-
-static void av_add_specs(struct argv_buf *a)
+static void av_add_specs(struct zt_argv *a)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof(order_specs) / sizeof(order_specs[0]); i++)
-		av_add(a, order_specs[i]);
-}
-
-/* Resolves $ZT_OUTPUT/@rel into @out (PATH_MAX bytes); fails the test if it does not exist. */
-static void output_path(char *out, const char *rel)
-{
-	const char *dir = getenv("ZT_OUTPUT");
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : ".output", rel);
-	cr_assert_not_null(realpath(path, out),
-			   "%s: %s (build it with make; run from the repo root)", path,
-			   strerror(errno));
+		zt_argv_add(a, order_specs[i]);
 }
 
 static void setup(void)
 {
 	if (geteuid() != 0)
 		cr_skip_test("integration tests load BPF programs: run as root");
-	output_path(ztrace_bin, "ztrace");
-	output_path(orders_bin, "targets/orders");
-	output_path(pricing_lib, "targets/libpricing.so");
-	output_path(dlopener_bin, "targets/dlopener");
+	zt_output_path(ztrace_bin, "ztrace");
+	zt_output_path(orders_bin, "targets/orders");
+	zt_output_path(pricing_lib, "targets/libpricing.so");
+	zt_output_path(dlopener_bin, "targets/dlopener");
 }
 
 /* The last @max bytes of @s, for failure messages. */
@@ -147,14 +124,14 @@ static void parse_spans(struct zt_proc *zt, struct zt_spans *spans)
  */
 static void start_waiting_orders(struct zt_proc *orders, const char *const *extra)
 {
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 	char line[128];
 	int ret, pid;
 
-	av_add(&a, orders_bin);
-	av_add(&a, "--wait");
+	zt_argv_add(&a, orders_bin);
+	zt_argv_add(&a, "--wait");
 	for (; extra && *extra; extra++)
-		av_add(&a, *extra);
+		zt_argv_add(&a, *extra);
 	ret = zt_proc_spawn(orders, a.v, NULL);
 	cr_assert_eq(ret, 0, "spawn %s: %s", orders_bin, strerror(-ret));
 	ret = zt_proc_wait_line(orders, ZT_STDOUT, "ready ", READY_MS, line, sizeof(line));
@@ -165,7 +142,7 @@ static void start_waiting_orders(struct zt_proc *orders, const char *const *extr
 }
 
 /* Starts ztrace with @a and waits for its "ztrace: tracing " line on stderr. */
-static void start_tracing(struct zt_proc *zt, struct argv_buf *a)
+static void start_tracing(struct zt_proc *zt, struct zt_argv *a)
 {
 	char line[512];
 	int ret;
@@ -560,22 +537,22 @@ static void check_orders_summary(struct zt_proc *orders, struct orders_run *r)
 }
 
 /* Adds "-p PID" to @a, formatting into @buf (16 bytes). */
-static void av_add_pid(struct argv_buf *a, char *buf, pid_t pid)
+static void av_add_pid(struct zt_argv *a, char *buf, pid_t pid)
 {
 	snprintf(buf, 16, "%d", (int)pid);
-	av_add(a, "-p");
-	av_add(a, buf);
+	zt_argv_add(a, "-p");
+	zt_argv_add(a, buf);
 }
 
 /* ztrace trace [SPECS] --format json --error-if 'ret<0' */
-static void av_trace_json(struct argv_buf *a)
+static void av_trace_json(struct zt_argv *a)
 {
-	av_add(a, ztrace_bin);
-	av_add(a, "trace");
-	av_add(a, "--format");
-	av_add(a, "json");
-	av_add(a, "--error-if");
-	av_add(a, "ret<0");
+	zt_argv_add(a, ztrace_bin);
+	zt_argv_add(a, "trace");
+	zt_argv_add(a, "--format");
+	zt_argv_add(a, "json");
+	zt_argv_add(a, "--error-if");
+	zt_argv_add(a, "ret<0");
 }
 
 /*
@@ -587,7 +564,7 @@ static void trace_attached(const char *orders_arg, const char *threads_arg)
 	struct orders_run r = {
 	    .orders = atol(orders_arg), .threads = atol(threads_arg), .sleep_ms = 2};
 	struct zt_proc orders, zt;
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 	struct zt_spans spans;
 	char pid[16];
 
@@ -619,21 +596,21 @@ TestSuite(uprobe, .init = setup, .timeout = 600);
 Test(uprobe, launch_counts_parents_errors)
 {
 	struct orders_run r = {.orders = 10, .threads = 2, .sleep_ms = 2, .total_cents = -1};
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 	struct zt_spans spans;
 	struct zt_proc zt;
 	int ret;
 
 	av_trace_json(&a);
 	av_add_specs(&a);
-	av_add(&a, "--");
-	av_add(&a, orders_bin);
-	av_add(&a, "--orders");
-	av_add(&a, "10");
-	av_add(&a, "--threads");
-	av_add(&a, "2");
+	zt_argv_add(&a, "--");
+	zt_argv_add(&a, orders_bin);
+	zt_argv_add(&a, "--orders");
+	zt_argv_add(&a, "10");
+	zt_argv_add(&a, "--threads");
+	zt_argv_add(&a, "2");
 	/* orders shares ztrace's stdout: keep it quiet so stdout holds spans only. */
-	av_add(&a, "--quiet");
+	zt_argv_add(&a, "--quiet");
 	ret = zt_run(&zt, a.v, NULL, EXIT_MS);
 	cr_assert_eq(ret, 0, "ztrace exited %d; stderr:\n%s", ret,
 		     tail(zt_proc_text(&zt, ZT_STDERR), OUT_TAIL));
@@ -704,7 +681,7 @@ Test(uprobe, sigkill_leaves_no_probe)
 	size_t events_before = 0, events_after = 0;
 	struct zt_bpf_ids ids = {0};
 	struct zt_proc orders, zt;
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 	long long deadline;
 	bool have_events;
 	char pid[16];
@@ -769,7 +746,7 @@ Test(uprobe, sigint_flushes_open_calls_as_incomplete)
 	const char *extra[] = {"--orders", "1", "--threads", "1", "--sleep-ms", "4000", NULL};
 	struct orders_run r = {.orders = 1, .threads = 1};
 	struct zt_proc orders, zt;
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 	const struct zt_span *po, *io;
 	struct zt_spans spans;
 	char pid[16];
@@ -777,8 +754,8 @@ Test(uprobe, sigint_flushes_open_calls_as_incomplete)
 	start_waiting_orders(&orders, extra);
 	av_trace_json(&a);
 	av_add_pid(&a, pid, orders.pid);
-	av_add(&a, "process_order");
-	av_add(&a, "slow_io");
+	zt_argv_add(&a, "process_order");
+	zt_argv_add(&a, "slow_io");
 	start_tracing(&zt, &a);
 	release(&orders);
 	/* Let orders enter slow_io's 4 s sleep. */
@@ -814,16 +791,16 @@ Test(uprobe, duration_ends_tracing)
 	const char *extra[] = {"--orders", "2", NULL};
 	struct orders_run r = {.orders = 2, .threads = 1};
 	struct zt_proc orders, zt;
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 	long long started, took;
 	char pid[16];
 
 	start_waiting_orders(&orders, extra);
 	av_trace_json(&a);
 	av_add_pid(&a, pid, orders.pid);
-	av_add(&a, "-d");
-	av_add(&a, "1");
-	av_add(&a, "process_order");
+	zt_argv_add(&a, "-d");
+	zt_argv_add(&a, "1");
+	zt_argv_add(&a, "process_order");
 	start_tracing(&zt, &a);
 	started = zt_now_ms();
 	expect_exit(&zt, "ztrace -d 1", 0, EXIT_MS);
@@ -855,17 +832,17 @@ Test(uprobe, duration_ends_tracing)
 Test(uprobe, absolute_path_covers_later_dlopen)
 {
 	struct zt_proc target, zt;
-	struct argv_buf a = {0}, t = {0};
+	struct zt_argv a = {0}, t = {0};
 	char pid[16], spec[PATH_MAX + 32], probe[PATH_MAX + 32], line[128];
 	struct zt_spans spans;
 	long sum = 0, id;
 	size_t i;
 	int ret, tpid;
 
-	av_add(&t, dlopener_bin);
-	av_add(&t, "--wait");
-	av_add(&t, "--calls");
-	av_add(&t, DLOPEN_CALLS_ARG);
+	zt_argv_add(&t, dlopener_bin);
+	zt_argv_add(&t, "--wait");
+	zt_argv_add(&t, "--calls");
+	zt_argv_add(&t, DLOPEN_CALLS_ARG);
 	ret = zt_proc_spawn(&target, t.v, NULL);
 	cr_assert_eq(ret, 0, "spawn %s: %s", dlopener_bin, strerror(-ret));
 	ret = zt_proc_wait_line(&target, ZT_STDOUT, "ready ", READY_MS, line, sizeof(line));
@@ -876,8 +853,8 @@ Test(uprobe, absolute_path_covers_later_dlopen)
 	snprintf(spec, sizeof(spec), "u:%s:price_lookup", pricing_lib);
 	av_trace_json(&a);
 	av_add_pid(&a, pid, target.pid);
-	av_add(&a, "call_pricing");
-	av_add(&a, spec);
+	zt_argv_add(&a, "call_pricing");
+	zt_argv_add(&a, spec);
 	start_tracing(&zt, &a);
 	release(&target);
 	expect_exit(&target, "dlopener", 0, EXIT_MS);
@@ -917,7 +894,7 @@ Test(uprobe, absolute_path_covers_later_dlopen)
 /* --- bad input: exit code 2 and one line on stderr that starts "ztrace: " --- */
 
 /* Runs ztrace with @a (and @opts) and checks the one-line refusal; returns it in @line. */
-static void expect_refusal(struct argv_buf *a, const struct zt_spawn_opts *opts, char *line,
+static void expect_refusal(struct zt_argv *a, const struct zt_spawn_opts *opts, char *line,
 			   size_t size)
 {
 	struct zt_proc zt;
@@ -937,14 +914,14 @@ static void expect_refusal(struct argv_buf *a, const struct zt_spawn_opts *opts,
 
 Test(uprobe, error_no_such_pid)
 {
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 	char pid[16], line[512], want[256];
 
 	cr_assert(kill(NO_SUCH_PID, 0) != 0 && errno == ESRCH, "pid %d exists", NO_SUCH_PID);
-	av_add(&a, ztrace_bin);
-	av_add(&a, "trace");
+	zt_argv_add(&a, ztrace_bin);
+	zt_argv_add(&a, "trace");
 	av_add_pid(&a, pid, NO_SUCH_PID);
-	av_add(&a, "process_order");
+	zt_argv_add(&a, "process_order");
 	expect_refusal(&a, NULL, line, sizeof(line));
 	snprintf(want, sizeof(want), "ztrace: no process with pid %d: check the pid (ps -p %d)",
 		 NO_SUCH_PID, NO_SUCH_PID);
@@ -963,15 +940,15 @@ Test(uprobe, error_glob_matches_nothing)
 
 	start_waiting_orders(&orders, extra);
 	for (i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
-		struct argv_buf a = {0};
+		struct zt_argv a = {0};
 
-		av_add(&a, ztrace_bin);
-		av_add(&a, "trace");
+		zt_argv_add(&a, ztrace_bin);
+		zt_argv_add(&a, "trace");
 		av_add_pid(&a, pid, orders.pid);
-		av_add(&a, "-d");
-		av_add(&a, REFUSED_DURATION_ARG);
-		av_add(&a, "process_order");
-		av_add(&a, specs[i]);
+		zt_argv_add(&a, "-d");
+		zt_argv_add(&a, REFUSED_DURATION_ARG);
+		zt_argv_add(&a, "process_order");
+		zt_argv_add(&a, specs[i]);
 		expect_refusal(&a, NULL, line, sizeof(line));
 		cr_assert_not_null(strstr(line, specs[i]), "message does not name '%s': %s",
 				   specs[i], line);
@@ -989,7 +966,7 @@ Test(uprobe, error_not_an_elf_file)
 {
 	char path[] = "/tmp/zt-not-elf-XXXXXX", spec[64], line[512];
 	static const char text[] = "#!/bin/sh\necho this is a script, not ELF\n";
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 	int fd;
 
 	fd = mkstemp(path);
@@ -999,11 +976,11 @@ Test(uprobe, error_not_an_elf_file)
 	close(fd);
 	snprintf(spec, sizeof(spec), "u:%s:main", path);
 
-	av_add(&a, ztrace_bin);
-	av_add(&a, "trace");
-	av_add(&a, "-d");
-	av_add(&a, REFUSED_DURATION_ARG);
-	av_add(&a, spec);
+	zt_argv_add(&a, ztrace_bin);
+	zt_argv_add(&a, "trace");
+	zt_argv_add(&a, "-d");
+	zt_argv_add(&a, REFUSED_DURATION_ARG);
+	zt_argv_add(&a, spec);
 	expect_refusal(&a, NULL, line, sizeof(line));
 	unlink(path);
 	cr_assert_not_null(strstr(line, "not an ELF file"), "%s", line);
@@ -1012,14 +989,14 @@ Test(uprobe, error_not_an_elf_file)
 
 Test(uprobe, error_missing_file)
 {
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 	char line[512];
 
-	av_add(&a, ztrace_bin);
-	av_add(&a, "trace");
-	av_add(&a, "-d");
-	av_add(&a, REFUSED_DURATION_ARG);
-	av_add(&a, "u:/nonexistent/zt-no-such-file:main");
+	zt_argv_add(&a, ztrace_bin);
+	zt_argv_add(&a, "trace");
+	zt_argv_add(&a, "-d");
+	zt_argv_add(&a, REFUSED_DURATION_ARG);
+	zt_argv_add(&a, "u:/nonexistent/zt-no-such-file:main");
 	expect_refusal(&a, NULL, line, sizeof(line));
 	cr_assert_not_null(strstr(line, "/nonexistent/zt-no-such-file"),
 			   "message does not name the file: %s", line);
@@ -1035,14 +1012,14 @@ Test(uprobe, error_malformed_spec)
 
 	start_waiting_orders(&orders, NULL);
 	for (i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
-		struct argv_buf a = {0};
+		struct zt_argv a = {0};
 
-		av_add(&a, ztrace_bin);
-		av_add(&a, "trace");
+		zt_argv_add(&a, ztrace_bin);
+		zt_argv_add(&a, "trace");
 		av_add_pid(&a, pid, orders.pid);
-		av_add(&a, "-d");
-		av_add(&a, REFUSED_DURATION_ARG);
-		av_add(&a, specs[i]);
+		zt_argv_add(&a, "-d");
+		zt_argv_add(&a, REFUSED_DURATION_ARG);
+		zt_argv_add(&a, specs[i]);
 		expect_refusal(&a, NULL, line, sizeof(line));
 		cr_assert_not_null(strstr(line, specs[i]), "message does not name '%s': %s",
 				   specs[i], line);
@@ -1053,15 +1030,15 @@ Test(uprobe, error_malformed_spec)
 Test(uprobe, error_not_root)
 {
 	struct zt_spawn_opts nobody = {.as_nobody = true};
-	struct argv_buf a = {0};
+	struct zt_argv a = {0};
 	char pid[16], line[512];
 	struct zt_proc orders;
 
 	start_waiting_orders(&orders, NULL);
-	av_add(&a, ztrace_bin);
-	av_add(&a, "trace");
+	zt_argv_add(&a, ztrace_bin);
+	zt_argv_add(&a, "trace");
 	av_add_pid(&a, pid, orders.pid);
-	av_add(&a, "process_order");
+	zt_argv_add(&a, "process_order");
 	expect_refusal(&a, &nobody, line, sizeof(line));
 	cr_assert_not_null(strstr(line, "must run as root"), "%s", line);
 	zt_proc_free(&orders);
