@@ -217,10 +217,9 @@ static void record_snapshot(struct zt_session *t)
 {
 	size_t n = 0, cap = 2 * t->probes.n + 2;
 	struct zt_store_metric *v = calloc(cap, sizeof(*v));
-	char(*labels)[PATH_MAX + 64] = calloc(cap, sizeof(*labels));
 
-	if (!v || !labels)
-		goto out;
+	if (!v)
+		return;
 	for (size_t i = 0; i <= t->probes.n; i++) {
 		const char *probe = i < t->probes.n ? t->probes.v[i].text : "syscall";
 		uint32_t id = i < t->probes.n ? t->probes.v[i].id : ZT_SYSCALL_STATS_ID;
@@ -231,19 +230,27 @@ static void record_snapshot(struct zt_session *t)
 		if (i == t->probes.n && !t->opts->syscalls)
 			break;
 		zt_loader_probe_stats(t->loader, id, &st);
+		/* a probe that never fired adds only zeros: with 'u:libc:*' that is thousands of
+		 * samples a second, which the report reads as zero anyway */
+		if (!delivered && !st.lost)
+			continue;
 		for (int lost = 0; lost < 2; lost++) {
-			snprintf(labels[n], sizeof(labels[n]), "probe=\"%s\",outcome=\"%s\"", probe,
-				 lost ? "lost" : "delivered");
+			char *labels;
+
+			if (asprintf(&labels, "probe=\"%s\",outcome=\"%s\"", probe,
+				     lost ? "lost" : "delivered") < 0)
+				goto out;
 			v[n].name = "ztrace_events_total";
-			v[n].labels = labels[n];
+			v[n].labels = labels;
 			v[n].value = (double)(lost ? st.lost : delivered);
 			n++;
 		}
 	}
 	zt_store_add_metrics(t->store, zt_realtime_ns(), v, n);
 out:
+	for (size_t k = 0; k < n; k++)
+		free((char *)v[k].labels);
 	free(v);
-	free(labels);
 }
 
 void zt_session_publish_exported(struct zt_session *t)
