@@ -16,7 +16,7 @@
 #include "agent.h"
 #include "agent_config.h"
 #include "log.h"
-#include "procinfo.h"
+#include "proc_identity.h"
 #include "session.h"
 
 struct agent {
@@ -30,59 +30,6 @@ struct agent {
 	size_t traced;
 	uint64_t execs, selected;
 };
-
-/* What the rules can select a process by, read from /proc. Strings live in the buffers. */
-struct identity {
-	struct zt_proc_identity id;
-	char exe[PATH_MAX], comm[ZT_COMM_LEN + 1], cgroup[PATH_MAX], container[80];
-};
-
-static int read_identity(uint32_t pid, struct identity *out)
-{
-	char path[64], line[1024];
-	ssize_t n;
-	FILE *f;
-
-	memset(out, 0, sizeof(*out));
-	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
-	n = readlink(path, out->exe, sizeof(out->exe) - 1);
-	if (n <= 0)
-		return -ENOENT; /* gone, or a kernel thread */
-	out->exe[n] = '\0';
-	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
-	f = fopen(path, "r");
-	if (f) {
-		if (fgets(out->comm, sizeof(out->comm), f))
-			out->comm[strcspn(out->comm, "\n")] = '\0';
-		fclose(f);
-	}
-	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
-	f = fopen(path, "r");
-	if (f) {
-		char text[4096] = "";
-		size_t len = 0;
-
-		while (fgets(line, sizeof(line), f)) {
-			/* cgroup v2: the "0::PATH" line */
-			if (strncmp(line, "0::", 3) == 0) {
-				snprintf(out->cgroup, sizeof(out->cgroup), "%s", line + 3);
-				out->cgroup[strcspn(out->cgroup, "\n")] = '\0';
-			}
-			len += (size_t)snprintf(text + len, sizeof(text) - len, "%s", line);
-			if (len >= sizeof(text))
-				break;
-		}
-		fclose(f);
-		if (zt_cgroup_container_id(text, out->container, sizeof(out->container)))
-			out->container[0] = '\0';
-	}
-	out->id.exe = out->exe;
-	out->id.comm = out->comm;
-	out->id.cgroup = out->cgroup[0] ? out->cgroup : NULL;
-	out->id.container_id = out->container[0] ? out->container : NULL;
-	/* Kubernetes namespace, pod name and labels are not on the host: see scripts/deploy */
-	return 0;
-}
 
 /* Attach the rule's function specs in pid's binaries (once per file). */
 static int attach_rule(struct agent *a, uint32_t pid, const struct zt_agent_rule *rule,
@@ -135,21 +82,21 @@ static int attach_rule(struct agent *a, uint32_t pid, const struct zt_agent_rule
 static void consider(struct agent *a, uint32_t pid)
 {
 	uint8_t flags = 0;
-	struct identity id;
+	struct zt_proc_ident id;
 	int first = 0;
 
-	if (pid == (uint32_t)getpid() || read_identity(pid, &id))
+	if (pid == (uint32_t)getpid() || zt_proc_identity_read(pid, a->cfg.k8s_pods_dir, &id))
 		return;
 	for (size_t i = 0; i < a->cfg.nrules; i++) {
 		const struct zt_agent_rule *rule = &a->cfg.rules[i];
 
 		if (!zt_agent_rule_matches(rule, &id.id))
 			continue;
-		attach_rule(a, pid, rule, id.exe);
+		attach_rule(a, pid, rule, id.seen_exe);
 		flags |= ZT_TARGET_FUNCS | (rule->syscalls ? ZT_TARGET_SYSCALLS : 0);
 		if (!first)
 			first = (int)i + 1;
-		zt_info("tracing pid %u (%s) by rule '%s'", pid, id.exe, rule->name);
+		zt_info("tracing pid %u (%s) by rule '%s'", pid, id.seen_exe, rule->name);
 	}
 	if (flags && zt_loader_add_target(a->s.loader, (int)pid, flags) == 0) {
 		a->selected++;
@@ -159,6 +106,7 @@ static void consider(struct agent *a, uint32_t pid)
 			a->rule_of[pid] = first;
 		}
 		/* read its /proc facts now: resource attributes, pid-reuse identity */
+		zt_proctable_set_pods_dir(a->s.procs, a->cfg.k8s_pods_dir);
 		zt_proctable_get(a->s.procs, pid, NULL, NULL);
 		return;
 	}

@@ -7,7 +7,7 @@
  *   log_format: logfmt | json          log_level: error | warn | notice | info | debug
  *   max_memory: SIZE                    metrics_addr: [HOST:]PORT
  *   otlp:   { endpoint, protocol, headers, gzip, timeout }
- *   record: { path, max_size, keep }
+ *   record: { path, max_size, keep }   k8s_pods_dir: PATH (default /var/log/pods)
  *   rules:  [ { name, match: { exe, comm, cgroup, container_id, k8s_namespace, k8s_pod,
  *               k8s_pod_label }, probes, syscalls, min_duration, sample, error_if, ret32 } ]
  *
@@ -82,6 +82,7 @@ struct zt_agent_config {
 	char *metrics_addr;  /* "[HOST:]PORT" (checked), or NULL for no listener */
 	struct zt_agent_otlp otlp;
 	struct zt_agent_record record;
+	char *k8s_pods_dir; /* the kubelet's pods directory (k8s namespace and pod names) */
 	struct zt_agent_rule *rules; /* in file order; at least one */
 	size_t nrules;
 };

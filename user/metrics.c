@@ -19,6 +19,12 @@
 #define US_PER_SEC 1000000.0
 /* Bytes of a decimal uint32 label value (pid, syscall number), NUL included. */
 #define U32_TEXT_LEN 12
+/* Labels of a per-process series: pid, comm, what it counts (2), the container's (3). */
+#define SERIES_LABELS_MAX 7
+
+/* The container labels a process's series carry when known, in this order. */
+static const char *const container_label_names[ZT_METRICS_CONTAINER_LABELS] = {
+    "container_id", "k8s_namespace", "k8s_pod"};
 
 enum proc_state {
 	PROC_LIVE,
@@ -43,6 +49,7 @@ struct proc {
 	size_t nfns;
 	size_t fns_cap;
 	struct zt_agg_val **sys; /* [ZT_MAX_SYSCALLS], NULL until the first syscall */
+	char *container[ZT_METRICS_CONTAINER_LABELS]; /* values, NULL when not known */
 };
 
 struct probe_events {
@@ -131,6 +138,8 @@ static void proc_free_series(struct proc *p)
 static void proc_free(struct proc *p)
 {
 	proc_free_series(p);
+	for (size_t i = 0; i < ZT_METRICS_CONTAINER_LABELS; i++)
+		free(p->container[i]);
 	free(p);
 }
 
@@ -340,6 +349,34 @@ out:
 	return err;
 }
 
+int zt_metrics_set_container(struct zt_metrics *m, uint32_t pid, uint64_t start_time,
+			     const char *comm, const struct zt_metrics_container *c)
+{
+	const char *values[ZT_METRICS_CONTAINER_LABELS] = {c->container_id, c->k8s_namespace,
+							   c->k8s_pod};
+	struct proc *p;
+	int err = 0;
+
+	pthread_mutex_lock(&m->lock);
+	p = proc_get(m, pid, start_time, comm, &err);
+	/* called at every refresh: copy only what changed */
+	for (size_t i = 0; p && i < ZT_METRICS_CONTAINER_LABELS; i++) {
+		char *copy = NULL;
+
+		if (!values[i] ? !p->container[i]
+			       : p->container[i] && !strcmp(p->container[i], values[i]))
+			continue;
+		if (values[i] && !(copy = strdup(values[i]))) {
+			err = -ENOMEM;
+			break;
+		}
+		free(p->container[i]);
+		p->container[i] = copy;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return err;
+}
+
 /* Delete processes whose grace period after exit is over. Called with the lock held. */
 static void prune(struct zt_metrics *m)
 {
@@ -466,6 +503,27 @@ void zt_metrics_set_ringbuf_fill(struct zt_metrics *m, uint64_t used_bytes, uint
 /* What a per-process series is made of: one row of a family. */
 enum series_part { PART_CALLS, PART_ERRORS, PART_DURATION };
 
+/*
+ * The labels of one of p's series: pid, comm, then what (nwhat labels: function and binary,
+ * or syscall), then the container labels known for p. Returns how many.
+ */
+static size_t series_labels(const struct proc *p, const char *pid,
+			    const struct zt_prom_label *what, size_t nwhat,
+			    struct zt_prom_label out[SERIES_LABELS_MAX])
+{
+	size_t n = 0;
+
+	out[n++] = (struct zt_prom_label){"pid", pid};
+	out[n++] = (struct zt_prom_label){"comm", p->comm};
+	for (size_t i = 0; i < nwhat; i++)
+		out[n++] = what[i];
+	for (size_t i = 0; i < ZT_METRICS_CONTAINER_LABELS; i++)
+		if (p->container[i])
+			out[n++] = (struct zt_prom_label){container_label_names[i],
+							  p->container[i]};
+	return n;
+}
+
 /* Write part of every visible process's function series (one family's samples). */
 static void render_functions(struct zt_prom *out, struct zt_metrics *m, enum series_part part)
 {
@@ -479,13 +537,10 @@ static void render_functions(struct zt_prom *out, struct zt_metrics *m, enum ser
 		snprintf(pid, sizeof(pid), "%u", p->pid);
 		for (size_t f = 0; f < p->nfns; f++) {
 			const struct fn_series *s = &p->fns[f];
-			struct zt_prom_label labels[] = {
-			    {"pid", pid},
-			    {"comm", p->comm},
-			    {"function", s->function},
-			    {"binary", s->binary},
-			};
-			size_t n = sizeof(labels) / sizeof(labels[0]);
+			struct zt_prom_label what[] = {{"function", s->function},
+						       {"binary", s->binary}};
+			struct zt_prom_label labels[SERIES_LABELS_MAX];
+			size_t n = series_labels(p, pid, what, 2, labels);
 
 			if (part == PART_CALLS)
 				zt_prom_sample_u64(out, labels, n, s->v.count);
@@ -512,7 +567,8 @@ static void render_syscalls(struct zt_prom *out, struct zt_metrics *m, enum seri
 		for (int nr = 0; nr < ZT_MAX_SYSCALLS; nr++) {
 			const struct zt_agg_val *v = p->sys[nr];
 			const char *name = zt_syscall_name(nr);
-			struct zt_prom_label labels[3];
+			struct zt_prom_label what, labels[SERIES_LABELS_MAX];
+			size_t n;
 
 			if (!v)
 				continue;
@@ -522,15 +578,14 @@ static void render_syscalls(struct zt_prom *out, struct zt_metrics *m, enum seri
 				snprintf(number, sizeof(number), "%d", nr);
 				name = number;
 			}
-			labels[0] = (struct zt_prom_label){"pid", pid};
-			labels[1] = (struct zt_prom_label){"comm", p->comm};
-			labels[2] = (struct zt_prom_label){"syscall", name};
+			what = (struct zt_prom_label){"syscall", name};
+			n = series_labels(p, pid, &what, 1, labels);
 			if (part == PART_CALLS)
-				zt_prom_sample_u64(out, labels, 3, v->count);
+				zt_prom_sample_u64(out, labels, n, v->count);
 			else if (part == PART_ERRORS)
-				zt_prom_sample_u64(out, labels, 3, v->errors);
+				zt_prom_sample_u64(out, labels, n, v->errors);
 			else
-				zt_prom_histogram_log2(out, labels, 3, v->buckets, ZT_HIST_BUCKETS,
+				zt_prom_histogram_log2(out, labels, n, v->buckets, ZT_HIST_BUCKETS,
 						       v->sum_ns);
 		}
 	}

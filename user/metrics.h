@@ -50,6 +50,24 @@ int zt_metrics_set_function(struct zt_metrics *m, uint32_t pid, uint64_t start_t
 int zt_metrics_set_syscall(struct zt_metrics *m, uint32_t pid, uint64_t start_time,
 			   const char *comm, int nr, const struct zt_agg_val *v);
 
+/* Labels a process's series carry when it runs in a container (container_id, k8s_...). */
+#define ZT_METRICS_CONTAINER_LABELS 3
+
+/* The container and Kubernetes pod of a process; NULL for what is not known. */
+struct zt_metrics_container {
+	const char *container_id;
+	const char *k8s_namespace;
+	const char *k8s_pod;
+};
+
+/*
+ * Label the series of process (pid, start_time) with its container: the labels container_id,
+ * k8s_namespace and k8s_pod follow the others, each only when known. Creates the process like
+ * zt_metrics_set_function. Returns 0, -ESRCH (exited and removed), -ENOMEM.
+ */
+int zt_metrics_set_container(struct zt_metrics *m, uint32_t pid, uint64_t start_time,
+			     const char *comm, const struct zt_metrics_container *c);
+
 /*
  * Process (pid, start_time) ended: its series stay for one more render at least, then go (see
  * the lifecycle above).

@@ -140,6 +140,13 @@ int zt_otlp_resource_attrs(const struct zt_otlp_batch *b, const struct zt_otlp_g
 		attr_set_string(set, "process.command_line", p->cmdline);
 	if (p && p->container_id)
 		attr_set_string(set, "container.id", p->container_id);
+	/* OpenTelemetry's k8s.* resource conventions, from the node (see k8s_pod.h) */
+	if (p && p->k8s_pod_uid)
+		attr_set_string(set, "k8s.pod.uid", p->k8s_pod_uid);
+	if (p && p->k8s_namespace)
+		attr_set_string(set, "k8s.namespace.name", p->k8s_namespace);
+	if (p && p->k8s_pod_name)
+		attr_set_string(set, "k8s.pod.name", p->k8s_pod_name);
 	if (b->resource_attrs) {
 		err = zt_otlp_parse_kv_list(b->resource_attrs, attr_set_env_entry, set);
 		if (err < 0)

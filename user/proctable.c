@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "k8s_pod.h"
 #include "proctable.h"
 
 /* Buckets of the pid hash; chains stay short for the few thousand processes of a host. */
@@ -14,6 +15,7 @@ struct proc_node {
 
 struct zt_proctable {
 	struct proc_node *buckets[PROCTABLE_BUCKETS];
+	char *pods_dir; /* NULL: ZT_K8S_PODS_DIR_DEFAULT */
 };
 
 struct zt_proctable *zt_proctable_new(void)
@@ -34,7 +36,22 @@ void zt_proctable_free(struct zt_proctable *pt)
 			free(n);
 		}
 	}
+	free(pt->pods_dir);
 	free(pt);
+}
+
+int zt_proctable_set_pods_dir(struct zt_proctable *pt, const char *dir)
+{
+	char *copy;
+
+	if (!dir || (pt->pods_dir && !strcmp(pt->pods_dir, dir)))
+		return 0;
+	copy = strdup(dir);
+	if (!copy)
+		return -ENOMEM;
+	free(pt->pods_dir);
+	pt->pods_dir = copy;
+	return 0;
 }
 
 const struct zt_process_info *zt_proctable_peek(const struct zt_proctable *pt, uint32_t pid)
@@ -65,6 +82,9 @@ const struct zt_process_info *zt_proctable_get(struct zt_proctable *pt, uint32_t
 		if (comm)
 			strncpy(n->info.comm, comm, sizeof(n->info.comm) - 1);
 		n->info.service_name = strdup(n->info.comm[0] ? n->info.comm : "unknown");
+	} else {
+		zt_procinfo_add_pod_names(&n->info,
+					  pt->pods_dir ? pt->pods_dir : ZT_K8S_PODS_DIR_DEFAULT);
 	}
 	n->next = pt->buckets[pid % PROCTABLE_BUCKETS];
 	pt->buckets[pid % PROCTABLE_BUCKETS] = n;

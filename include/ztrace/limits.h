@@ -124,5 +124,8 @@
 /* Container ids: hex digits of a full id, and the shortest prefix a rule may give (docker ps). */
 #define ZT_CONTAINER_ID_LEN 64
 #define ZT_CONTAINER_ID_MIN_PREFIX 12
+/* Kubernetes: characters of a pod uid (a UUID), and of a namespace or pod name (DNS subdomain). */
+#define ZT_K8S_POD_UID_LEN 36
+#define ZT_K8S_NAME_MAX 253
 
 #endif
