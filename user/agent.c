@@ -105,8 +105,10 @@ static void consider(struct agent *a, uint32_t pid)
 				a->traced++;
 			a->rule_of[pid] = first;
 		}
-		/* read its /proc facts now: resource attributes, pid-reuse identity */
+		/* read its /proc facts now (resource attributes, pid-reuse identity); an exec
+		 * in a process already selected (a pod's shell) replaced what was read before */
 		zt_proctable_set_pods_dir(a->s.procs, a->cfg.k8s_pods_dir);
+		zt_proctable_remove(a->s.procs, pid);
 		zt_proctable_get(a->s.procs, pid, NULL, NULL);
 		return;
 	}
