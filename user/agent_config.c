@@ -29,9 +29,9 @@
 
 #define SIZE_UNITS "B, KiB, MiB, GiB, TiB, KB, MB, GB or TB"
 
-static const char *const top_keys[] = {"log_format", "log_level", "max_memory",   "metrics_addr",
-				       "otlp",	     "record",	  "k8s_pods_dir", "rules",
-				       NULL};
+static const char *const top_keys[] = {"log_format",   "log_level", "max_memory",
+				       "metrics_addr", "otlp",	    "record",
+				       "k8s_pods_dir", "rules",	    NULL};
 enum {
 	TOP_LOG_FORMAT,
 	TOP_LOG_LEVEL,
@@ -597,9 +597,10 @@ static int load_top(struct zt_yaml *y, const yaml_node_t *root, struct zt_agent_
 		if (ret)
 			return ret;
 		if (c->k8s_pods_dir[0] != '/')
-			return zt_yaml_fail(y, v[TOP_K8S_PODS_DIR],
-					    "k8s_pods_dir '%s' must be absolute (the agent runs in /)",
-					    c->k8s_pods_dir);
+			return zt_yaml_fail(
+			    y, v[TOP_K8S_PODS_DIR],
+			    "k8s_pods_dir '%s' must be absolute (the agent runs in /)",
+			    c->k8s_pods_dir);
 	}
 	return load_rules(y, root, v[TOP_RULES], c);
 }

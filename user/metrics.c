@@ -507,9 +507,8 @@ enum series_part { PART_CALLS, PART_ERRORS, PART_DURATION };
  * The labels of one of p's series: pid, comm, then what (nwhat labels: function and binary,
  * or syscall), then the container labels known for p. Returns how many.
  */
-static size_t series_labels(const struct proc *p, const char *pid,
-			    const struct zt_prom_label *what, size_t nwhat,
-			    struct zt_prom_label out[SERIES_LABELS_MAX])
+static size_t series_labels(const struct proc *p, const char *pid, const struct zt_prom_label *what,
+			    size_t nwhat, struct zt_prom_label out[SERIES_LABELS_MAX])
 {
 	size_t n = 0;
 
@@ -519,8 +518,8 @@ static size_t series_labels(const struct proc *p, const char *pid,
 		out[n++] = what[i];
 	for (size_t i = 0; i < ZT_METRICS_CONTAINER_LABELS; i++)
 		if (p->container[i])
-			out[n++] = (struct zt_prom_label){container_label_names[i],
-							  p->container[i]};
+			out[n++] =
+			    (struct zt_prom_label){container_label_names[i], p->container[i]};
 	return n;
 }
 
