@@ -88,8 +88,19 @@ void zt_json_write_string(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-int zt_json_write_span(FILE *out, const struct zt_span *span)
+/* Add "key":"value" to an attributes object unless value is NULL; *sep says what comes first. */
+static void write_attr(FILE *out, const char *key, const char *value, const char **sep)
 {
+	if (!value)
+		return;
+	fprintf(out, "%s\"%s\":", *sep, key);
+	zt_json_write_string(out, value);
+	*sep = ",";
+}
+
+int zt_json_write_span(FILE *out, const struct zt_span *span, const struct zt_json_container *c)
+{
+	const char *sep = "";
 	char trace_id[33];
 	char comm[ZT_COMM_LEN + 1];
 	uint64_t duration = span->end_ns > span->start_ns ? span->end_ns - span->start_ns : 0;
@@ -113,9 +124,18 @@ int zt_json_write_span(FILE *out, const struct zt_span *span)
 	zt_json_write_string(out, span->probe);
 	fprintf(out, ",\"ret\":%" PRId64 ",\"status\":\"%s\",\"attributes\":{", span->ret,
 		zt_span_status_name(span->status));
-	if (span->syscall_count)
+	if (span->syscall_count) {
 		fprintf(out, "\"syscall_count\":%" PRIu32 ",\"syscall_ns\":%" PRIu64,
 			span->syscall_count, span->syscall_ns);
+		sep = ",";
+	}
+	/* the names of the OTLP resource attributes (OpenTelemetry semantic conventions) */
+	if (c) {
+		write_attr(out, "container.id", c->id, &sep);
+		write_attr(out, "k8s.pod.uid", c->k8s_pod_uid, &sep);
+		write_attr(out, "k8s.namespace.name", c->k8s_namespace, &sep);
+		write_attr(out, "k8s.pod.name", c->k8s_pod_name, &sep);
+	}
 	fputs("}}\n", out);
 	return ferror(out) ? -EIO : 0;
 }

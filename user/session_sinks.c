@@ -71,10 +71,17 @@ static void emit_span(struct zt_session *t, struct zt_span *s, bool syscall)
 		 */
 		if (__fpending(t->out) > ZT_OUT_FLUSH_BYTES)
 			fflush(t->out);
-		if (t->opts->format == ZT_FORMAT_JSON)
-			zt_json_write_span(t->out, s);
-		else
+		if (t->opts->format == ZT_FORMAT_JSON) {
+			const struct zt_process_info *pi = t->current_proc;
+			struct zt_json_container c = {0};
+
+			if (pi)
+				c = (struct zt_json_container){pi->container_id, pi->k8s_pod_uid,
+							       pi->k8s_namespace, pi->k8s_pod_name};
+			zt_json_write_span(t->out, s, &c);
+		} else {
 			zt_text_write_span(t->out, s, t->t0_ns);
+		}
 	}
 	if (t->store)
 		zt_store_add_span(t->store, s);
@@ -119,8 +126,7 @@ int zt_session_handle_record(void *ctx, void *data, size_t size)
 	}
 	/* first sight of a process: read its /proc facts while it is surely alive */
 	pi = zt_proctable_get(t->procs, rec->pid, rec->comm, &created);
-	if (t->otlp)
-		t->current_proc = pi;
+	t->current_proc = pi;
 	if (created && pi && t->store) {
 		struct zt_store_process sp;
 
