@@ -138,15 +138,17 @@ int zt_otlp_resource_attrs(const struct zt_otlp_batch *b, const struct zt_otlp_g
 		attr_set_string(set, "process.executable.path", p->exe);
 	if (p && p->cmdline)
 		attr_set_string(set, "process.command_line", p->cmdline);
-	if (p && p->container_id)
-		attr_set_string(set, "container.id", p->container_id);
-	/* OpenTelemetry's k8s.* resource conventions, from the node (see k8s_pod.h) */
-	if (p && p->k8s_pod_uid)
-		attr_set_string(set, "k8s.pod.uid", p->k8s_pod_uid);
-	if (p && p->k8s_namespace)
-		attr_set_string(set, "k8s.namespace.name", p->k8s_namespace);
-	if (p && p->k8s_pod_name)
-		attr_set_string(set, "k8s.pod.name", p->k8s_pod_name);
+	if (p) {
+		/* the container, and OpenTelemetry's k8s.* conventions for a pod (k8s_pod.h) */
+		const char *const where[][2] = {{"container.id", p->container_id},
+						{"k8s.pod.uid", p->k8s_pod_uid},
+						{"k8s.namespace.name", p->k8s_namespace},
+						{"k8s.pod.name", p->k8s_pod_name}};
+
+		for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++)
+			if (where[i][1])
+				attr_set_string(set, where[i][0], where[i][1]);
+	}
 	if (b->resource_attrs) {
 		err = zt_otlp_parse_kv_list(b->resource_attrs, attr_set_env_entry, set);
 		if (err < 0)

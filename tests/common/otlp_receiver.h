@@ -13,7 +13,7 @@
 
 #include "common/runproc.h"
 
-/* Columns of a spans.js line (tests/peers/otlp-receiver/otlp.js tsvLines). */
+/* Columns of a spans.js or decode.js --tsv line (tests/peers/otlp-receiver/otlp.js tsvLines). */
 #define TSV_COLS 14
 
 enum {

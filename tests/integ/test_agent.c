@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/runproc.h"
+#include "common/testenv.h"
 
 #define START_MS 10000
 #define RUN_MS	 10000
@@ -23,19 +24,6 @@
 static char ztrace_bin[PATH_MAX], orders_bin[PATH_MAX], sysload_bin[PATH_MAX];
 static char config[PATH_MAX];
 static int port;
-
-static int free_port(void)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), p;
-
-	cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	getsockname(fd, (struct sockaddr *)&sa, &len);
-	p = ntohs(sa.sin_port);
-	close(fd);
-	return p;
-}
 
 static void write_config(const char *probes)
 {
@@ -67,7 +55,7 @@ static void setup(void)
 	snprintf(orders_bin, sizeof(orders_bin), "%s/targets/orders", dir);
 	snprintf(sysload_bin, sizeof(sysload_bin), "%s/targets/sysload", dir);
 	snprintf(config, sizeof(config), "/tmp/zt-agent-test-%d.yaml", (int)getpid());
-	port = free_port();
+	port = zt_free_port();
 	write_config("process_order, validate_order");
 }
 

@@ -42,8 +42,8 @@
 #define POD_CID	      "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e8d"
 
 static char ztrace_bin[PATH_MAX], orders_bin[PATH_MAX], pricing_lib[PATH_MAX];
-static char cgroup2[PATH_MAX];	  /* where the cgroup v2 hierarchy is mounted */
-static char test_slice[PATH_MAX]; /* <cgroup2>/ztrace-test-<pid>.slice: removed after */
+static char cgroup2[CGROUP2_LEN];	  /* where the cgroup v2 hierarchy is mounted */
+static char test_slice[CGROUP2_LEN + 64]; /* <cgroup2>/ztrace-test-<pid>.slice: removed after */
 static char config[PATH_MAX], pods_dir[PATH_MAX];
 static int metrics_port;
 static char last_metrics[16384]; /* the last /metrics text read, for failure messages */
@@ -68,19 +68,6 @@ static void find_cgroup2(char *out, size_t len)
 	fclose(f);
 }
 
-static int free_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), p;
-
-	cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	getsockname(fd, (struct sockaddr *)&sa, &len);
-	p = ntohs(sa.sin_port);
-	close(fd);
-	return p;
-}
-
 static void setup(void)
 {
 	if (geteuid() != 0)
@@ -96,7 +83,7 @@ static void setup(void)
 	snprintf(config, sizeof(config), "/tmp/zt-agent-containers-%d.yaml", (int)getpid());
 	snprintf(pods_dir, sizeof(pods_dir), "/tmp/zt-pods-XXXXXX");
 	cr_assert_not_null(mkdtemp(pods_dir));
-	metrics_port = free_port();
+	metrics_port = zt_free_port();
 }
 
 /* Remove the cgroup directories below dir, innermost first (they are empty by now). */
@@ -149,8 +136,10 @@ static void write_config(int otlp_port, const char *match)
 static void make_cgroup(const char *rel, char *out, size_t len)
 {
 	char cmd[2 * PATH_MAX];
+	int n;
 
-	snprintf(out, len, "%s/%s", test_slice, rel);
+	n = snprintf(out, len, "%s/%s", test_slice, rel);
+	cr_assert_lt((size_t)n, len);
 	snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", out);
 	cr_assert_eq(system(cmd), 0, "cannot create the cgroup %s", out);
 }
@@ -231,15 +220,6 @@ static long long calls_of(pid_t pid, const char *container_labels)
 	return metric(prefix);
 }
 
-/* Stop the agent (its exporter flushes) and the receiver; what it received into rcv. */
-static void stop_all(struct zt_proc *agent, struct zt_receiver *r, struct zt_received *rcv)
-{
-	zt_proc_signal(agent, SIGINT);
-	cr_assert_eq(zt_proc_wait(agent, RUN_MS), 0, "%s", zt_proc_text(agent, ZT_STDERR));
-	zt_receiver_stop(r);
-	zt_read_received(r, rcv);
-}
-
 /* Exactly ORDERS process_order spans of pid arrived, each with k=v in its resource. */
 static void expect_spans(const struct zt_received *rcv, pid_t pid, const char *const *kv)
 {
@@ -261,33 +241,58 @@ static void expect_spans(const struct zt_received *rcv, pid_t pid, const char *c
 	cr_assert_eq(n, ORDERS, "%zu spans of pid %d, want %d", n, (int)pid, ORDERS);
 }
 
+/* One test's agent and the OTLP receiver it exports to. */
+struct run {
+	struct zt_proc agent;
+	struct zt_receiver r;
+};
+
+/* Start the receiver, then the agent with one rule: match (YAML lines). */
+static void begin(struct run *run, const char *match)
+{
+	memset(run, 0, sizeof(*run));
+	zt_receiver_dir(&run->r);
+	zt_receiver_start(&run->r, 0, NULL);
+	write_config(run->r.port, match);
+	start_agent(&run->agent);
+}
+
+/* Stop the agent (its exporter flushes) and the receiver: exactly ORDERS spans of pid, with kv
+ * in their resource, arrived. */
+static void end(struct run *run, pid_t pid, const char *const *kv)
+{
+	struct zt_received rcv;
+
+	zt_proc_signal(&run->agent, SIGINT);
+	cr_assert_eq(zt_proc_wait(&run->agent, RUN_MS), 0, "%s",
+		     zt_proc_text(&run->agent, ZT_STDERR));
+	zt_receiver_stop(&run->r);
+	zt_read_received(&run->r, &rcv);
+	expect_spans(&rcv, pid, kv);
+	zt_received_free(&rcv);
+	zt_receiver_cleanup(&run->r);
+	zt_proc_free(&run->agent);
+}
+
 /* A rule on the host path of the file a container runs from a bind mount selects it. */
 Test(agent_containers, host_path_rule_selects_a_process_in_another_mount_namespace)
 {
 	static const char *const kv[] = {"container.id", CONTAINER_ID, "process.executable.path",
 					 "/opt/app/orders", NULL};
-	struct zt_proc agent = {0}, t = {0};
-	struct zt_receiver r = {0};
-	struct zt_received rcv;
 	char match[PATH_MAX + 32], cg[PATH_MAX];
+	struct zt_proc t = {0};
+	struct run run;
 
-	zt_receiver_dir(&r);
-	zt_receiver_start(&r, 0, NULL);
 	snprintf(match, sizeof(match), "      exe: \"%s\"\n", orders_bin);
-	write_config(r.port, match);
 	make_cgroup("docker-" CONTAINER_ID ".scope", cg, sizeof(cg));
-	start_agent(&agent);
+	begin(&run, match);
 	start_contained(&t, cg);
-	run_selected(&agent, &t);
+	run_selected(&run.agent, &t);
 	usleep(SETTLE_MS * 1000);
 	cr_assert_eq(calls_of(t.pid, ",container_id=\"" CONTAINER_ID "\""), ORDERS, "%s",
 		     last_metrics);
-	stop_all(&agent, &r, &rcv);
-	expect_spans(&rcv, t.pid, kv);
-	zt_received_free(&rcv);
-	zt_receiver_cleanup(&r);
+	end(&run, t.pid, kv);
 	zt_proc_free(&t);
-	zt_proc_free(&agent);
 }
 
 /* A rule on the path inside the namespace selects it too, and not a host process of the file. */
@@ -295,30 +300,23 @@ Test(agent_containers, in_namespace_path_rule_selects_it_and_not_the_host_proces
 {
 	static const char *const kv[] = {"container.id", CONTAINER_ID, NULL};
 	char *host_argv[] = {orders_bin, "--orders", "2", "--threads", "1", "--quiet", NULL};
-	struct zt_proc agent = {0}, t = {0}, host = {0};
-	struct zt_receiver r = {0};
-	struct zt_received rcv;
+	struct zt_proc t = {0}, host = {0};
 	char cg[PATH_MAX], prefix[128];
+	struct run run;
 
-	zt_receiver_dir(&r);
-	zt_receiver_start(&r, 0, NULL);
-	write_config(r.port, "      exe: \"/opt/app/*\"\n");
 	make_cgroup("docker-" CONTAINER_ID ".scope", cg, sizeof(cg));
-	start_agent(&agent);
+	begin(&run, "      exe: \"/opt/app/*\"\n");
 	start_contained(&t, cg);
-	run_selected(&agent, &t);
+	run_selected(&run.agent, &t);
 	cr_assert_eq(zt_run(&host, host_argv, NULL, RUN_MS), 0);
 	usleep(SETTLE_MS * 1000);
-	cr_assert_eq(calls_of(t.pid, ",container_id=\"" CONTAINER_ID "\""), ORDERS);
+	cr_assert_eq(calls_of(t.pid, ",container_id=\"" CONTAINER_ID "\""), ORDERS, "%s",
+		     last_metrics);
 	snprintf(prefix, sizeof(prefix), "ztrace_function_calls_total{pid=\"%d\"", (int)host.pid);
 	cr_assert_eq(metric(prefix), -1, "orders run from its host path is not under /opt/app");
-	stop_all(&agent, &r, &rcv);
-	expect_spans(&rcv, t.pid, kv);
-	zt_received_free(&rcv);
-	zt_receiver_cleanup(&r);
+	end(&run, t.pid, kv);
 	zt_proc_free(&host);
 	zt_proc_free(&t);
-	zt_proc_free(&agent);
 }
 
 /* A pod's container is selected by namespace and pod name and carries the k8s attributes. */
@@ -327,29 +325,25 @@ Test(agent_containers, k8s_namespace_and_pod_rule_selects_a_pod_container)
 	static const char *const kv[] = {
 	    "container.id", POD_CID,	    "k8s.pod.uid", POD_UID, "k8s.namespace.name",
 	    POD_NS,	    "k8s.pod.name", POD_NAME,	   NULL};
-	struct zt_proc agent = {0}, t = {0}, other = {0};
-	struct zt_receiver r = {0};
-	struct zt_received rcv;
 	char cg[PATH_MAX], other_cg[PATH_MAX], entry[2 * PATH_MAX];
+	struct zt_proc t = {0}, other = {0};
+	struct run run;
 
 	/* the kubelet's log directory of the pod, and one of another namespace's pod */
 	snprintf(entry, sizeof(entry), "%s/" POD_NS "_" POD_NAME "_" POD_UID, pods_dir);
 	cr_assert_eq(mkdir(entry, 0755), 0, "%s: %s", entry, strerror(errno));
 	snprintf(entry, sizeof(entry), "%s/billing_" POD_NAME "_" OTHER_POD_UID, pods_dir);
 	cr_assert_eq(mkdir(entry, 0755), 0, "%s: %s", entry, strerror(errno));
-	zt_receiver_dir(&r);
-	zt_receiver_start(&r, 0, NULL);
-	write_config(r.port, "      k8s_namespace: " POD_NS "\n"
-			     "      k8s_pod: \"orders-*\"\n");
 	make_cgroup("kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" POD_UID_US
 		    ".slice/cri-containerd-" POD_CID ".scope",
 		    cg, sizeof(cg));
 	/* a container of no pod the pods directory knows: not selected */
 	make_cgroup("docker-" CONTAINER_ID ".scope", other_cg, sizeof(other_cg));
-	start_agent(&agent);
+	begin(&run, "      k8s_namespace: " POD_NS "\n"
+		    "      k8s_pod: \"orders-*\"\n");
 	start_contained(&other, other_cg);
 	start_contained(&t, cg);
-	run_selected(&agent, &t);
+	run_selected(&run.agent, &t);
 	cr_assert_eq(zt_proc_write(&other, "g", 1), 0);
 	cr_assert_eq(zt_proc_wait(&other, RUN_MS), 0);
 	usleep(SETTLE_MS * 1000);
@@ -357,11 +351,7 @@ Test(agent_containers, k8s_namespace_and_pod_rule_selects_a_pod_container)
 				     "\",k8s_pod=\"" POD_NAME "\""),
 		     ORDERS, "%s", last_metrics);
 	cr_assert_eq(calls_of(other.pid, ",container_id=\"" CONTAINER_ID "\""), -1);
-	stop_all(&agent, &r, &rcv);
-	expect_spans(&rcv, t.pid, kv);
-	zt_received_free(&rcv);
-	zt_receiver_cleanup(&r);
+	end(&run, t.pid, kv);
 	zt_proc_free(&other);
 	zt_proc_free(&t);
-	zt_proc_free(&agent);
 }

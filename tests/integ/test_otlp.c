@@ -71,20 +71,6 @@ static void setup(void)
 
 TestSuite(otlp, .init = setup, .timeout = 60);
 
-/* A port on 127.0.0.1 where nothing listens (for now). */
-static int closed_port(void)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	close(fd);
-	return ntohs(sin.sin_port);
-}
-
 /* ---- ztrace ---- */
 
 /* ztrace trace --format json --error-if ret<0 [extra...] SPECS -- orders ... */
@@ -340,7 +326,7 @@ Test(otlp, receiver_down_at_start_then_up)
 	struct zt_proc zt;
 	struct zt_argv a = {0};
 	char url[64], line[512], err[512];
-	int port = closed_port(), ret;
+	int port = zt_free_port(), ret;
 	const char *args[] = {"--otlp", url, NULL};
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
@@ -393,7 +379,7 @@ Test(otlp, receiver_never_back_sigint_exits_0)
 	ret = zt_proc_wait_line(&orders, ZT_STDOUT, "ready ", ATTACH_MS, NULL, 0);
 	cr_assert_eq(ret, 0, "orders did not get ready: %s", zt_proc_text(&orders, ZT_STDERR));
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", closed_port());
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", zt_free_port());
 	snprintf(pid, sizeof(pid), "%d", (int)orders.pid);
 	zt_argv_add(&a, ztrace_bin);
 	zt_argv_add(&a, "trace");
