@@ -109,7 +109,7 @@ static void consider(struct agent *a, uint32_t pid)
 		 * in a process already selected (a pod's shell) replaced what was read before */
 		zt_proctable_set_pods_dir(a->s.procs, a->cfg.k8s_pods_dir);
 		zt_proctable_remove(a->s.procs, pid);
-		zt_proctable_get(a->s.procs, pid, NULL, NULL);
+		zt_session_process(&a->s, pid, NULL);
 		return;
 	}
 	/* an exec into a program no rule selects: stop tracing that process */

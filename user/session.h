@@ -97,6 +97,10 @@ int zt_session_attach(struct zt_session *t, int *code);
 /* session_sinks.c */
 /* The ring buffer callback: validate, stitch and hand a record on. */
 int zt_session_handle_record(void *ctx, void *data, size_t size);
+/* session_sinks.c: the facts of process pid, read from /proc on first sight (comm names it if
+ * it is gone already); a process seen for the first time also goes into the record file. */
+const struct zt_process_info *zt_session_process(struct zt_session *t, uint32_t pid,
+						 const char *comm);
 /* Report calls still open at detach as incomplete spans. */
 void zt_session_flush_open_calls(struct zt_session *t);
 /* Refresh metrics and the record file's snapshot (every ZT_METRICS_REFRESH_MS). */

@@ -5,8 +5,8 @@
  * cgroup v2 directory named as a runtime names its scope (docker-<id>.scope, or a Kubernetes
  * pod's kubepods-besteffort-pod<uid>.slice/cri-containerd-<id>.scope next to a fake kubelet
  * pods directory). Rules select it by its host path, by its path inside the namespace, and by
- * Kubernetes namespace and pod; its spans (into the OTLP receiver of tests/peers) and its
- * /metrics series carry the container id and the pod.
+ * Kubernetes namespace and pod; its spans (into the OTLP receiver of tests/peers, and in the
+ * agent's record file) and its /metrics series carry the container id and the pod.
  *
  * Needs root, a cgroup v2 hierarchy (found in /proc/self/mountinfo: /sys/fs/cgroup, or
  * /sys/fs/cgroup/unified on hybrid hosts), unshare(1) and the OTLP receiver (make peers).
@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/jsonl.h"
 #include "common/otlp_receiver.h"
 #include "common/runproc.h"
 #include "common/testenv.h"
@@ -44,7 +45,7 @@
 static char ztrace_bin[PATH_MAX], orders_bin[PATH_MAX], pricing_lib[PATH_MAX];
 static char cgroup2[CGROUP2_LEN];	  /* where the cgroup v2 hierarchy is mounted */
 static char test_slice[CGROUP2_LEN + 64]; /* <cgroup2>/ztrace-test-<pid>.slice: removed after */
-static char config[PATH_MAX], pods_dir[PATH_MAX];
+static char config[PATH_MAX], pods_dir[PATH_MAX], record[PATH_MAX];
 static int metrics_port;
 static char last_metrics[16384]; /* the last /metrics text read, for failure messages */
 
@@ -81,6 +82,7 @@ static void setup(void)
 	zt_receiver_setup();
 	snprintf(test_slice, sizeof(test_slice), "%s/ztrace-test-%d.slice", cgroup2, (int)getpid());
 	snprintf(config, sizeof(config), "/tmp/zt-agent-containers-%d.yaml", (int)getpid());
+	snprintf(record, sizeof(record), "/tmp/zt-agent-containers-%d.zt", (int)getpid());
 	snprintf(pods_dir, sizeof(pods_dir), "/tmp/zt-pods-XXXXXX");
 	cr_assert_not_null(mkdtemp(pods_dir));
 	metrics_port = zt_free_port();
@@ -103,6 +105,7 @@ static void teardown(void)
 	if (test_slice[0])
 		remove_cgroups(test_slice);
 	unlink(config);
+	unlink(record);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", pods_dir);
 	if (pods_dir[0] && system(cmd) != 0)
 		cr_log_warn("cannot remove %s", pods_dir);
@@ -123,12 +126,14 @@ static void write_config(int otlp_port, const char *match)
 		"k8s_pods_dir: %s\n"
 		"otlp:\n"
 		"  endpoint: http://127.0.0.1:%d\n"
+		"record:\n"
+		"  path: %s\n"
 		"rules:\n"
 		"  - name: shop\n"
 		"    match:\n"
 		"%s"
 		"    probes: [process_order]\n",
-		metrics_port, pods_dir, otlp_port, match);
+		metrics_port, pods_dir, otlp_port, record, match);
 	fclose(f);
 }
 
@@ -241,6 +246,32 @@ static void expect_spans(const struct zt_received *rcv, pid_t pid, const char *c
 	cr_assert_eq(n, ORDERS, "%zu spans of pid %d, want %d", n, (int)pid, ORDERS);
 }
 
+/* The record file has exactly ORDERS spans of pid, each with its container id (the record file
+ * keeps a process's container, not its pod). */
+static void expect_record(pid_t pid, const char *container_id)
+{
+	char *argv[] = {ztrace_bin, "export", record, "--format", "jsonl", NULL};
+	char err[256], want[128];
+	struct zt_spans spans = {0};
+	struct zt_proc p = {0};
+	size_t n = 0;
+
+	cr_assert_eq(zt_run(&p, argv, NULL, RUN_MS), 0, "%s", zt_proc_text(&p, ZT_STDERR));
+	cr_assert_eq(zt_jsonl_parse(zt_proc_text(&p, ZT_STDOUT), &spans, err, sizeof(err)), 0, "%s",
+		     err);
+	snprintf(want, sizeof(want), "\"container.id\":\"%s\"", container_id);
+	for (size_t i = 0; i < spans.n; i++) {
+		if (spans.v[i].pid != pid)
+			continue;
+		cr_expect(spans.v[i].attributes && strstr(spans.v[i].attributes, want), "%s",
+			  spans.v[i].attributes);
+		n++;
+	}
+	cr_assert_eq(n, ORDERS, "%zu spans of pid %d in the record file", n, (int)pid);
+	zt_spans_free(&spans);
+	zt_proc_free(&p);
+}
+
 /* One test's agent and the OTLP receiver it exports to. */
 struct run {
 	struct zt_proc agent;
@@ -258,7 +289,7 @@ static void begin(struct run *run, const char *match)
 }
 
 /* Stop the agent (its exporter flushes) and the receiver: exactly ORDERS spans of pid, with kv
- * in their resource, arrived. */
+ * in their resource, arrived; the record file has them too. kv starts with container.id. */
 static void end(struct run *run, pid_t pid, const char *const *kv)
 {
 	struct zt_received rcv;
@@ -272,6 +303,7 @@ static void end(struct run *run, pid_t pid, const char *const *kv)
 	zt_received_free(&rcv);
 	zt_receiver_cleanup(&run->r);
 	zt_proc_free(&run->agent);
+	expect_record(pid, kv[1]);
 }
 
 /* A rule on the host path of the file a container runs from a bind mount selects it. */
