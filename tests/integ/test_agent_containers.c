@@ -225,8 +225,9 @@ static long long calls_of(pid_t pid, const char *container_labels)
 	return metric(prefix);
 }
 
-/* Exactly ORDERS process_order spans of pid arrived, each with k=v in its resource. */
-static void expect_spans(const struct zt_received *rcv, pid_t pid, const char *const *kv)
+/* Exactly ORDERS process_order spans of pid arrived, each with every {k, v} of kv (ended by
+ * {NULL, NULL}) in its resource. */
+static void expect_spans(const struct zt_received *rcv, pid_t pid, const char *const (*kv)[2])
 {
 	char num[16];
 	size_t n = 0;
@@ -238,9 +239,9 @@ static void expect_spans(const struct zt_received *rcv, pid_t pid, const char *c
 		if (strcmp(rcv->cols[i][C_PID], num))
 			continue;
 		cr_assert_str_eq(rcv->cols[i][C_NAME], "process_order");
-		for (const char *const *p = kv; *p; p += 2)
-			cr_expect(zt_kv_has(resource, p[0], p[1]), "no %s=%s in %s", p[0], p[1],
-				  resource);
+		for (const char *const(*p)[2] = kv; (*p)[0]; p++)
+			cr_expect(zt_kv_has(resource, (*p)[0], (*p)[1]), "no %s=%s in %s", (*p)[0],
+				  (*p)[1], resource);
 		n++;
 	}
 	cr_assert_eq(n, ORDERS, "%zu spans of pid %d, want %d", n, (int)pid, ORDERS);
@@ -290,7 +291,7 @@ static void begin(struct run *run, const char *match)
 
 /* Stop the agent (its exporter flushes) and the receiver: exactly ORDERS spans of pid, with kv
  * in their resource, arrived; the record file has them too. kv starts with container.id. */
-static void end(struct run *run, pid_t pid, const char *const *kv)
+static void end(struct run *run, pid_t pid, const char *const (*kv)[2])
 {
 	struct zt_received rcv;
 
@@ -303,14 +304,15 @@ static void end(struct run *run, pid_t pid, const char *const *kv)
 	zt_received_free(&rcv);
 	zt_receiver_cleanup(&run->r);
 	zt_proc_free(&run->agent);
-	expect_record(pid, kv[1]);
+	expect_record(pid, kv[0][1]);
 }
 
 /* A rule on the host path of the file a container runs from a bind mount selects it. */
 Test(agent_containers, host_path_rule_selects_a_process_in_another_mount_namespace)
 {
-	static const char *const kv[] = {"container.id", CONTAINER_ID, "process.executable.path",
-					 "/opt/app/orders", NULL};
+	static const char *const kv[][2] = {{"container.id", CONTAINER_ID},
+					    {"process.executable.path", "/opt/app/orders"},
+					    {NULL, NULL}};
 	char match[PATH_MAX + 32], cg[PATH_MAX];
 	struct zt_proc t = {0};
 	struct run run;
@@ -330,7 +332,7 @@ Test(agent_containers, host_path_rule_selects_a_process_in_another_mount_namespa
 /* A rule on the path inside the namespace selects it too, and not a host process of the file. */
 Test(agent_containers, in_namespace_path_rule_selects_it_and_not_the_host_process)
 {
-	static const char *const kv[] = {"container.id", CONTAINER_ID, NULL};
+	static const char *const kv[][2] = {{"container.id", CONTAINER_ID}, {NULL, NULL}};
 	char *host_argv[] = {orders_bin, "--orders", "2", "--threads", "1", "--quiet", NULL};
 	struct zt_proc t = {0}, host = {0};
 	char cg[PATH_MAX], prefix[128];
@@ -354,9 +356,14 @@ Test(agent_containers, in_namespace_path_rule_selects_it_and_not_the_host_proces
 /* A pod's container is selected by namespace and pod name and carries the k8s attributes. */
 Test(agent_containers, k8s_namespace_and_pod_rule_selects_a_pod_container)
 {
-	static const char *const kv[] = {
-	    "container.id", POD_CID,	    "k8s.pod.uid", POD_UID, "k8s.namespace.name",
-	    POD_NS,	    "k8s.pod.name", POD_NAME,	   NULL};
+	/* the whole pod is selected, its shell too: what orders execs replaces what was read */
+	static const char *const kv[][2] = {{"container.id", POD_CID},
+					    {"k8s.pod.uid", POD_UID},
+					    {"k8s.namespace.name", POD_NS},
+					    {"k8s.pod.name", POD_NAME},
+					    {"process.executable.path", "/opt/app/orders"},
+					    {"service.name", "orders"},
+					    {NULL, NULL}};
 	char cg[PATH_MAX], other_cg[PATH_MAX], entry[2 * PATH_MAX];
 	struct zt_proc t = {0}, other = {0};
 	struct run run;
