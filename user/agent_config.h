@@ -94,8 +94,8 @@ struct zt_agent_config {
  */
 struct zt_proc_identity {
 	const char *exe; /* executable path in the host's mount namespace (proc_identity.h) */
-	const char
-	    *exe_in_ns; /* the same file's path inside the process's mount namespace, if different */
+	const char *
+	    exe_in_ns; /* the same file's path inside the process's mount namespace, if different */
 	const char *comm;
 	const char *cgroup;	  /* cgroup v2 path from /proc/PID/cgroup ("0::" line) */
 	const char *container_id; /* 64 lowercase hex digits */
