@@ -133,11 +133,15 @@ static __noinline void zt_emit(struct zt_thread_stack *st, __u32 d_flags, __u64 
 		flags |= ZT_SPAN_SYSCALL;
 	/* a syscall fails by returning -errno; functions by the user's rule */
 	if (!(flags & ZT_SPAN_INCOMPLETE)) {
-		bool error = syscall ? ret < 0 : zt_func_is_error(ret);
 		__u64 dur = end_ns - f->start_ns;
+		struct zt_target_policy pol = {};
+		bool error;
 
+		/* the process's policy (error rule, min duration); gone: judged by nothing */
+		zt_policy_of(pid_tgid >> 32, ZT_TARGET_FUNCS | ZT_TARGET_SYSCALLS, &pol);
+		error = syscall ? ret < 0 : zt_func_is_error(&pol, ret);
 		zt_aggregate(pid_tgid >> 32, f->probe_id, dur, error);
-		if (!zt_span_wanted(dur, error))
+		if (!zt_span_wanted(dur, error, syscall ? 0 : pol.span_min_ns))
 			return;
 	}
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
@@ -228,12 +232,11 @@ static long zt_find_cb(__u32 i, void *data)
  */
 static __always_inline __u32 zt_find_open(struct zt_thread_stack *st, __u32 depth, __u32 probe_id)
 {
-	struct zt_find_ctx c = { .st = st, .depth = depth, .probe_id = probe_id,
-				 .found = ZT_MAX_DEPTH };
+	struct zt_find_ctx c = {
+	    .st = st, .depth = depth, .probe_id = probe_id, .found = ZT_MAX_DEPTH};
 
 	/* the top frame is the common case: no loop at all */
-	if (depth >= 1 && depth <= ZT_MAX_DEPTH &&
-	    zt_frame_at(st, depth - 1)->probe_id == probe_id)
+	if (depth >= 1 && depth <= ZT_MAX_DEPTH && zt_frame_at(st, depth - 1)->probe_id == probe_id)
 		return depth - 1;
 	bpf_loop(depth, zt_find_cb, &c, 0);
 	return c.found;
@@ -250,10 +253,11 @@ static __always_inline void zt_pop(__u32 probe_id, __s64 ret)
 	__u64 now = bpf_ktime_get_ns();
 	struct zt_thread_stack *st;
 	__u32 depth, found = ZT_MAX_DEPTH;
+	struct zt_target_policy pol;
 
-	if (!zt_is_target(pid_tgid >> 32))
+	if (!zt_policy_of(pid_tgid >> 32, ZT_TARGET_FUNCS, &pol))
 		return;
-	if (ret32)
+	if (pol.ret32)
 		ret = (__s64)(__s32)ret;
 	st = zt_stack_get((__u32)pid_tgid, false);
 	if (!st || st->depth == 0)
@@ -294,9 +298,9 @@ static __always_inline void zt_flush_thread(void)
  * start) or a point event (start == end). Its parent is the innermost open call on the thread,
  * or it is the root of a trace of its own. stats_id counts it if the ring buffer is full.
  */
-static __always_inline void zt_emit_leaf(struct zt_thread_stack *st, __u64 pid_tgid,
-					 __u32 probe_id, __u32 stats_id, __u16 flags, __u64 start_ns,
-					 __u64 end_ns, __s64 ret)
+static __always_inline void zt_emit_leaf(struct zt_thread_stack *st, __u64 pid_tgid, __u32 probe_id,
+					 __u32 stats_id, __u16 flags, __u64 start_ns, __u64 end_ns,
+					 __s64 ret)
 {
 	__u32 depth = st ? st->depth : 0;
 	struct zt_span_rec *r;
