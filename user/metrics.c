@@ -58,6 +58,11 @@ struct exporter_stats {
 	uint64_t failed;
 };
 
+struct sampled_out {
+	char *rule;
+	uint64_t spans;
+};
+
 struct zt_metrics {
 	pthread_mutex_t lock;
 	uint64_t (*now_ns)(void);
@@ -70,6 +75,9 @@ struct zt_metrics {
 	struct exporter_stats *exporters; /* in the order they were first set */
 	size_t nexporters;
 	size_t exporters_cap;
+	struct sampled_out *sampled; /* in the order the rules first sampled */
+	size_t nsampled;
+	size_t sampled_cap;
 	bool fill_set;
 	double fill_peak; /* highest ratio since the last render */
 	double fill_last;
@@ -147,6 +155,9 @@ void zt_metrics_free(struct zt_metrics *m)
 	for (size_t i = 0; i < m->nexporters; i++)
 		free(m->exporters[i].exporter);
 	free(m->exporters);
+	for (size_t i = 0; i < m->nsampled; i++)
+		free(m->sampled[i].rule);
+	free(m->sampled);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
@@ -451,6 +462,35 @@ out:
 	return err;
 }
 
+int zt_metrics_add_sampled_out(struct zt_metrics *m, const char *rule, uint64_t spans)
+{
+	struct sampled_out *x = NULL;
+	int err = 0;
+
+	pthread_mutex_lock(&m->lock);
+	for (size_t i = 0; i < m->nsampled; i++)
+		if (strcmp(m->sampled[i].rule, rule) == 0)
+			x = &m->sampled[i];
+	if (!x) {
+		if (grow((void **)&m->sampled, &m->sampled_cap, m->nsampled, sizeof(*m->sampled))) {
+			err = -ENOMEM;
+			goto out;
+		}
+		x = &m->sampled[m->nsampled];
+		x->rule = strdup(rule);
+		x->spans = 0;
+		if (!x->rule) {
+			err = -ENOMEM;
+			goto out;
+		}
+		m->nsampled++;
+	}
+	x->spans += spans;
+out:
+	pthread_mutex_unlock(&m->lock);
+	return err;
+}
+
 void zt_metrics_set_ringbuf_fill(struct zt_metrics *m, uint64_t used_bytes, uint64_t size_bytes)
 {
 	double ratio = size_bytes ? (double)used_bytes / (double)size_bytes : 0;
@@ -563,6 +603,17 @@ static void render_own(struct zt_prom *out, struct zt_metrics *m)
 		zt_prom_sample_u64(out, sent, 2, x->sent);
 		zt_prom_sample_u64(out, dropped, 2, x->dropped);
 		zt_prom_sample_u64(out, failed, 2, x->failed);
+	}
+
+	/* only where a rule samples: ztrace trace keeps every span */
+	if (m->nsampled)
+		zt_prom_family(out, "ztrace_spans_sampled_out_total", ZT_PROM_COUNTER,
+			       "Spans not exported because their trace was left out by the sample "
+			       "fraction of the rule tracing the process.");
+	for (size_t i = 0; i < m->nsampled; i++) {
+		struct zt_prom_label rule[] = {{"rule", m->sampled[i].rule}};
+
+		zt_prom_sample_u64(out, rule, 1, m->sampled[i].spans);
 	}
 
 	zt_prom_family(

@@ -30,6 +30,13 @@
 
 #define ZT_SESSION_ERRLEN 512
 
+/* How one process's spans are judged and sampled on the user side (the agent's rules). */
+struct zt_span_policy {
+	struct zt_error_rule error_rule; /* span status: the kernel counts errors by the same */
+	double sample;			 /* fraction of traces kept, (0, 1] */
+	const char *rule;		 /* names the policy in ztrace_spans_sampled_out_total */
+};
+
 struct zt_session {
 	const struct zt_options *opts;
 	struct zt_target *targets;
@@ -58,7 +65,7 @@ struct zt_session {
 	uint64_t invalid_records;
 	uint64_t syscall_delivered;
 	size_t kernel_attached;		      /* kernel functions */
-	size_t points_attached;	      /* tracepoints and USDT probes */
+	size_t points_attached;		      /* tracepoints and USDT probes */
 	bool *syscall_selected;		      /* --syscalls=LIST, NULL = all */
 	char *syscall_probe[ZT_MAX_SYSCALLS]; /* "syscall:NAME", made on first use */
 	/* the agent's hooks (NULL for ztrace trace) */
@@ -66,6 +73,9 @@ struct zt_session {
 	void (*on_exec)(struct zt_session *t, uint32_t pid);
 	void (*on_exit)(struct zt_session *t, uint32_t pid);
 	void (*on_reload)(struct zt_session *t);
+	/* The span policy of pid (the agent's rule for it); false: the options' policy. */
+	bool (*policy_of)(struct zt_session *t, uint32_t pid, struct zt_span_policy *out);
+	uint64_t spans_sampled_out; /* spans of traces a policy's sample left out */
 	char err[ZT_SESSION_ERRLEN];
 };
 
@@ -74,8 +84,7 @@ struct zt_session {
 int zt_session_start_exporters(struct zt_session *t);
 /* session.c: load the BPF side with lcfg, ring buffer, summary, process table, record file.
  * Returns 0 or -errno with t->err and *code. */
-int zt_session_open_pipeline(struct zt_session *t, const struct zt_loader_config *lcfg,
-			     int *code);
+int zt_session_open_pipeline(struct zt_session *t, const struct zt_loader_config *lcfg, int *code);
 /* session.c: free everything the session holds but its targets. */
 void zt_session_cleanup(struct zt_session *t);
 

@@ -185,11 +185,12 @@ int zt_session_run(struct zt_session *t)
 			/* the consumer is falling behind: count in the kernel instead of losing */
 			if (zt_loader_set_aggregate(t->loader, true) == 0) {
 				t->aggregated = true;
-				zt_warn("ring buffer over %u%% full: switched to in-kernel aggregation "
-					"(spans only for failed calls%s)",
-					(unsigned)(100ull * ZT_OVERLOAD_RINGBUF_BYTES /
-						   ZT_RINGBUF_BYTES),
-					t->opts->min_duration_ns ? " and slow ones" : "");
+				zt_warn(
+				    "ring buffer over %u%% full: switched to in-kernel aggregation "
+				    "(spans only for failed calls%s)",
+				    (unsigned)(100ull * ZT_OVERLOAD_RINGBUF_BYTES /
+					       ZT_RINGBUF_BYTES),
+				    t->opts->min_duration_ns ? " and slow ones" : "");
 			}
 		}
 		ring_buffer__consume(t->rb);
@@ -204,7 +205,8 @@ int zt_session_run(struct zt_session *t)
 			if (evs[i].data.fd == sfd) {
 				struct signalfd_siginfo si;
 
-				/* SIGHUP reloads where the session can (the agent), else it stops */
+				/* SIGHUP reloads where the session can (the agent), else it stops
+				 */
 				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP && t->on_reload)
 						t->on_reload(t);
@@ -229,8 +231,7 @@ out:
 /* json on stdout and record files stay machine-readable: the summary goes to stderr */
 static FILE *summary_out(const struct zt_session *t)
 {
-	return t->opts->format == ZT_FORMAT_JSON || t->opts->cmd == ZT_CMD_RECORD ? stderr
-										  : stdout;
+	return t->opts->format == ZT_FORMAT_JSON || t->opts->cmd == ZT_CMD_RECORD ? stderr : stdout;
 }
 
 void zt_session_finish(struct zt_session *t)
@@ -289,15 +290,21 @@ void zt_session_finish(struct zt_session *t)
 		}
 	}
 	fflush(t->out);
+	if (t->spans_sampled_out)
+		fprintf(stderr,
+			"ztrace: %llu spans sampled out (whole traces, by the rules' sample)\n",
+			(unsigned long long)t->spans_sampled_out);
 	/*
 	 * With every call a span, the span-fed table has exact percentiles; when spans were not all
-	 * made or some were lost, the kernel's counts are the exact ones.
+	 * made, some were lost or sampled out, the kernel's counts are the exact ones.
 	 */
-	if (t->aggregated || lost)
-		fprintf(summary_out(t), "(calls counted in the kernel%s: percentiles from log2 "
-					"buckets)\n",
+	if (t->aggregated || lost || t->spans_sampled_out)
+		fprintf(summary_out(t),
+			"(calls counted in the kernel%s: percentiles from log2 "
+			"buckets)\n",
 			lost ? " because span records were lost" : "");
-	zt_summary_print(t->aggregated || lost ? t->exact : t->summary, summary_out(t));
+	zt_summary_print(t->aggregated || lost || t->spans_sampled_out ? t->exact : t->summary,
+			 summary_out(t));
 	if (overflow)
 		zt_warn("%llu calls nested deeper than %d traced calls were not recorded",
 			(unsigned long long)overflow, ZT_MAX_DEPTH);
