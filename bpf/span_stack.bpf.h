@@ -232,11 +232,12 @@ static long zt_find_cb(__u32 i, void *data)
  */
 static __always_inline __u32 zt_find_open(struct zt_thread_stack *st, __u32 depth, __u32 probe_id)
 {
-	struct zt_find_ctx c = {
-	    .st = st, .depth = depth, .probe_id = probe_id, .found = ZT_MAX_DEPTH};
+	struct zt_find_ctx c = { .st = st, .depth = depth, .probe_id = probe_id,
+				 .found = ZT_MAX_DEPTH };
 
 	/* the top frame is the common case: no loop at all */
-	if (depth >= 1 && depth <= ZT_MAX_DEPTH && zt_frame_at(st, depth - 1)->probe_id == probe_id)
+	if (depth >= 1 && depth <= ZT_MAX_DEPTH &&
+	    zt_frame_at(st, depth - 1)->probe_id == probe_id)
 		return depth - 1;
 	bpf_loop(depth, zt_find_cb, &c, 0);
 	return c.found;
@@ -298,9 +299,9 @@ static __always_inline void zt_flush_thread(void)
  * start) or a point event (start == end). Its parent is the innermost open call on the thread,
  * or it is the root of a trace of its own. stats_id counts it if the ring buffer is full.
  */
-static __always_inline void zt_emit_leaf(struct zt_thread_stack *st, __u64 pid_tgid, __u32 probe_id,
-					 __u32 stats_id, __u16 flags, __u64 start_ns, __u64 end_ns,
-					 __s64 ret)
+static __always_inline void zt_emit_leaf(struct zt_thread_stack *st, __u64 pid_tgid,
+					 __u32 probe_id, __u32 stats_id, __u16 flags, __u64 start_ns,
+					 __u64 end_ns, __s64 ret)
 {
 	__u32 depth = st ? st->depth : 0;
 	struct zt_span_rec *r;

@@ -263,9 +263,7 @@ static void options_from_config(struct agent *a, bool *syscalls)
 	o->max_probes = ZT_MAX_PROBES;
 	o->metrics_addr = a->cfg.metrics_addr;
 	o->otlp_url = a->cfg.otlp.endpoint;
-	o->otlp_protocol = a->cfg.otlp.json == 1   ? "http/json"
-			   : a->cfg.otlp.json == 0 ? "http/protobuf"
-						   : NULL;
+	o->otlp_protocol = a->cfg.otlp.json == 1 ? "http/json" : a->cfg.otlp.json == 0 ? "http/protobuf" : NULL;
 	o->otlp_gzip = a->cfg.otlp.gzip;
 	o->output = a->cfg.record.path;
 	if (a->cfg.otlp.headers)
@@ -279,8 +277,8 @@ static void options_from_config(struct agent *a, bool *syscalls)
 
 int zt_cmd_agent(const struct zt_options *cli)
 {
-	struct agent a = {.config_path = cli->config};
-	struct zt_loader_config lcfg = {0};
+	struct agent a = { .config_path = cli->config };
+	struct zt_loader_config lcfg = { 0 };
 	int code = ZT_EXIT_USAGE, ret;
 	bool syscalls;
 	sigset_t sigs;
@@ -292,8 +290,7 @@ int zt_cmd_agent(const struct zt_options *cli)
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	if (zt_agent_config_load(cli->config, &a.cfg, a.s.err, sizeof(a.s.err)))
 		goto fail;
-	zt_log_set_format(a.cfg.log_format == ZT_AGENT_LOG_JSON ? ZT_LOGFMT_JSON
-								: ZT_LOGFMT_LOGFMT);
+	zt_log_set_format(a.cfg.log_format == ZT_AGENT_LOG_JSON ? ZT_LOGFMT_JSON : ZT_LOGFMT_LOGFMT);
 	if (cli->verbose == 0)
 		zt_log_set_level(a.cfg.log_level);
 	if (zt_check_privileges(a.s.err, sizeof(a.s.err)))

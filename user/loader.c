@@ -133,7 +133,7 @@ static void map_ringbuf_positions(struct zt_loader *l)
 
 int zt_loader_set_aggregate(struct zt_loader *l, bool on)
 {
-	struct zt_control c = {.aggregate = on, .span_min_ns = l->cfg.span_min_ns};
+	struct zt_control c = { .aggregate = on, .span_min_ns = l->cfg.span_min_ns };
 	__u32 zero = 0;
 
 	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.control), &zero, &c, BPF_ANY))
@@ -206,8 +206,7 @@ struct zt_loader *zt_loader_open(const struct zt_loader_config *cfg, char *err, 
 		l->exec_link = bpf_program__attach_raw_tracepoint(l->skel->progs.zt_exec,
 								  "sched_process_exec");
 		if (!l->exec_link) {
-			snprintf(err, errlen,
-				 "cannot attach to the sched_process_exec tracepoint: %s",
+			snprintf(err, errlen, "cannot attach to the sched_process_exec tracepoint: %s",
 				 strerror(errno));
 			goto fail;
 		}

@@ -65,7 +65,7 @@ struct zt_session {
 	uint64_t invalid_records;
 	uint64_t syscall_delivered;
 	size_t kernel_attached;		      /* kernel functions */
-	size_t points_attached;		      /* tracepoints and USDT probes */
+	size_t points_attached;	      /* tracepoints and USDT probes */
 	bool *syscall_selected;		      /* --syscalls=LIST, NULL = all */
 	char *syscall_probe[ZT_MAX_SYSCALLS]; /* "syscall:NAME", made on first use */
 	/* the agent's hooks (NULL for ztrace trace) */
@@ -84,7 +84,8 @@ struct zt_session {
 int zt_session_start_exporters(struct zt_session *t);
 /* session.c: load the BPF side with lcfg, ring buffer, summary, process table, record file.
  * Returns 0 or -errno with t->err and *code. */
-int zt_session_open_pipeline(struct zt_session *t, const struct zt_loader_config *lcfg, int *code);
+int zt_session_open_pipeline(struct zt_session *t, const struct zt_loader_config *lcfg,
+			     int *code);
 /* session.c: free everything the session holds but its targets. */
 void zt_session_cleanup(struct zt_session *t);
 

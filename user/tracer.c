@@ -185,12 +185,11 @@ int zt_session_run(struct zt_session *t)
 			/* the consumer is falling behind: count in the kernel instead of losing */
 			if (zt_loader_set_aggregate(t->loader, true) == 0) {
 				t->aggregated = true;
-				zt_warn(
-				    "ring buffer over %u%% full: switched to in-kernel aggregation "
-				    "(spans only for failed calls%s)",
-				    (unsigned)(100ull * ZT_OVERLOAD_RINGBUF_BYTES /
-					       ZT_RINGBUF_BYTES),
-				    t->opts->min_duration_ns ? " and slow ones" : "");
+				zt_warn("ring buffer over %u%% full: switched to in-kernel aggregation "
+					"(spans only for failed calls%s)",
+					(unsigned)(100ull * ZT_OVERLOAD_RINGBUF_BYTES /
+						   ZT_RINGBUF_BYTES),
+					t->opts->min_duration_ns ? " and slow ones" : "");
 			}
 		}
 		ring_buffer__consume(t->rb);
@@ -205,8 +204,7 @@ int zt_session_run(struct zt_session *t)
 			if (evs[i].data.fd == sfd) {
 				struct signalfd_siginfo si;
 
-				/* SIGHUP reloads where the session can (the agent), else it stops
-				 */
+				/* SIGHUP reloads where the session can (the agent), else it stops */
 				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP && t->on_reload)
 						t->on_reload(t);
@@ -231,7 +229,8 @@ out:
 /* json on stdout and record files stay machine-readable: the summary goes to stderr */
 static FILE *summary_out(const struct zt_session *t)
 {
-	return t->opts->format == ZT_FORMAT_JSON || t->opts->cmd == ZT_CMD_RECORD ? stderr : stdout;
+	return t->opts->format == ZT_FORMAT_JSON || t->opts->cmd == ZT_CMD_RECORD ? stderr
+										  : stdout;
 }
 
 void zt_session_finish(struct zt_session *t)
