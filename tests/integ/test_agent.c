@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/jsonl.h"
@@ -41,7 +42,8 @@ static int free_port(void)
 	return p;
 }
 
-static void write_config(const char *probes)
+/* A config of the given rules (YAML list items), with metrics and the record file. */
+static void write_rules(const char *rules)
 {
 	FILE *f = fopen(config, "w");
 
@@ -50,14 +52,34 @@ static void write_config(const char *probes)
 		"log_format: logfmt\n"
 		"log_level: info\n"
 		"metrics_addr: 127.0.0.1:%d\n"
-		"rules:\n"
-		"  - name: orders\n"
-		"    match:\n"
-		"      exe: \"*/targets/orders\"\n"
-		"    probes: [%s]\n"
-		"    error_if: \"ret<0\"\n",
-		port, probes);
+		"record:\n"
+		"  path: %s\n"
+		"rules:\n%s",
+		port, record, rules);
 	fclose(f);
+}
+
+/* A rule named name selecting the program at exe, with more YAML lines (indented 4). */
+static void rule_text(char *out, size_t len, const char *name, const char *exe,
+		      const char *more)
+{
+	cr_assert_lt(snprintf(out, len,
+			      "  - name: %s\n"
+			      "    match:\n"
+			      "      exe: \"%s\"\n"
+			      "%s",
+			      name, exe, more),
+		     (int)len);
+}
+
+/* The rule "orders" on every program called orders, tracing probes with error_if ret<0. */
+static void write_config(const char *probes)
+{
+	char rule[512], more[256];
+
+	snprintf(more, sizeof(more), "    probes: [%s]\n    error_if: \"ret<0\"\n", probes);
+	rule_text(rule, sizeof(rule), "orders", "*/targets/orders", more);
+	write_rules(rule);
 }
 
 static void setup(void)
@@ -76,6 +98,7 @@ static void setup(void)
 	snprintf(orders_a, sizeof(orders_a), "%s/a/orders", workdir);
 	snprintf(orders_b, sizeof(orders_b), "%s/b/orders", workdir);
 	port = free_port();
+	cr_assert_eq(mkdir(workdir, 0700), 0);
 	write_config("process_order, validate_order");
 }
 
@@ -254,36 +277,6 @@ static void copy_orders(void)
 	cr_assert_eq(system(cmd), 0, "%s", cmd);
 }
 
-/* A config of the given rules (YAML list items), with metrics and the record file. */
-static void write_rules(const char *rules)
-{
-	FILE *f = fopen(config, "w");
-
-	cr_assert(f);
-	fprintf(f,
-		"log_format: logfmt\n"
-		"log_level: info\n"
-		"metrics_addr: 127.0.0.1:%d\n"
-		"record:\n"
-		"  path: %s\n"
-		"rules:\n%s",
-		port, record, rules);
-	fclose(f);
-}
-
-/* A rule named name selecting the program at exe, with more YAML lines (indented 4). */
-static void rule_text(char *out, size_t len, const char *name, const char *exe,
-		      const char *more)
-{
-	cr_assert_lt(snprintf(out, len,
-			      "  - name: %s\n"
-			      "    match:\n"
-			      "      exe: \"%s\"\n"
-			      "%s",
-			      name, exe, more),
-		     (int)len);
-}
-
 /*
  * Start exe making n orders (sleep_ms each) once the agent has attached to it: it waits on
  * stdin until the agent logged that it traces it, then goes.
@@ -341,25 +334,41 @@ static size_t count_spans(const struct zt_spans *s, pid_t pid, const char *name,
 	return n;
 }
 
-Test(agent, error_if_is_per_rule_in_metrics_and_spans)
+/*
+ * Rule a selects the copy in workdir/a, rule b the one in workdir/b, each with its own YAML
+ * lines; start the agent and one process of each making n orders of sleep_ms, traced from
+ * their first call; with wait, until they end and the metrics are refreshed.
+ */
+static void run_two_rules(struct zt_proc *agent, struct zt_proc *pa, struct zt_proc *pb,
+			  const char *more_a, const char *more_b, const char *n,
+			  const char *sleep_ms, bool wait)
 {
 	char a[512], b[512], rules[1024];
+
+	copy_orders();
+	rule_text(a, sizeof(a), "a", orders_a, more_a);
+	rule_text(b, sizeof(b), "b", orders_b, more_b);
+	snprintf(rules, sizeof(rules), "%s%s", a, b);
+	write_rules(rules);
+	start_agent(agent);
+	start_traced(agent, pa, orders_a, n, sleep_ms);
+	start_traced(agent, pb, orders_b, n, sleep_ms);
+	if (!wait)
+		return;
+	cr_assert_eq(zt_proc_wait(pa, RUN_MS), 0);
+	cr_assert_eq(zt_proc_wait(pb, RUN_MS), 0);
+	usleep(SETTLE_MS * 1000);
+}
+
+Test(agent, error_if_is_per_rule_in_metrics_and_spans)
+{
 	struct zt_proc agent = { 0 }, pa = { 0 }, pb = { 0 };
 	struct zt_spans spans;
 
-	copy_orders();
-	rule_text(a, sizeof(a), "a", orders_a,
-		  "    probes: [process_order, validate_order]\n    error_if: \"ret<0\"\n");
-	rule_text(b, sizeof(b), "b", orders_b,
-		  "    probes: [process_order, validate_order]\n    error_if: \"ret==0\"\n");
-	snprintf(rules, sizeof(rules), "%s%s", a, b);
-	write_rules(rules);
-	start_agent(&agent);
-	start_traced(&agent, &pa, orders_a, "10", "1");
-	start_traced(&agent, &pb, orders_b, "10", "1");
-	cr_assert_eq(zt_proc_wait(&pa, RUN_MS), 0);
-	cr_assert_eq(zt_proc_wait(&pb, RUN_MS), 0);
-	usleep(SETTLE_MS * 1000);
+	run_two_rules(&agent, &pa, &pb,
+		      "    probes: [process_order, validate_order]\n    error_if: \"ret<0\"\n",
+		      "    probes: [process_order, validate_order]\n    error_if: \"ret==0\"\n",
+		      "10", "1", true);
 	/* orders 5 and 10 fail: process_order -1, validate_order -22; the others return 0 */
 	cr_assert_eq(calls_of(pa.pid, "process_order"), 10);
 	cr_assert_eq(errors_of(pa.pid, "process_order"), 2);
@@ -421,25 +430,15 @@ Test(agent, sample_keeps_or_drops_whole_traces_and_counts_the_rest)
 
 Test(agent, min_duration_is_per_rule)
 {
-	char a[512], b[512], rules[1024];
 	struct zt_proc agent = { 0 }, pa = { 0 }, pb = { 0 };
 	struct zt_spans spans;
 
-	copy_orders();
 	/* process_order sleeps 2 ms; validate_order takes microseconds */
-	rule_text(a, sizeof(a), "slow", orders_a,
-		  "    probes: [process_order, validate_order]\n    error_if: \"ret<0\"\n"
-		  "    min_duration: 1ms\n");
-	rule_text(b, sizeof(b), "all", orders_b,
-		  "    probes: [process_order, validate_order]\n    error_if: \"ret<0\"\n");
-	snprintf(rules, sizeof(rules), "%s%s", a, b);
-	write_rules(rules);
-	start_agent(&agent);
-	start_traced(&agent, &pa, orders_a, "10", "2");
-	start_traced(&agent, &pb, orders_b, "10", "2");
-	cr_assert_eq(zt_proc_wait(&pa, RUN_MS), 0);
-	cr_assert_eq(zt_proc_wait(&pb, RUN_MS), 0);
-	usleep(SETTLE_MS * 1000);
+	run_two_rules(&agent, &pa, &pb,
+		      "    probes: [process_order, validate_order]\n    error_if: \"ret<0\"\n"
+		      "    min_duration: 1ms\n",
+		      "    probes: [process_order, validate_order]\n    error_if: \"ret<0\"\n",
+		      "10", "2", true);
 	cr_assert_eq(calls_of(pa.pid, "validate_order"), 10, "short calls are still counted");
 	cr_assert_eq(calls_of(pb.pid, "validate_order"), 10);
 	stop_and_read_spans(&agent, &spans);
@@ -457,21 +456,17 @@ Test(agent, min_duration_is_per_rule)
 
 Test(agent, reload_removes_one_rule_and_leaves_the_other_without_a_gap)
 {
-	char a[512], b[512], rules[1024];
 	struct zt_proc agent = { 0 }, pa = { 0 }, pb = { 0 };
 	long long b_at_reload, b_calls;
 	struct zt_spans spans;
+	char a[512];
 
-	copy_orders();
-	rule_text(a, sizeof(a), "a", orders_a, "    probes: [process_order]\n");
-	rule_text(b, sizeof(b), "b", orders_b, "    probes: [process_order]\n");
-	snprintf(rules, sizeof(rules), "%s%s", a, b);
-	write_rules(rules);
-	start_agent(&agent);
 	/* 300 orders of 5 ms each: both run for 1.5 s, across the reload */
-	start_traced(&agent, &pa, orders_a, "300", "5");
-	start_traced(&agent, &pb, orders_b, "300", "5");
+	run_two_rules(&agent, &pa, &pb, "    probes: [process_order]\n",
+		      "    probes: [process_order]\n", "300", "5", false);
 	usleep(400 * 1000);
+	/* rule a exactly as it was, rule b gone */
+	rule_text(a, sizeof(a), "a", orders_a, "    probes: [process_order]\n");
 	write_rules(a);
 	zt_proc_signal(&agent, SIGHUP);
 	cr_assert_eq(zt_proc_wait_line(&agent, ZT_STDERR, "config reloaded", RUN_MS, NULL, 0), 0,
