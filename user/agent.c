@@ -76,7 +76,7 @@ static int read_identity(uint32_t pid, struct identity *out)
 }
 
 /* Attach the function specs of rule r in pid's binaries (once per file), in r's group. */
-static int attach_rule(struct agent *a, uint32_t pid, size_t r, const char *exe)
+static int attach_rule(struct zt_agent *a, uint32_t pid, size_t r, const char *exe)
 {
 	struct zt_resolve_ctx ctx = {.pid = (int)pid, .exe = exe, .max_probes = ZT_MAX_PROBES};
 	const struct zt_agent_rule *rule = &a->cfg.rules[r];
@@ -137,7 +137,7 @@ static void rule_policy(const struct zt_agent_rule *r, uint8_t flags, struct zt_
 /* The session's side of the policy of pid: its rule's error rule and sample. */
 static bool span_policy_of(struct zt_session *s, uint32_t pid, struct zt_span_policy *out)
 {
-	struct agent *a = s->owner;
+	struct zt_agent *a = s->owner;
 	const struct zt_agent_rule *r;
 
 	if (pid >= a->pid_max || !a->rule_of[pid])
@@ -155,7 +155,7 @@ static bool span_policy_of(struct zt_session *s, uint32_t pid, struct zt_span_po
  * Match pid against the rules: it gets the probes of every rule that selects it, and the
  * policy of the first.
  */
-static void consider(struct agent *a, uint32_t pid)
+static void consider(struct zt_agent *a, uint32_t pid)
 {
 	struct zt_target_policy policy;
 	size_t nmatch = 0;
@@ -204,7 +204,7 @@ static void consider(struct agent *a, uint32_t pid)
 	}
 }
 
-void zt_agent_scan(struct agent *a)
+void zt_agent_scan(struct zt_agent *a)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
@@ -223,7 +223,7 @@ void zt_agent_scan(struct agent *a)
 
 static void on_exec(struct zt_session *s, uint32_t pid)
 {
-	struct agent *a = s->owner;
+	struct zt_agent *a = s->owner;
 
 	a->execs++;
 	consider(a, pid);
@@ -231,7 +231,7 @@ static void on_exec(struct zt_session *s, uint32_t pid)
 
 static void on_exit_cb(struct zt_session *s, uint32_t pid)
 {
-	struct agent *a = s->owner;
+	struct zt_agent *a = s->owner;
 
 	zt_loader_remove_target(s->loader, (int)pid);
 	if (pid < a->pid_max && a->rule_of[pid]) {
@@ -254,7 +254,7 @@ static size_t read_pid_max(void)
 }
 
 /* The session options the config implies (exporters, syscalls). */
-static void options_from_config(struct agent *a, bool *syscalls)
+static void options_from_config(struct zt_agent *a, bool *syscalls)
 {
 	struct zt_options *o = &a->opts;
 
@@ -277,7 +277,7 @@ static void options_from_config(struct agent *a, bool *syscalls)
 
 int zt_cmd_agent(const struct zt_options *cli)
 {
-	struct agent a = { .config_path = cli->config };
+	struct zt_agent a = { .config_path = cli->config };
 	struct zt_loader_config lcfg = { 0 };
 	int code = ZT_EXIT_USAGE, ret;
 	bool syscalls;

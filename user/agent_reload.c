@@ -32,7 +32,7 @@ static bool group_kept(const uint32_t *groups, size_t n, uint32_t g)
 
 void zt_agent_reload(struct zt_session *s)
 {
-	struct agent *a = s->owner;
+	struct zt_agent *a = s->owner;
 	struct zt_agent_config next;
 	size_t same = 0, removed = 0;
 	uint32_t *groups;

@@ -13,7 +13,7 @@
 #include "agent_config.h"
 #include "session.h"
 
-struct agent {
+struct zt_agent {
 	struct zt_session s;
 	struct zt_options opts; /* what the session reads, made from the config */
 	struct zt_agent_config cfg;
@@ -28,7 +28,7 @@ struct agent {
 };
 
 /* agent.c: match every running process against the rules (attach, set policies, untrace). */
-void zt_agent_scan(struct agent *a);
+void zt_agent_scan(struct zt_agent *a);
 
 /* agent_reload.c: SIGHUP. A good config replaces the old one rule by rule; a bad one is
  * refused and the old one stays. */

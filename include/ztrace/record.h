@@ -41,12 +41,12 @@ enum zt_target_flags {
  * (the agent's per-rule policy; ztrace trace gives every target its global options).
  */
 struct zt_target_policy {
-	zt_u8 flags;	   /* enum zt_target_flags */
-	zt_u8 err_op;	   /* enum zt_err_op: which return values are errors */
-	zt_u8 ret32;	   /* return values are 32-bit ints */
+	zt_u8 flags;  /* enum zt_target_flags */
+	zt_u8 err_op; /* enum zt_err_op: which return values are errors */
+	zt_u8 ret32;  /* return values are 32-bit ints */
 	zt_u8 pad0;
 	zt_u32 pad1;
-	zt_s64 err_val;	   /* compared with the return value by err_op */
+	zt_s64 err_val;	    /* compared with the return value by err_op */
 	zt_u64 span_min_ns; /* no span for a call that succeeded faster (still aggregated) */
 };
 
