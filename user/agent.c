@@ -315,6 +315,14 @@ int zt_cmd_agent(const struct zt_options *cli)
 	ret = zt_session_start_exporters(&a.s);
 	if (ret)
 		goto fail;
+	/* a restart rotates the previous run's file rather than overwriting it */
+	if (a.cfg.record.path && access(a.cfg.record.path, F_OK) == 0 &&
+	    (ret = zt_store_shift(a.cfg.record.path, a.cfg.record.keep))) {
+		snprintf(a.s.err, sizeof(a.s.err), "cannot rotate %s: %s", a.cfg.record.path,
+			 strerror(-ret));
+		code = ZT_EXIT_FAILURE;
+		goto fail;
+	}
 	lcfg.filter_tgids = true;
 	lcfg.report_execs = true;
 	lcfg.syscalls = syscalls;

@@ -399,13 +399,29 @@ static void defs_reset(struct zt_store_writer *w)
 		memset(w->slots, 0, w->nslots * sizeof(*w->slots));
 }
 
-/* PATH.n of the rotation, in buf. */
-static void rotated_name(const struct zt_store_writer *w, unsigned n, char *buf, size_t len)
+/* PATH.n of the rotation (PATH for 0), in buf. */
+static void rotated_name(const char *path, unsigned n, char *buf, size_t len)
 {
 	if (n)
-		snprintf(buf, len, "%s.%u", w->path, n);
+		snprintf(buf, len, "%s.%u", path, n);
 	else
-		snprintf(buf, len, "%s", w->path);
+		snprintf(buf, len, "%s", path);
+}
+
+int zt_store_shift(const char *path, unsigned keep)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+
+	for (unsigned n = keep; n > 0; n--) {
+		rotated_name(path, n - 1, from, sizeof(from));
+		rotated_name(path, n, to, sizeof(to));
+		/* rename() replaces PATH.<keep>, the oldest; a missing PATH.n is a gap, fine */
+		if (rename(from, to) < 0 && errno != ENOENT)
+			return -errno;
+	}
+	if (keep == 0 && unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
 }
 
 /*
@@ -415,7 +431,7 @@ static void rotated_name(const struct zt_store_writer *w, unsigned n, char *buf,
  */
 static int rotate(struct zt_store_writer *w)
 {
-	char from[PATH_MAX], to[PATH_MAX], err[256];
+	char err[256];
 	int ret = 0;
 
 	if (fdatasync(w->fd) < 0 && errno != EINVAL && errno != EROFS)
@@ -423,15 +439,8 @@ static int rotate(struct zt_store_writer *w)
 	if (close(w->fd) < 0 && !ret)
 		ret = -errno;
 	w->fd = -1;
-	for (unsigned n = w->keep; !ret && n > 0; n--) {
-		rotated_name(w, n - 1, from, sizeof(from));
-		rotated_name(w, n, to, sizeof(to));
-		/* rename() replaces PATH.<keep>, the oldest; a missing PATH.n is a gap, fine */
-		if (rename(from, to) < 0 && errno != ENOENT)
-			ret = -errno;
-	}
-	if (!ret && w->keep == 0 && unlink(w->path) < 0 && errno != ENOENT)
-		ret = -errno;
+	if (!ret)
+		ret = zt_store_shift(w->path, w->keep);
 	if (!ret)
 		ret = open_file(w, w->path, err, sizeof(err));
 	if (ret) {

@@ -119,6 +119,13 @@ int zt_store_add_metrics(struct zt_store_writer *w, uint64_t time_ns,
 int zt_store_set_rotation(struct zt_store_writer *w, const char *path, uint64_t max_size,
 			  unsigned keep);
 
+/*
+ * Move PATH to PATH.1, PATH.1 to PATH.2 .. up to PATH.<keep> (the oldest dropped; keep 0
+ * removes PATH): what a rotation does, and what a restarted agent does before writing PATH
+ * anew. Missing files are skipped. Returns 0 or -errno of rename/unlink.
+ */
+int zt_store_shift(const char *path, unsigned keep);
+
 /* Compress and write whatever is buffered as one block (nothing if empty). Returns 0 or -errno. */
 int zt_store_flush(struct zt_store_writer *w);
 

@@ -202,3 +202,52 @@ Test(store_rotate, keep_zero_keeps_only_the_current_file)
 	cr_assert_geq(rotations, 10);
 	cr_assert_eq(check_chain(0), SPANS, "the last flush rotated: the new file is empty");
 }
+
+static void put_text(unsigned n, const char *text)
+{
+	char file[300];
+	FILE *f;
+
+	nth(file, sizeof(file), n);
+	f = fopen(file, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* The text of PATH.n, or "" when it does not exist. */
+static const char *get_text(unsigned n)
+{
+	static char text[16];
+	char file[300];
+	FILE *f;
+
+	nth(file, sizeof(file), n);
+	text[0] = '\0';
+	f = fopen(file, "r");
+	if (f) {
+		cr_assert_not_null(fgets(text, sizeof(text), f));
+		fclose(f);
+	}
+	return text;
+}
+
+Test(store_rotate, shift_moves_the_files_up_and_drops_the_oldest)
+{
+	put_text(0, "zero");
+	put_text(1, "one");
+	put_text(2, "two");
+	cr_assert_eq(zt_store_shift(path, 2), 0);
+	cr_assert_str_eq(get_text(0), "", "PATH is free for a new file");
+	cr_assert_str_eq(get_text(1), "zero");
+	cr_assert_str_eq(get_text(2), "one", "the oldest, two, was dropped");
+	cr_assert_str_eq(get_text(3), "");
+	/* a gap (no PATH) is skipped */
+	cr_assert_eq(zt_store_shift(path, 2), 0);
+	cr_assert_str_eq(get_text(1), "");
+	cr_assert_str_eq(get_text(2), "zero");
+	put_text(0, "new");
+	cr_assert_eq(zt_store_shift(path, 0), 0);
+	cr_assert_str_eq(get_text(0), "", "keep 0 removes PATH");
+	cr_assert_str_eq(get_text(2), "zero", "and leaves the others alone");
+}
