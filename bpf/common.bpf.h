@@ -14,7 +14,8 @@
 const volatile bool filter_tgids = false;
 /* ztrace's own pid: never traced, or system-wide syscall tracing would trace its own reads. */
 const volatile __u32 self_tgid = 0;
-/* The function error rule (enum zt_err_op against err_val), see record.h. */
+/* The function error rule (enum zt_err_op against err_val), see record.h, and --ret32 below:
+ * with filter_tgids each target's entry carries its own (struct zt_target_policy). */
 const volatile __u32 err_op = ZT_ERR_NONE;
 const volatile __s64 err_val = 0;
 /* --ret32: functions return int; the upper half of rax is garbage, sign-extend the lower. */
