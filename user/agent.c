@@ -140,7 +140,7 @@ static bool span_policy_of(struct zt_session *s, uint32_t pid, struct zt_span_po
 	struct zt_agent *a = s->owner;
 	const struct zt_agent_rule *r;
 
-	if (pid >= a->pid_max || !a->rule_of[pid])
+	if (pid >= a->pid_max || a->rule_of[pid] <= 0)
 		return false;
 	r = &a->cfg.rules[a->rule_of[pid] - 1];
 	memset(out, 0, sizeof(*out));

@@ -7,6 +7,7 @@
  * (those alone see a gap between the detach and the re-attach). Every process is matched
  * again, so policies follow the new rules and processes no rule selects are no longer traced.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "agent_state.h"
@@ -30,6 +31,30 @@ static bool group_kept(const uint32_t *groups, size_t n, uint32_t g)
 	return false;
 }
 
+/*
+ * rule_of[] indexes the old rules: point each traced process at the same-named rule of next,
+ * or at -1 (traced, its rule gone) until the scan matches it again. A process that ended
+ * before the scan reaches it keeps a valid index for its records still in the ring buffer.
+ */
+static int remap_processes(struct zt_agent *a, const struct zt_agent_config *next)
+{
+	int *to = calloc(a->cfg.nrules, sizeof(*to));
+
+	if (!to)
+		return -ENOMEM;
+	for (size_t i = 0; i < a->cfg.nrules; i++) {
+		const struct zt_agent_rule *r =
+		    zt_agent_config_find_rule(next, a->cfg.rules[i].name);
+
+		to[i] = r ? (int)(r - next->rules) + 1 : -1;
+	}
+	for (size_t pid = 0; pid < a->pid_max; pid++)
+		if (a->rule_of[pid] > 0)
+			a->rule_of[pid] = to[a->rule_of[pid] - 1];
+	free(to);
+	return 0;
+}
+
 void zt_agent_reload(struct zt_session *s)
 {
 	struct zt_agent *a = s->owner;
@@ -43,7 +68,8 @@ void zt_agent_reload(struct zt_session *s)
 		return;
 	}
 	groups = calloc(next.nrules, sizeof(*groups));
-	if (!groups) {
+	if (!groups || remap_processes(a, &next)) {
+		free(groups);
 		zt_err("config reload refused, the running config stays: out of memory");
 		zt_agent_config_free(&next);
 		return;

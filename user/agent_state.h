@@ -21,7 +21,9 @@ struct zt_agent {
 	uint32_t *group;     /* [cfg.nrules]: the loader group of each rule's attachments */
 	uint32_t next_group; /* groups are never reused: 0 is "none" */
 	uint32_t *owner;     /* [ZT_MAX_PROBES]: group that attached the probe, 0 = not attached */
-	int *rule_of;	     /* [pid_max]: 1 + index of the rule whose policy pid has, 0 = none */
+	/* [pid_max]: 1 + index of the rule whose policy pid has, 0 = not traced, -1 = traced
+	 * but its rule is gone (a reload, until the process is matched again) */
+	int *rule_of;
 	size_t pid_max;
 	size_t traced;
 	uint64_t execs, selected;
