@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Config reload (SIGHUP) as a difference per rule. A rule whose name and content are unchanged
- * keeps its attachments untouched (its processes see no gap); a removed or changed rule's
+ * Config reload (SIGHUP) as a difference per rule. A rule whose name, selection and probes are
+ * unchanged keeps its attachments untouched (its processes see no gap; a new policy, error_if,
+ * ret32, min_duration or sample, reaches them by the scan); a removed or changed rule's
  * group of uprobes is detached, and the following scan attaches what the new and changed rules
  * need, including functions a removed rule had attached that a remaining rule also traces
  * (those alone see a gap between the detach and the re-attach). Every process is matched
@@ -13,12 +14,12 @@
 #include "agent_state.h"
 #include "log.h"
 
-/* The index of old's rule named like r, if it is equal to r; else -1. */
-static long unchanged_rule(const struct zt_agent_config *old, const struct zt_agent_rule *r)
+/* The index of old's rule named like r, if it attaches the same as r; else -1. */
+static long attached_rule(const struct zt_agent_config *old, const struct zt_agent_rule *r)
 {
 	const struct zt_agent_rule *o = zt_agent_config_find_rule(old, r->name);
 
-	if (!o || !zt_agent_rule_equal(o, r))
+	if (!o || !zt_agent_rule_same_probes(o, r))
 		return -1;
 	return o - old->rules;
 }
@@ -75,10 +76,13 @@ void zt_agent_reload(struct zt_session *s)
 		return;
 	}
 	for (size_t i = 0; i < next.nrules; i++) {
-		long old = unchanged_rule(&a->cfg, &next.rules[i]);
+		long old = attached_rule(&a->cfg, &next.rules[i]);
 
 		groups[i] = old >= 0 ? a->group[old] : ++a->next_group;
 		same += old >= 0;
+		if (old >= 0 && !zt_agent_rule_equal(&a->cfg.rules[old], &next.rules[i]))
+			zt_info("rule '%s': a new policy for its processes, attachments kept",
+				next.rules[i].name);
 	}
 	for (size_t i = 0; i < a->cfg.nrules; i++) {
 		uint32_t g = a->group[i];
@@ -90,7 +94,8 @@ void zt_agent_reload(struct zt_session *s)
 			if (a->owner[id] == g)
 				a->owner[id] = 0;
 		removed++;
-		zt_info("rule '%s' removed or changed: its functions are detached",
+		zt_info("rule '%s' removed or its selection or probes changed: its functions are "
+			"detached",
 			a->cfg.rules[i].name);
 	}
 	zt_agent_config_free(&a->cfg);
@@ -98,8 +103,8 @@ void zt_agent_reload(struct zt_session *s)
 	a->cfg = next;
 	a->group = groups;
 	zt_agent_scan(a);
-	zt_notice("config reloaded: %zu rules (%zu unchanged, %zu new or changed, %zu removed or "
-		  "changed before), %zu processes traced, %zu functions attached",
+	zt_notice("config reloaded: %zu rules (%zu kept attached, %zu new or with new probes, %zu "
+		  "detached), %zu processes traced, %zu functions attached",
 		  a->cfg.nrules, same, a->cfg.nrules - same, removed, a->traced,
 		  zt_loader_uprobe_count(s->loader));
 }

@@ -471,8 +471,8 @@ Test(agent, reload_removes_one_rule_and_leaves_the_other_without_a_gap)
 	zt_proc_signal(&agent, SIGHUP);
 	cr_assert_eq(zt_proc_wait_line(&agent, ZT_STDERR, "config reloaded", RUN_MS, NULL, 0), 0,
 		     "%s", zt_proc_text(&agent, ZT_STDERR));
-	cr_assert(strstr(zt_proc_text(&agent, ZT_STDERR), "1 rules (1 unchanged, 0 new or changed, "
-							  "1 removed"),
+	cr_assert(strstr(zt_proc_text(&agent, ZT_STDERR), "1 rules (1 kept attached, 0 new or with "
+							  "new probes, 1 detached)"),
 		  "%s", zt_proc_text(&agent, ZT_STDERR));
 	usleep(SETTLE_MS * 1000);
 	b_at_reload = calls_of(pb.pid, "process_order");
@@ -491,4 +491,40 @@ Test(agent, reload_removes_one_rule_and_leaves_the_other_without_a_gap)
 	zt_proc_free(&agent);
 	zt_proc_free(&pa);
 	zt_proc_free(&pb);
+}
+
+Test(agent, reload_of_a_new_policy_keeps_the_rule_attached)
+{
+	struct zt_proc agent = { 0 }, pa = { 0 }, pb = { 0 }, later = { 0 };
+	char a[512];
+
+	run_two_rules(&agent, &pa, &pb,
+		      "    probes: [process_order]\n    error_if: \"ret<0\"\n",
+		      "    probes: [process_order]\n", "300", "5", false);
+	usleep(400 * 1000);
+	/* only a's error rule changes (and b goes): a's functions stay attached */
+	rule_text(a, sizeof(a), "a", orders_a,
+		  "    probes: [process_order]\n    error_if: \"ret==0\"\n");
+	write_rules(a);
+	zt_proc_signal(&agent, SIGHUP);
+	cr_assert_eq(zt_proc_wait_line(&agent, ZT_STDERR, "config reloaded", RUN_MS, NULL, 0), 0,
+		     "%s", zt_proc_text(&agent, ZT_STDERR));
+	cr_assert(strstr(zt_proc_text(&agent, ZT_STDERR),
+			 "rule 'a': a new policy for its processes, attachments kept"),
+		  "%s", zt_proc_text(&agent, ZT_STDERR));
+	start_traced(&agent, &later, orders_a, "10", "1");
+	cr_assert_eq(zt_proc_wait(&pa, RUN_MS), 0);
+	cr_assert_eq(zt_proc_wait(&later, RUN_MS), 0);
+	usleep(SETTLE_MS * 1000);
+	cr_assert_eq(calls_of(pa.pid, "process_order"), 300, "no gap for a");
+	/* the running process changed rules at the reload: errors by both, some of each */
+	cr_assert_gt(errors_of(pa.pid, "process_order"), 0);
+	cr_assert_eq(calls_of(later.pid, "process_order"), 10);
+	cr_assert_eq(errors_of(later.pid, "process_order"), 8, "the new rule: ret==0");
+	zt_proc_signal(&agent, SIGINT);
+	cr_assert_eq(zt_proc_wait(&agent, RUN_MS), 0, "%s", zt_proc_text(&agent, ZT_STDERR));
+	zt_proc_free(&agent);
+	zt_proc_free(&pa);
+	zt_proc_free(&pb);
+	zt_proc_free(&later);
 }
