@@ -52,14 +52,14 @@ struct probe_events {
 };
 
 struct exporter_stats {
-	char *exporter;
+	char *exporter; /* first: see named_entry() */
 	uint64_t sent;
 	uint64_t dropped;
 	uint64_t failed;
 };
 
 struct sampled_out {
-	char *rule;
+	char *rule; /* first: see named_entry() */
 	uint64_t spans;
 };
 
@@ -430,65 +430,58 @@ out:
 	return err;
 }
 
+/*
+ * The element named name of arr (n elements of elem bytes, each starting with its owned
+ * char *name), added zeroed at the end when missing. Returns it, or NULL for lack of memory.
+ */
+static void *named_entry(void **arr, size_t *n, size_t *cap, size_t elem, const char *name)
+{
+	char *e;
+
+	for (size_t i = 0; i < *n; i++) {
+		e = (char *)*arr + i * elem;
+		if (strcmp(*(char **)e, name) == 0)
+			return e;
+	}
+	if (grow(arr, cap, *n, elem))
+		return NULL;
+	e = (char *)*arr + *n * elem;
+	memset(e, 0, elem);
+	*(char **)e = strdup(name);
+	if (!*(char **)e)
+		return NULL;
+	(*n)++;
+	return e;
+}
+
 int zt_metrics_set_exported(struct zt_metrics *m, const char *exporter, uint64_t sent,
 			    uint64_t dropped, uint64_t failed)
 {
-	struct exporter_stats *x = NULL;
-	int err = 0;
+	struct exporter_stats *x;
 
 	pthread_mutex_lock(&m->lock);
-	for (size_t i = 0; i < m->nexporters; i++)
-		if (strcmp(m->exporters[i].exporter, exporter) == 0)
-			x = &m->exporters[i];
-	if (!x) {
-		if (grow((void **)&m->exporters, &m->exporters_cap, m->nexporters,
-			 sizeof(*m->exporters))) {
-			err = -ENOMEM;
-			goto out;
-		}
-		x = &m->exporters[m->nexporters];
-		x->exporter = strdup(exporter);
-		if (!x->exporter) {
-			err = -ENOMEM;
-			goto out;
-		}
-		m->nexporters++;
+	x = named_entry((void **)&m->exporters, &m->nexporters, &m->exporters_cap,
+			sizeof(*m->exporters), exporter);
+	if (x) {
+		x->sent = sent;
+		x->dropped = dropped;
+		x->failed = failed;
 	}
-	x->sent = sent;
-	x->dropped = dropped;
-	x->failed = failed;
-out:
 	pthread_mutex_unlock(&m->lock);
-	return err;
+	return x ? 0 : -ENOMEM;
 }
 
 int zt_metrics_add_sampled_out(struct zt_metrics *m, const char *rule, uint64_t spans)
 {
-	struct sampled_out *x = NULL;
-	int err = 0;
+	struct sampled_out *x;
 
 	pthread_mutex_lock(&m->lock);
-	for (size_t i = 0; i < m->nsampled; i++)
-		if (strcmp(m->sampled[i].rule, rule) == 0)
-			x = &m->sampled[i];
-	if (!x) {
-		if (grow((void **)&m->sampled, &m->sampled_cap, m->nsampled, sizeof(*m->sampled))) {
-			err = -ENOMEM;
-			goto out;
-		}
-		x = &m->sampled[m->nsampled];
-		x->rule = strdup(rule);
-		x->spans = 0;
-		if (!x->rule) {
-			err = -ENOMEM;
-			goto out;
-		}
-		m->nsampled++;
-	}
-	x->spans += spans;
-out:
+	x = named_entry((void **)&m->sampled, &m->nsampled, &m->sampled_cap, sizeof(*m->sampled),
+			rule);
+	if (x)
+		x->spans += spans;
 	pthread_mutex_unlock(&m->lock);
-	return err;
+	return x ? 0 : -ENOMEM;
 }
 
 void zt_metrics_set_ringbuf_fill(struct zt_metrics *m, uint64_t used_bytes, uint64_t size_bytes)
