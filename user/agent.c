@@ -193,7 +193,7 @@ static void consider(struct zt_agent *a, uint32_t pid)
 			a->rule_of[pid] = first;
 		}
 		/* read its /proc facts now: resource attributes, pid-reuse identity */
-		zt_proctable_get(a->s.procs, pid, NULL, NULL);
+		zt_session_process(&a->s, pid, NULL);
 		return;
 	}
 	/* an exec into a program no rule selects, or a rule gone: stop tracing that process */

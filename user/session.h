@@ -105,6 +105,10 @@ int zt_session_resolve(struct zt_session *t, int *code);
 int zt_session_attach(struct zt_session *t, int *code);
 
 /* session_sinks.c */
+/* The process table's entry of pid (made at first sight, and then written to the record
+ * file), or NULL. comm may be NULL. */
+const struct zt_process_info *zt_session_process(struct zt_session *t, uint32_t pid,
+						 const char *comm);
 /* The ring buffer callback: validate, stitch and hand a record on. */
 int zt_session_handle_record(void *ctx, void *data, size_t size);
 /* Report calls still open at detach as incomplete spans. */

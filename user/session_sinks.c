@@ -85,6 +85,23 @@ static void emit_span(struct zt_session *t, struct zt_span *s, bool syscall)
 		zt_summary_add(t->summary, s);
 }
 
+const struct zt_process_info *zt_session_process(struct zt_session *t, uint32_t pid,
+						 const char *comm)
+{
+	const struct zt_process_info *pi;
+	bool created;
+
+	/* first sight of a process: read its /proc facts while it is surely alive */
+	pi = zt_proctable_get(t->procs, pid, comm, &created);
+	if (created && pi && t->store) {
+		struct zt_store_process sp;
+
+		zt_store_process_from_info(&sp, pi);
+		zt_store_add_process(t->store, &sp);
+	}
+	return pi;
+}
+
 int zt_session_handle_record(void *ctx, void *data, size_t size)
 {
 	const struct zt_rec_hdr *hdr = data;
@@ -94,7 +111,6 @@ int zt_session_handle_record(void *ctx, void *data, size_t size)
 	const struct zt_process_info *pi;
 	struct zt_span_policy policy;
 	struct zt_probe *p;
-	bool created;
 
 	/* The kernel side is ours, but a mismatched build must not be trusted blindly. */
 	if (size < sizeof(*hdr) || hdr->size != size) {
@@ -118,16 +134,9 @@ int zt_session_handle_record(void *ctx, void *data, size_t size)
 		t->invalid_records++;
 		return 0;
 	}
-	/* first sight of a process: read its /proc facts while it is surely alive */
-	pi = zt_proctable_get(t->procs, rec->pid, rec->comm, &created);
+	pi = zt_session_process(t, rec->pid, rec->comm);
 	if (t->otlp)
 		t->current_proc = pi;
-	if (created && pi && t->store) {
-		struct zt_store_process sp;
-
-		zt_store_process_from_info(&sp, pi);
-		zt_store_add_process(t->store, &sp);
-	}
 	if (rec->hdr.flags & ZT_SPAN_SYSCALL) {
 		t->syscall_delivered++;
 	} else if (rec->probe_id < t->probes.n) {

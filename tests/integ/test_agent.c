@@ -383,6 +383,16 @@ Test(agent, error_if_is_per_rule_in_metrics_and_spans)
 	cr_assert_eq(count_spans(&spans, pb.pid, "process_order", "error"), 8);
 	cr_assert_eq(count_spans(&spans, pb.pid, "process_order", "ok"), 2);
 	cr_assert_eq(count_spans(&spans, pb.pid, "validate_order", "error"), 8);
+	{
+		char *argv[] = { ztrace_bin, "report", record, "--top", "0", NULL };
+		struct zt_proc r = { 0 };
+
+		/* the processes are in the file too (service names, command lines) */
+		cr_assert_eq(zt_run(&r, argv, NULL, RUN_MS), 0);
+		cr_assert(strstr(zt_proc_text(&r, ZT_STDOUT), " spans from 2 processes"), "%s",
+			  zt_proc_text(&r, ZT_STDOUT));
+		zt_proc_free(&r);
+	}
 	zt_spans_free(&spans);
 	zt_proc_free(&agent);
 	zt_proc_free(&pa);
