@@ -94,8 +94,7 @@ bool zt_agent_rule_same_probes(const struct zt_agent_rule *a, const struct zt_ag
 bool zt_agent_rule_equal(const struct zt_agent_rule *a, const struct zt_agent_rule *b)
 {
 	return zt_agent_rule_same_probes(a, b) && a->min_duration_ns == b->min_duration_ns &&
-	       a->sample == b->sample &&
-	       a->has_error_rule == b->has_error_rule &&
+	       a->sample == b->sample && a->has_error_rule == b->has_error_rule &&
 	       (!a->has_error_rule || (a->error_rule.op == b->error_rule.op &&
 				       a->error_rule.value == b->error_rule.value)) &&
 	       a->ret32 == b->ret32;
