@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <zlib.h>
+#include "log.h"
 #include "store_format.h"
 
 /* Fastest zlib level: the writer runs beside the ring-buffer consumer and spans compress well
@@ -431,7 +432,7 @@ int zt_store_shift(const char *path, unsigned keep)
  */
 static int rotate(struct zt_store_writer *w)
 {
-	char err[256];
+	char err[256] = "";
 	int ret = 0;
 
 	if (fdatasync(w->fd) < 0 && errno != EINVAL && errno != EROFS)
@@ -444,6 +445,9 @@ static int rotate(struct zt_store_writer *w)
 	if (!ret)
 		ret = open_file(w, w->path, err, sizeof(err));
 	if (ret) {
+		/* a long-running writer has no caller to tell at once: say it here */
+		zt_err("record file rotation failed, nothing more is recorded: %s",
+		       err[0] ? err : strerror(-ret));
 		w->error = ret;
 		return ret;
 	}

@@ -65,14 +65,15 @@ static struct zt_span span_no(unsigned i)
 	return s;
 }
 
+static const struct zt_store_process orders_process = {.pid = 4242,
+						       .start_time = 99,
+						       .comm = "orders",
+						       .exe = "/opt/orders",
+						       .service_name = "orders"};
+
 /* Write SPANS spans to path, rotating at TINY_MAX_SIZE with keep; returns the rotations. */
 static uint64_t write_rotating(unsigned keep)
 {
-	struct zt_store_process p = {.pid = 4242,
-				     .start_time = 99,
-				     .comm = "orders",
-				     .exe = "/opt/orders",
-				     .service_name = "orders"};
 	struct zt_store_writer *w;
 	struct zt_store_stats st;
 	char err[256];
@@ -80,7 +81,7 @@ static uint64_t write_rotating(unsigned keep)
 	w = zt_store_create(path, BOOT_OFFSET, err, sizeof(err));
 	cr_assert_not_null(w, "%s", err);
 	cr_assert_eq(zt_store_set_rotation(w, path, TINY_MAX_SIZE, keep), 0);
-	cr_assert_eq(zt_store_add_process(w, &p), 0);
+	cr_assert_eq(zt_store_add_process(w, &orders_process), 0);
 	for (unsigned i = 0; i < SPANS; i++) {
 		struct zt_span s = span_no(i);
 
@@ -250,4 +251,33 @@ Test(store_rotate, shift_moves_the_files_up_and_drops_the_oldest)
 	cr_assert_eq(zt_store_shift(path, 0), 0);
 	cr_assert_str_eq(get_text(0), "", "keep 0 removes PATH");
 	cr_assert_str_eq(get_text(2), "zero", "and leaves the others alone");
+}
+
+Test(store_rotate, a_failed_rotation_stops_the_writer_and_keeps_the_file)
+{
+	struct zt_store_writer *w;
+	char file[300], err[256];
+	struct zt_span s = span_no(0);
+	unsigned first;
+	int ret = 0;
+
+	/* PATH.1 is a directory: PATH cannot be renamed onto it */
+	nth(file, sizeof(file), 1);
+	cr_assert_eq(mkdir(file, 0700), 0);
+	w = zt_store_create(path, BOOT_OFFSET, err, sizeof(err));
+	cr_assert_not_null(w, "%s", err);
+	cr_assert_eq(zt_store_set_rotation(w, path, TINY_MAX_SIZE, 1), 0);
+	cr_assert_eq(zt_store_add_process(w, &orders_process), 0);
+	for (unsigned i = 0; i < SPANS && !ret; i++) {
+		s = span_no(i);
+		ret = zt_store_add_span(w, &s);
+		if (!ret && i % PER_FLUSH == PER_FLUSH - 1)
+			ret = zt_store_flush(w);
+	}
+	cr_assert_eq(ret, -EISDIR);
+	cr_assert_eq(zt_store_add_span(w, &s), -EISDIR, "the error is sticky");
+	cr_assert_eq(zt_store_close(w), -EISDIR);
+	/* what was written before stays readable */
+	cr_assert_gt(check_file(0, &first), 0);
+	cr_assert_eq(first, 0);
 }
