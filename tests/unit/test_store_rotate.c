@@ -7,6 +7,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,13 +254,28 @@ Test(store_rotate, shift_moves_the_files_up_and_drops_the_oldest)
 	cr_assert_str_eq(get_text(2), "zero", "and leaves the others alone");
 }
 
+/* The text of file (at most 255 bytes). */
+static const char *read_log(const char *file)
+{
+	static char text[256];
+	FILE *f = fopen(file, "r");
+	size_t n;
+
+	cr_assert_not_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	return text;
+}
+
 Test(store_rotate, a_failed_rotation_stops_the_writer_and_keeps_the_file)
 {
 	struct zt_store_writer *w;
 	char file[300], err[256];
 	struct zt_span s = span_no(0);
 	unsigned first;
-	int ret = 0;
+	char log[300];
+	int ret = 0, saved, fd;
 
 	/* PATH.1 is a directory: PATH cannot be renamed onto it */
 	nth(file, sizeof(file), 1);
@@ -268,13 +284,26 @@ Test(store_rotate, a_failed_rotation_stops_the_writer_and_keeps_the_file)
 	cr_assert_not_null(w, "%s", err);
 	cr_assert_eq(zt_store_set_rotation(w, path, TINY_MAX_SIZE, 1), 0);
 	cr_assert_eq(zt_store_add_process(w, &orders_process), 0);
+	/* the one line it logs, caught */
+	snprintf(log, sizeof(log), "%s/log", tmpdir);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert(saved >= 0 && fd >= 0);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
 	for (unsigned i = 0; i < SPANS && !ret; i++) {
 		s = span_no(i);
 		ret = zt_store_add_span(w, &s);
 		if (!ret && i % PER_FLUSH == PER_FLUSH - 1)
 			ret = zt_store_flush(w);
 	}
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
 	cr_assert_eq(ret, -EISDIR);
+	cr_assert_str_eq(read_log(log), "ztrace: record file rotation failed, nothing more is "
+					"recorded: Is a directory\n");
 	cr_assert_eq(zt_store_add_span(w, &s), -EISDIR, "the error is sticky");
 	cr_assert_eq(zt_store_close(w), -EISDIR);
 	/* what was written before stays readable */
