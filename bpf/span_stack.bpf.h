@@ -133,11 +133,15 @@ static __noinline void zt_emit(struct zt_thread_stack *st, __u32 d_flags, __u64 
 		flags |= ZT_SPAN_SYSCALL;
 	/* a syscall fails by returning -errno; functions by the user's rule */
 	if (!(flags & ZT_SPAN_INCOMPLETE)) {
-		bool error = syscall ? ret < 0 : zt_func_is_error(ret);
 		__u64 dur = end_ns - f->start_ns;
+		struct zt_target_policy pol = {};
+		bool error;
 
+		/* the process's policy (error rule, min duration); gone: judged by nothing */
+		zt_policy_of(pid_tgid >> 32, ZT_TARGET_FUNCS | ZT_TARGET_SYSCALLS, &pol);
+		error = syscall ? ret < 0 : zt_func_is_error(&pol, ret);
 		zt_aggregate(pid_tgid >> 32, f->probe_id, dur, error);
-		if (!zt_span_wanted(dur, error))
+		if (!zt_span_wanted(dur, error, syscall ? 0 : pol.span_min_ns))
 			return;
 	}
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
@@ -250,10 +254,11 @@ static __always_inline void zt_pop(__u32 probe_id, __s64 ret)
 	__u64 now = bpf_ktime_get_ns();
 	struct zt_thread_stack *st;
 	__u32 depth, found = ZT_MAX_DEPTH;
+	struct zt_target_policy pol;
 
-	if (!zt_is_target(pid_tgid >> 32))
+	if (!zt_policy_of(pid_tgid >> 32, ZT_TARGET_FUNCS, &pol))
 		return;
-	if (ret32)
+	if (pol.ret32)
 		ret = (__s64)(__s32)ret;
 	st = zt_stack_get((__u32)pid_tgid, false);
 	if (!st || st->depth == 0)

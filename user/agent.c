@@ -3,7 +3,9 @@
  * The agent: processes are selected by rules (executable glob, name, cgroup, container) as
  * they exec (the sched_process_exec hook) or at start (a /proc scan). A rule's functions are
  * attached once per file for every process (pid -1), and the kernel's target map decides which
- * processes count: 100 processes of one program cost one attachment.
+ * processes count: 100 processes of one program cost one attachment. A traced process gets
+ * the policy (error_if, ret32, min_duration, sample) of the first rule, in file order, that
+ * selects it: the kernel judges its calls by it (targets map), the session its spans.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -15,27 +17,16 @@
 #include <bpf/bpf.h>
 #include "agent.h"
 #include "agent_config.h"
+#include "agent_state.h"
 #include "log.h"
 #include "proc_identity.h"
 #include "session.h"
 
-struct agent {
-	struct zt_session s;
-	struct zt_options opts; /* what the session reads, made from the config */
-	struct zt_agent_config cfg;
-	const char *config_path;
-	uint8_t *attached;	/* [ZT_MAX_PROBES]: attached for every process */
-	int *rule_of;		/* [pid_max]: 1 + index of the rule tracing pid, 0 = none */
-	size_t pid_max;
-	size_t traced;
-	uint64_t execs, selected;
-};
-
-/* Attach the rule's function specs in pid's binaries (once per file). */
-static int attach_rule(struct agent *a, uint32_t pid, const struct zt_agent_rule *rule,
-		       const char *exe)
+/* Attach the function specs of rule r in pid's binaries (once per file), in r's group. */
+static int attach_rule(struct zt_agent *a, uint32_t pid, size_t r, const char *exe)
 {
-	struct zt_resolve_ctx ctx = { .pid = (int)pid, .exe = exe, .max_probes = ZT_MAX_PROBES };
+	struct zt_resolve_ctx ctx = {.pid = (int)pid, .exe = exe, .max_probes = ZT_MAX_PROBES};
+	const struct zt_agent_rule *rule = &a->cfg.rules[r];
 	uint8_t *want = calloc(ZT_MAX_PROBES, 1);
 	bool any = false;
 	int ret = 0;
@@ -59,7 +50,7 @@ static int attach_rule(struct agent *a, uint32_t pid, const struct zt_agent_rule
 			zt_warn("rule '%s', pid %u (%s): %s", rule->name, pid, exe, err);
 		}
 		for (size_t k = 0; k < nids; k++) {
-			if (!a->attached[ids[k]]) {
+			if (!a->owner[ids[k]]) {
 				want[ids[k]] = 1;
 				any = true;
 			}
@@ -68,19 +59,53 @@ static int attach_rule(struct agent *a, uint32_t pid, const struct zt_agent_rule
 		zt_probe_spec_free(&spec);
 	}
 	if (any) {
+		zt_loader_set_group(a->s.loader, a->group[r]);
 		ret = zt_session_attach_marked(&a->s, want, -1);
 		if (ret)
 			zt_err("rule '%s': %s", rule->name, a->s.err);
-		for (size_t i = 0; i < ZT_MAX_PROBES; i++)
-			a->attached[i] |= want[i];
+		/* not attached (the process may have ended first): the next process tries again */
+		for (size_t i = 0; !ret && i < ZT_MAX_PROBES; i++)
+			if (want[i])
+				a->owner[i] = a->group[r];
 	}
 	free(want);
 	return ret;
 }
 
-/* Match pid against the rules: it gets the probes of every rule that selects it. */
-static void consider(struct agent *a, uint32_t pid)
+/* The kernel's entry for a process rule r selects, with flags. */
+static void rule_policy(const struct zt_agent_rule *r, uint8_t flags, struct zt_target_policy *out)
 {
+	struct zt_error_rule none = {.op = ZT_ERR_NONE};
+
+	zt_loader_target_policy(r->has_error_rule ? &r->error_rule : &none, r->ret32,
+				r->min_duration_ns, flags, out);
+}
+
+/* The session's side of the policy of pid: its rule's error rule and sample. */
+static bool span_policy_of(struct zt_session *s, uint32_t pid, struct zt_span_policy *out)
+{
+	struct zt_agent *a = s->owner;
+	const struct zt_agent_rule *r;
+
+	if (pid >= a->pid_max || a->rule_of[pid] <= 0)
+		return false;
+	r = &a->cfg.rules[a->rule_of[pid] - 1];
+	memset(out, 0, sizeof(*out));
+	if (r->has_error_rule)
+		out->error_rule = r->error_rule;
+	out->sample = r->sample;
+	out->rule = r->name;
+	return true;
+}
+
+/*
+ * Match pid against the rules: it gets the probes of every rule that selects it, and the
+ * policy of the first. exec: pid has just exec'd a new program (else found by a /proc scan).
+ */
+static void consider(struct zt_agent *a, uint32_t pid, bool exec)
+{
+	struct zt_target_policy policy;
+	size_t nmatch = 0;
 	uint8_t flags = 0;
 	struct zt_proc_ident id;
 	int first = 0;
@@ -92,15 +117,24 @@ static void consider(struct agent *a, uint32_t pid)
 
 		if (!zt_agent_rule_matches(rule, &id.id))
 			continue;
-		attach_rule(a, pid, rule, id.seen_exe);
+		attach_rule(a, pid, i, id.seen_exe);
 		flags |= ZT_TARGET_FUNCS | (rule->syscalls ? ZT_TARGET_SYSCALLS : 0);
 		if (!first)
 			first = (int)i + 1;
-		zt_info("tracing pid %u (%s) by rule '%s'", pid, id.seen_exe, rule->name);
+		nmatch++;
 	}
-	if (flags && zt_loader_add_target(a->s.loader, (int)pid, flags) == 0) {
+	if (flags) {
+		rule_policy(&a->cfg.rules[first - 1], flags, &policy);
+		if (zt_loader_set_target(a->s.loader, (int)pid, &policy))
+			return;
 		a->selected++;
 		if (pid < a->pid_max) {
+			if (exec || a->rule_of[pid] != first)
+				zt_info("tracing pid %u (%s) by rule '%s'%s", pid, id.seen_exe,
+					a->cfg.rules[first - 1].name,
+					nmatch > 1 ? " (first of the rules selecting it: its "
+						     "policy applies)"
+						   : "");
 			if (!a->rule_of[pid])
 				a->traced++;
 			a->rule_of[pid] = first;
@@ -108,19 +142,20 @@ static void consider(struct agent *a, uint32_t pid)
 		/* read its /proc facts now (resource attributes, pid-reuse identity); an exec
 		 * in a process already selected (a pod's shell) replaced what was read before */
 		zt_proctable_set_pods_dir(a->s.procs, a->cfg.k8s_pods_dir);
-		zt_proctable_remove(a->s.procs, pid);
+		if (exec)
+			zt_proctable_remove(a->s.procs, pid);
 		zt_session_process(&a->s, pid, NULL);
 		return;
 	}
-	/* an exec into a program no rule selects: stop tracing that process */
-	if (!flags && pid < a->pid_max && a->rule_of[pid]) {
+	/* an exec into a program no rule selects, or a rule gone: stop tracing that process */
+	if (pid < a->pid_max && a->rule_of[pid]) {
 		zt_loader_remove_target(a->s.loader, (int)pid);
 		a->rule_of[pid] = 0;
 		a->traced--;
 	}
 }
 
-static void scan_processes(struct agent *a)
+void zt_agent_scan(struct zt_agent *a)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
@@ -132,62 +167,28 @@ static void scan_processes(struct agent *a)
 		unsigned long pid = strtoul(e->d_name, &end, 10);
 
 		if (*end == '\0' && pid > 0)
-			consider(a, (uint32_t)pid);
+			consider(a, (uint32_t)pid, false);
 	}
 	closedir(d);
 }
 
 static void on_exec(struct zt_session *s, uint32_t pid)
 {
-	struct agent *a = s->owner;
+	struct zt_agent *a = s->owner;
 
 	a->execs++;
-	consider(a, pid);
+	consider(a, pid, true);
 }
 
 static void on_exit_cb(struct zt_session *s, uint32_t pid)
 {
-	struct agent *a = s->owner;
+	struct zt_agent *a = s->owner;
 
 	zt_loader_remove_target(s->loader, (int)pid);
 	if (pid < a->pid_max && a->rule_of[pid]) {
 		a->rule_of[pid] = 0;
 		a->traced--;
 	}
-}
-
-/* SIGHUP: a good config replaces the old one; a bad one is refused and the old one stays. */
-static void on_reload(struct zt_session *s)
-{
-	struct agent *a = s->owner;
-	struct zt_agent_config next;
-	char err[512];
-	bool same = true;
-
-	if (zt_agent_config_load(a->config_path, &next, err, sizeof(err))) {
-		zt_err("config reload refused, the running config stays: %s", err);
-		return;
-	}
-	same = next.nrules == a->cfg.nrules;
-	for (size_t i = 0; same && i < next.nrules; i++)
-		same = zt_agent_rule_equal(&next.rules[i], &a->cfg.rules[i]);
-	zt_agent_config_free(&a->cfg);
-	a->cfg = next;
-	if (same) {
-		zt_notice("config reloaded: rules unchanged");
-		return;
-	}
-	/* Rules changed: re-select every process and re-attach what the new rules need. */
-	zt_loader_detach_uprobes(s->loader);
-	memset(a->attached, 0, ZT_MAX_PROBES);
-	for (size_t pid = 0; pid < a->pid_max; pid++) {
-		if (a->rule_of[pid])
-			zt_loader_remove_target(s->loader, (int)pid);
-	}
-	memset(a->rule_of, 0, a->pid_max * sizeof(*a->rule_of));
-	a->traced = 0;
-	scan_processes(a);
-	zt_notice("config reloaded: %zu rules, %zu processes traced", a->cfg.nrules, a->traced);
 }
 
 static size_t read_pid_max(void)
@@ -204,7 +205,7 @@ static size_t read_pid_max(void)
 }
 
 /* The session options the config implies (exporters, syscalls). */
-static void options_from_config(struct agent *a, bool *syscalls)
+static void options_from_config(struct zt_agent *a, bool *syscalls)
 {
 	struct zt_options *o = &a->opts;
 
@@ -218,18 +219,16 @@ static void options_from_config(struct agent *a, bool *syscalls)
 	o->output = a->cfg.record.path;
 	if (a->cfg.otlp.headers)
 		setenv("OTEL_EXPORTER_OTLP_HEADERS", a->cfg.otlp.headers, 1);
+	/* error_if, ret32, min_duration and sample are per rule: see consider() */
 	*syscalls = false;
-	for (size_t i = 0; i < a->cfg.nrules; i++) {
+	for (size_t i = 0; i < a->cfg.nrules; i++)
 		*syscalls |= a->cfg.rules[i].syscalls;
-		if (a->cfg.rules[i].has_error_rule && o->error_rule.op == ZT_ERR_NONE)
-			o->error_rule = a->cfg.rules[i].error_rule;
-	}
 	o->syscalls = *syscalls;
 }
 
 int zt_cmd_agent(const struct zt_options *cli)
 {
-	struct agent a = { .config_path = cli->config };
+	struct zt_agent a = { .config_path = cli->config };
 	struct zt_loader_config lcfg = { 0 };
 	int code = ZT_EXIT_USAGE, ret;
 	bool syscalls;
@@ -253,11 +252,13 @@ int zt_cmd_agent(const struct zt_options *cli)
 	a.s.owner = &a;
 	a.s.on_exec = on_exec;
 	a.s.on_exit = on_exit_cb;
-	a.s.on_reload = on_reload;
+	a.s.on_reload = zt_agent_reload;
+	a.s.policy_of = span_policy_of;
 	a.pid_max = read_pid_max();
 	a.rule_of = calloc(a.pid_max, sizeof(*a.rule_of));
-	a.attached = calloc(ZT_MAX_PROBES, 1);
-	if (!a.rule_of || !a.attached) {
+	a.owner = calloc(ZT_MAX_PROBES, sizeof(*a.owner));
+	a.group = calloc(a.cfg.nrules, sizeof(*a.group));
+	if (!a.rule_of || !a.owner || !a.group) {
 		snprintf(a.s.err, sizeof(a.s.err), "out of memory");
 		code = ZT_EXIT_FAILURE;
 		goto fail;
@@ -265,14 +266,29 @@ int zt_cmd_agent(const struct zt_options *cli)
 	ret = zt_session_start_exporters(&a.s);
 	if (ret)
 		goto fail;
+	/* a restart rotates the previous run's file rather than overwriting it */
+	if (a.cfg.record.path && access(a.cfg.record.path, F_OK) == 0 &&
+	    (ret = zt_store_shift(a.cfg.record.path, a.cfg.record.keep))) {
+		snprintf(a.s.err, sizeof(a.s.err), "cannot rotate %s: %s", a.cfg.record.path,
+			 strerror(-ret));
+		code = ZT_EXIT_FAILURE;
+		goto fail;
+	}
 	lcfg.filter_tgids = true;
 	lcfg.report_execs = true;
 	lcfg.syscalls = syscalls;
-	lcfg.error_rule = a.opts.error_rule;
 	if (zt_session_open_pipeline(&a.s, &lcfg, &code))
 		goto fail;
+	if (a.s.store && zt_store_set_rotation(a.s.store, a.cfg.record.path, a.cfg.record.max_size,
+					       a.cfg.record.keep)) {
+		snprintf(a.s.err, sizeof(a.s.err), "out of memory");
+		code = ZT_EXIT_FAILURE;
+		goto fail;
+	}
+	for (size_t i = 0; i < a.cfg.nrules; i++)
+		a.group[i] = ++a.next_group;
 	a.s.t0_ns = zt_realtime_ns();
-	scan_processes(&a);
+	zt_agent_scan(&a);
 	zt_notice("agent running: %zu rules, %zu processes traced, %zu functions attached",
 		  a.cfg.nrules, a.traced, zt_loader_uprobe_count(a.s.loader));
 	ret = zt_session_run(&a.s);
@@ -285,6 +301,7 @@ out:
 	zt_session_cleanup(&a.s);
 	zt_agent_config_free(&a.cfg);
 	free(a.rule_of);
-	free(a.attached);
+	free(a.owner);
+	free(a.group);
 	return code;
 }

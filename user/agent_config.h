@@ -129,11 +129,15 @@ const struct zt_agent_rule *zt_agent_config_find_rule(const struct zt_agent_conf
  */
 bool zt_agent_rule_matches(const struct zt_agent_rule *r, const struct zt_proc_identity *p);
 
-/*
- * Whether a and b select and trace exactly the same (their line may differ): on a reload, a
- * rule that is equal to the old rule of the same name is left attached as it is.
- */
+/* Whether a and b select and trace exactly the same (their line may differ). */
 bool zt_agent_rule_equal(const struct zt_agent_rule *a, const struct zt_agent_rule *b);
+
+/*
+ * Whether a and b have the same name, selection and probes (their policies, error_if, ret32,
+ * min_duration and sample, may differ): on a reload such a rule is left attached as it is and
+ * only its processes' policy changes.
+ */
+bool zt_agent_rule_same_probes(const struct zt_agent_rule *a, const struct zt_agent_rule *b);
 
 /*
  * Overlay the OTLP settings the file gives (endpoint, protocol, gzip, headers, timeout) on o;

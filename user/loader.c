@@ -22,11 +22,14 @@ struct zt_loader {
 	struct syscall_bpf *sys; /* NULL without --syscalls */
 	struct bpf_link *sys_links[2];
 	struct bpf_link **links;
+	uint32_t *link_group; /* [cap]: the group each link was attached in */
 	size_t nlinks, cap;
 	size_t nuprobes;
+	uint32_t group; /* of the attachments made now (zt_loader_set_group) */
 	struct bpf_link *exit_link;
-	struct bpf_link *exec_link; /* agent discovery */
-	int *fds; /* uprobe_multi link fds */
+	struct bpf_link *exec_link;    /* agent discovery */
+	int *fds;		       /* uprobe_multi link fds */
+	uint32_t *fd_group, *fd_count; /* [fds_cap]: group, and functions the link probes */
 	size_t nfds, fds_cap;
 	bool multi; /* attach through uprobe_multi links */
 	struct zt_loader_config cfg;
@@ -214,13 +217,34 @@ fail:
 	return NULL;
 }
 
-int zt_loader_add_target(struct zt_loader *l, int pid, uint8_t flags)
+int zt_loader_set_target(struct zt_loader *l, int pid, const struct zt_target_policy *target)
 {
 	__u32 key = (__u32)pid;
 
-	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.targets), &key, &flags, BPF_ANY))
+	/* one update replaces the whole value: the BPF side never sees half a policy */
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.targets), &key, target, BPF_ANY))
 		return -errno;
 	return 0;
+}
+
+void zt_loader_target_policy(const struct zt_error_rule *rule, bool ret32, uint64_t span_min_ns,
+			     uint8_t flags, struct zt_target_policy *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->flags = flags;
+	out->err_op = (uint8_t)rule->op;
+	out->err_val = rule->value;
+	out->ret32 = ret32;
+	out->span_min_ns = span_min_ns;
+}
+
+int zt_loader_add_target(struct zt_loader *l, int pid, uint8_t flags)
+{
+	struct zt_target_policy t;
+
+	/* the session's global policy; its min duration is the control's (aggregate mode) */
+	zt_loader_target_policy(&l->cfg.error_rule, l->cfg.ret32, 0, flags, &t);
+	return zt_loader_set_target(l, pid, &t);
 }
 
 int zt_loader_remove_target(struct zt_loader *l, int pid)
@@ -232,17 +256,28 @@ int zt_loader_remove_target(struct zt_loader *l, int pid)
 	return 0;
 }
 
+/* Grow *v (elements of size) to cap elements. Returns 0 or -ENOMEM. */
+static int grow(void *v, size_t size, size_t cap)
+{
+	void *n = realloc(*(void **)v, cap * size);
+
+	if (!n)
+		return -ENOMEM;
+	*(void **)v = n;
+	return 0;
+}
+
 static int push_link(struct zt_loader *l, struct bpf_link *link)
 {
 	if (l->nlinks == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct bpf_link **v = realloc(l->links, cap * sizeof(*v));
 
-		if (!v)
+		if (grow(&l->links, sizeof(*l->links), cap) ||
+		    grow(&l->link_group, sizeof(*l->link_group), cap))
 			return -ENOMEM;
-		l->links = v;
 		l->cap = cap;
 	}
+	l->link_group[l->nlinks] = l->group;
 	l->links[l->nlinks++] = link;
 	return 0;
 }
@@ -280,17 +315,19 @@ static int attach_pair_perf(struct zt_loader *l, const char *path, uint64_t offs
 	return 0;
 }
 
-static int push_fd(struct zt_loader *l, int fd)
+static int push_fd(struct zt_loader *l, int fd, uint32_t nfuncs)
 {
 	if (l->nfds == l->fds_cap) {
 		size_t cap = l->fds_cap ? l->fds_cap * 2 : 16;
-		int *v = realloc(l->fds, cap * sizeof(*v));
 
-		if (!v)
+		if (grow(&l->fds, sizeof(*l->fds), cap) ||
+		    grow(&l->fd_group, sizeof(*l->fd_group), cap) ||
+		    grow(&l->fd_count, sizeof(*l->fd_count), cap))
 			return -ENOMEM;
-		l->fds = v;
 		l->fds_cap = cap;
 	}
+	l->fd_group[l->nfds] = l->group;
+	l->fd_count[l->nfds] = nfuncs;
 	l->fds[l->nfds++] = fd;
 	return 0;
 }
@@ -311,9 +348,10 @@ static int attach_range_multi(struct zt_loader *l, const char *path, int pid,
 		close(ret_fd);
 		return entry_fd;
 	}
-	ret = push_fd(l, ret_fd);
+	/* the return link carries the count: a pair is one function */
+	ret = push_fd(l, ret_fd, (uint32_t)n);
 	if (!ret)
-		ret = push_fd(l, entry_fd);
+		ret = push_fd(l, entry_fd, 0);
 	if (ret) {
 		close(entry_fd);
 		close(ret_fd);
@@ -431,6 +469,48 @@ size_t zt_loader_uprobe_count(const struct zt_loader *l)
 	return l->nuprobes;
 }
 
+void zt_loader_set_group(struct zt_loader *l, uint32_t group)
+{
+	l->group = group;
+}
+
+void zt_loader_detach_group(struct zt_loader *l, uint32_t group)
+{
+	size_t kept = 0;
+
+	/* newest first, as below; the kept ones stay in their order */
+	for (size_t i = l->nlinks; i-- > 0;) {
+		if (l->link_group[i] != group)
+			continue;
+		bpf_link__destroy(l->links[i]);
+		l->links[i] = NULL;
+		l->nuprobes -= i % 2 == 0; /* perf links come in (return, entry) pairs */
+	}
+	for (size_t i = 0; i < l->nlinks; i++) {
+		if (!l->links[i])
+			continue;
+		l->link_group[kept] = l->link_group[i];
+		l->links[kept++] = l->links[i];
+	}
+	l->nlinks = kept;
+	for (size_t i = l->nfds; i-- > 0;) {
+		if (l->fd_group[i] != group)
+			continue;
+		close(l->fds[i]);
+		l->fds[i] = -1;
+		l->nuprobes -= l->fd_count[i];
+	}
+	kept = 0;
+	for (size_t i = 0; i < l->nfds; i++) {
+		if (l->fds[i] < 0)
+			continue;
+		l->fd_group[kept] = l->fd_group[i];
+		l->fd_count[kept] = l->fd_count[i];
+		l->fds[kept++] = l->fds[i];
+	}
+	l->nfds = kept;
+}
+
 void zt_loader_detach_uprobes(struct zt_loader *l)
 {
 	/* Newest first: each entry probe goes before its return probe, so no call is entered
@@ -501,7 +581,10 @@ void zt_loader_close(struct zt_loader *l)
 	if (l->rb_producer)
 		munmap((void *)l->rb_producer, (size_t)sysconf(_SC_PAGESIZE));
 	free(l->links);
+	free(l->link_group);
 	free(l->fds);
+	free(l->fd_group);
+	free(l->fd_count);
 	syscall_bpf__destroy(l->sys);
 	uprobe_bpf__destroy(l->skel);
 	free(l);

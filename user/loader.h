@@ -33,8 +33,18 @@ struct zt_loader;
 /* Load the BPF programs. Returns NULL with a one-line reason in err. */
 struct zt_loader *zt_loader_open(const struct zt_loader_config *cfg, char *err, size_t errlen);
 
-/* Add pid to the kernel's target filter for flags (enum zt_target_flags). Returns 0 or -errno. */
+/*
+ * Add pid to the kernel's target filter for flags (enum zt_target_flags), its calls judged by
+ * the loader's config (error rule, ret32). Returns 0 or -errno.
+ */
 int zt_loader_add_target(struct zt_loader *l, int pid, uint8_t flags);
+
+/* Add pid, or replace its entry, with a policy of its own (the agent's rules). 0 or -errno. */
+int zt_loader_set_target(struct zt_loader *l, int pid, const struct zt_target_policy *target);
+
+/* Fill out: a targets map value for flags with that error rule, ret32 and min duration. */
+void zt_loader_target_policy(const struct zt_error_rule *rule, bool ret32, uint64_t span_min_ns,
+			     uint8_t flags, struct zt_target_policy *out);
 int zt_loader_remove_target(struct zt_loader *l, int pid);
 
 /*
@@ -54,6 +64,15 @@ bool zt_loader_uses_uprobe_multi(const struct zt_loader *l);
 
 /* Number of uprobe pairs attached. */
 size_t zt_loader_uprobe_count(const struct zt_loader *l);
+
+/*
+ * Attachments made from now on belong to group (0 until set): the agent makes one group per
+ * rule, so a rule's uprobes can be removed without touching the others'.
+ */
+void zt_loader_set_group(struct zt_loader *l, uint32_t group);
+
+/* Remove the uprobes attached in group; every other attachment stays as it is. */
+void zt_loader_detach_group(struct zt_loader *l, uint32_t group);
 
 /* Remove every uprobe, keeping the hooks (thread exit, exec) and syscall programs. */
 void zt_loader_detach_uprobes(struct zt_loader *l);

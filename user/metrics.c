@@ -59,10 +59,15 @@ struct probe_events {
 };
 
 struct exporter_stats {
-	char *exporter;
+	char *exporter; /* first: see named_entry() */
 	uint64_t sent;
 	uint64_t dropped;
 	uint64_t failed;
+};
+
+struct sampled_out {
+	char *rule; /* first: see named_entry() */
+	uint64_t spans;
 };
 
 struct zt_metrics {
@@ -77,6 +82,9 @@ struct zt_metrics {
 	struct exporter_stats *exporters; /* in the order they were first set */
 	size_t nexporters;
 	size_t exporters_cap;
+	struct sampled_out *sampled; /* in the order the rules first sampled */
+	size_t nsampled;
+	size_t sampled_cap;
 	bool fill_set;
 	double fill_peak; /* highest ratio since the last render */
 	double fill_last;
@@ -156,6 +164,9 @@ void zt_metrics_free(struct zt_metrics *m)
 	for (size_t i = 0; i < m->nexporters; i++)
 		free(m->exporters[i].exporter);
 	free(m->exporters);
+	for (size_t i = 0; i < m->nsampled; i++)
+		free(m->sampled[i].rule);
+	free(m->sampled);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
@@ -456,36 +467,58 @@ out:
 	return err;
 }
 
+/*
+ * The element named name of arr (n elements of elem bytes, each starting with its owned
+ * char *name), added zeroed at the end when missing. Returns it, or NULL for lack of memory.
+ */
+static void *named_entry(void **arr, size_t *n, size_t *cap, size_t elem, const char *name)
+{
+	char *e;
+
+	for (size_t i = 0; i < *n; i++) {
+		e = (char *)*arr + i * elem;
+		if (strcmp(*(char **)e, name) == 0)
+			return e;
+	}
+	if (grow(arr, cap, *n, elem))
+		return NULL;
+	e = (char *)*arr + *n * elem;
+	memset(e, 0, elem);
+	*(char **)e = strdup(name);
+	if (!*(char **)e)
+		return NULL;
+	(*n)++;
+	return e;
+}
+
 int zt_metrics_set_exported(struct zt_metrics *m, const char *exporter, uint64_t sent,
 			    uint64_t dropped, uint64_t failed)
 {
-	struct exporter_stats *x = NULL;
-	int err = 0;
+	struct exporter_stats *x;
 
 	pthread_mutex_lock(&m->lock);
-	for (size_t i = 0; i < m->nexporters; i++)
-		if (strcmp(m->exporters[i].exporter, exporter) == 0)
-			x = &m->exporters[i];
-	if (!x) {
-		if (grow((void **)&m->exporters, &m->exporters_cap, m->nexporters,
-			 sizeof(*m->exporters))) {
-			err = -ENOMEM;
-			goto out;
-		}
-		x = &m->exporters[m->nexporters];
-		x->exporter = strdup(exporter);
-		if (!x->exporter) {
-			err = -ENOMEM;
-			goto out;
-		}
-		m->nexporters++;
+	x = named_entry((void **)&m->exporters, &m->nexporters, &m->exporters_cap,
+			sizeof(*m->exporters), exporter);
+	if (x) {
+		x->sent = sent;
+		x->dropped = dropped;
+		x->failed = failed;
 	}
-	x->sent = sent;
-	x->dropped = dropped;
-	x->failed = failed;
-out:
 	pthread_mutex_unlock(&m->lock);
-	return err;
+	return x ? 0 : -ENOMEM;
+}
+
+int zt_metrics_add_sampled_out(struct zt_metrics *m, const char *rule, uint64_t spans)
+{
+	struct sampled_out *x;
+
+	pthread_mutex_lock(&m->lock);
+	x = named_entry((void **)&m->sampled, &m->nsampled, &m->sampled_cap, sizeof(*m->sampled),
+			rule);
+	if (x)
+		x->spans += spans;
+	pthread_mutex_unlock(&m->lock);
+	return x ? 0 : -ENOMEM;
 }
 
 void zt_metrics_set_ringbuf_fill(struct zt_metrics *m, uint64_t used_bytes, uint64_t size_bytes)
@@ -617,6 +650,17 @@ static void render_own(struct zt_prom *out, struct zt_metrics *m)
 		zt_prom_sample_u64(out, sent, 2, x->sent);
 		zt_prom_sample_u64(out, dropped, 2, x->dropped);
 		zt_prom_sample_u64(out, failed, 2, x->failed);
+	}
+
+	/* only where a rule samples: ztrace trace keeps every span */
+	if (m->nsampled)
+		zt_prom_family(out, "ztrace_spans_sampled_out_total", ZT_PROM_COUNTER,
+			       "Spans not exported because their trace was left out by the sample "
+			       "fraction of the rule tracing the process.");
+	for (size_t i = 0; i < m->nsampled; i++) {
+		struct zt_prom_label rule[] = {{"rule", m->sampled[i].rule}};
+
+		zt_prom_sample_u64(out, rule, 1, m->sampled[i].spans);
 	}
 
 	zt_prom_family(

@@ -94,6 +94,9 @@ int zt_metrics_set_exported(struct zt_metrics *m, const char *exporter, uint64_t
  * ztrace_ringbuf_fill_ratio shows the highest fill seen since the previous render, since the
  * consumer drains far more often than anyone scrapes and the fill at scrape time is ~0.
  */
+/* Count spans rule's sample fraction left out (ztrace_spans_sampled_out_total). 0/-ENOMEM. */
+int zt_metrics_add_sampled_out(struct zt_metrics *m, const char *rule, uint64_t spans);
+
 void zt_metrics_set_ringbuf_fill(struct zt_metrics *m, uint64_t used_bytes, uint64_t size_bytes);
 
 /*

@@ -18,3 +18,6 @@ _Static_assert(sizeof(struct zt_agg_val) == 32 + 8 * ZT_HIST_BUCKETS, "zt_agg_va
 _Static_assert(sizeof(struct zt_errno_key) == 12, "zt_errno_key size");
 _Static_assert(sizeof(struct zt_thread_stack) == 16 + 32 * ZT_MAX_DEPTH, "zt_thread_stack size");
 _Static_assert(sizeof(struct zt_probe_stats) == 16, "zt_probe_stats size");
+_Static_assert(sizeof(struct zt_target_policy) == 24, "zt_target_policy size");
+_Static_assert(offsetof(struct zt_target_policy, err_val) == 8, "zt_target_policy.err_val");
+_Static_assert(offsetof(struct zt_target_policy, span_min_ns) == 16, "zt_target_policy.span_min");

@@ -81,12 +81,25 @@ void zt_stitch_span(const struct zt_stitch *st, const struct zt_span_rec *rec, s
 	out->depth = rec->depth;
 	memcpy(out->comm, rec->comm, sizeof(out->comm));
 	out->comm[sizeof(out->comm) - 1] = '\0';
+	out->status = zt_stitch_status(&st->rule, rec);
+}
+
+enum zt_span_status zt_stitch_status(const struct zt_error_rule *rule,
+				     const struct zt_span_rec *rec)
+{
 	if (rec->hdr.flags & ZT_SPAN_INCOMPLETE)
-		out->status = ZT_STATUS_INCOMPLETE;
-	else if (rec->hdr.flags & ZT_SPAN_INSTANT)
-		out->status = ZT_STATUS_OK; /* a point event returns nothing to judge */
-	else if (zt_error_rule_match(&st->rule, rec->ret))
-		out->status = ZT_STATUS_ERROR;
-	else
-		out->status = ZT_STATUS_OK;
+		return ZT_STATUS_INCOMPLETE;
+	if (rec->hdr.flags & ZT_SPAN_INSTANT)
+		return ZT_STATUS_OK; /* a point event returns nothing to judge */
+	return zt_error_rule_match(rule, rec->ret) ? ZT_STATUS_ERROR : ZT_STATUS_OK;
+}
+
+bool zt_stitch_sampled_in(const struct zt_stitch *st, uint64_t root_id, double fraction)
+{
+	/* a keyed hash of the root: every span of a trace gets the same answer */
+	uint64_t h = mix64(root_id ^ st->salt[0] ^ st->salt[1]);
+
+	if (fraction >= 1)
+		return true;
+	return (double)h < fraction * 18446744073709551616.0; /* 2^64 */
 }

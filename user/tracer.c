@@ -289,15 +289,21 @@ void zt_session_finish(struct zt_session *t)
 		}
 	}
 	fflush(t->out);
+	if (t->spans_sampled_out)
+		fprintf(stderr,
+			"ztrace: %llu spans sampled out (whole traces, by the rules' sample)\n",
+			(unsigned long long)t->spans_sampled_out);
 	/*
 	 * With every call a span, the span-fed table has exact percentiles; when spans were not all
-	 * made or some were lost, the kernel's counts are the exact ones.
+	 * made, some were lost or sampled out, the kernel's counts are the exact ones.
 	 */
-	if (t->aggregated || lost)
-		fprintf(summary_out(t), "(calls counted in the kernel%s: percentiles from log2 "
-					"buckets)\n",
+	if (t->aggregated || lost || t->spans_sampled_out)
+		fprintf(summary_out(t),
+			"(calls counted in the kernel%s: percentiles from log2 "
+			"buckets)\n",
 			lost ? " because span records were lost" : "");
-	zt_summary_print(t->aggregated || lost ? t->exact : t->summary, summary_out(t));
+	zt_summary_print(t->aggregated || lost || t->spans_sampled_out ? t->exact : t->summary,
+			 summary_out(t));
 	if (overflow)
 		zt_warn("%llu calls nested deeper than %d traced calls were not recorded",
 			(unsigned long long)overflow, ZT_MAX_DEPTH);

@@ -121,6 +121,11 @@
 /* Agent config: rotated record files kept by default, and at most. */
 #define ZT_AGENT_DEFAULT_RECORD_KEEP 3
 #define ZT_AGENT_MAX_RECORD_KEEP 100
+/*
+ * Record file rotation: process entries kept to start every new file with (so each file
+ * reports on its own), in bytes; past it the oldest are forgotten (counted in the stats).
+ */
+#define ZT_STORE_REPLAY_MAX_BYTES (4u << 20)
 /* Container ids: hex digits of a full id, and the shortest prefix a rule may give (docker ps). */
 #define ZT_CONTAINER_ID_LEN 64
 #define ZT_CONTAINER_ID_MIN_PREFIX 12

@@ -36,6 +36,20 @@ enum zt_target_flags {
 	ZT_TARGET_SYSCALLS = 1 << 1, /* syscalls */
 };
 
+/*
+ * A targets map value: what is traced in that process and how its function calls are judged
+ * (the agent's per-rule policy; ztrace trace gives every target its global options).
+ */
+struct zt_target_policy {
+	zt_u8 flags;  /* enum zt_target_flags */
+	zt_u8 err_op; /* enum zt_err_op: which return values are errors */
+	zt_u8 ret32;  /* return values are 32-bit ints */
+	zt_u8 pad0;
+	zt_u32 pad1;
+	zt_s64 err_val;	    /* compared with the return value by err_op */
+	zt_u64 span_min_ns; /* no span for a call that succeeded faster (still aggregated) */
+};
+
 /* zt_span_rec.flags */
 enum zt_span_flags {
 	ZT_SPAN_INCOMPLETE = 1 << 0, /* thread ended before the call returned */

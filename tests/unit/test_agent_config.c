@@ -586,6 +586,11 @@ Test(agent_config, rules_compare_for_reload)
 	cr_assert_not(zt_agent_rule_equal(&a.rules[1], &b.rules[1]));
 	cr_assert_not(zt_agent_rule_equal(&a.rules[2], &b.rules[2]));
 	cr_assert_not(zt_agent_rule_equal(&a.rules[0], &a.rules[2]));
+	/* z differs only in its policy: it stays attached over a reload; y traces more */
+	cr_assert(zt_agent_rule_same_probes(&a.rules[0], &b.rules[0]));
+	cr_assert(zt_agent_rule_same_probes(&a.rules[2], &b.rules[2]));
+	cr_assert_not(zt_agent_rule_same_probes(&a.rules[1], &b.rules[1]));
+	cr_assert_not(zt_agent_rule_same_probes(&a.rules[0], &a.rules[2]));
 	zt_agent_config_free(&a);
 	zt_agent_config_free(&b);
 }
