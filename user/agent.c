@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "agent.h"
@@ -99,6 +100,27 @@ static bool span_policy_of(struct zt_session *s, uint32_t pid, struct zt_span_po
 }
 
 /*
+ * Every rule that selected pid did so by its executable alone: have the kernel select the
+ * next processes of that file at their exec, so that their first calls are not missed while
+ * the agent reads the exec record (it matches them again then, as any other).
+ */
+static void select_file(struct zt_agent *a, uint32_t pid, const struct zt_target_policy *policy)
+{
+	char path[64];
+	struct stat st;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+	if (stat(path, &st))
+		return; /* gone: the next process of the file is matched the slow way */
+	ret = zt_loader_select_file(a->s.loader, st.st_dev, st.st_ino, policy);
+	if (ret)
+		zt_warn("pid %u: the kernel cannot select its executable at exec (%s); later "
+			"processes of it are traced from when the agent matches them",
+			pid, strerror(-ret));
+}
+
+/*
  * Match pid against the rules: it gets the probes of every rule that selects it, and the
  * policy of the first. exec: pid has just exec'd a new program (else found by a /proc scan).
  */
@@ -106,6 +128,7 @@ static void consider(struct zt_agent *a, uint32_t pid, bool exec)
 {
 	struct zt_target_policy policy;
 	size_t nmatch = 0;
+	bool by_exe_only = true;
 	uint8_t flags = 0;
 	struct zt_proc_ident id;
 	int first = 0;
@@ -122,11 +145,14 @@ static void consider(struct zt_agent *a, uint32_t pid, bool exec)
 		if (!first)
 			first = (int)i + 1;
 		nmatch++;
+		by_exe_only &= zt_agent_rule_by_exe_only(rule);
 	}
 	if (flags) {
 		rule_policy(&a->cfg.rules[first - 1], flags, &policy);
 		if (zt_loader_set_target(a->s.loader, (int)pid, &policy))
 			return;
+		if (by_exe_only)
+			select_file(a, pid, &policy);
 		a->selected++;
 		if (pid < a->pid_max) {
 			if (exec || a->rule_of[pid] != first)
@@ -160,6 +186,8 @@ void zt_agent_scan(struct zt_agent *a)
 	DIR *d = opendir("/proc");
 	struct dirent *e;
 
+	/* files are selected again as the rules select their processes */
+	zt_loader_clear_files(a->s.loader);
 	if (!d)
 		return;
 	while ((e = readdir(d))) {

@@ -129,6 +129,12 @@ const struct zt_agent_rule *zt_agent_config_find_rule(const struct zt_agent_conf
  */
 bool zt_agent_rule_matches(const struct zt_agent_rule *r, const struct zt_proc_identity *p);
 
+/*
+ * Whether r selects by executable alone (no name, cgroup, container or pod selector): then
+ * every process of a file it selected once is selected, and the kernel can decide at exec.
+ */
+bool zt_agent_rule_by_exe_only(const struct zt_agent_rule *r);
+
 /* Whether a and b select and trace exactly the same (their line may differ). */
 bool zt_agent_rule_equal(const struct zt_agent_rule *a, const struct zt_agent_rule *b);
 

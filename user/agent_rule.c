@@ -172,3 +172,11 @@ int zt_parse_size(const char *text, uint64_t *bytes)
 	}
 	return -EINVAL;
 }
+
+bool zt_agent_rule_by_exe_only(const struct zt_agent_rule *r)
+{
+	const struct zt_agent_match *m = &r->match;
+
+	return m->exe && !m->comm && !m->cgroup && !m->container_id && !m->k8s_namespace &&
+	       !m->k8s_pod && m->n_k8s_pod_labels == 0;
+}

@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "loader.h"
@@ -245,6 +246,37 @@ int zt_loader_add_target(struct zt_loader *l, int pid, uint8_t flags)
 	/* the session's global policy; its min duration is the control's (aggregate mode) */
 	zt_loader_target_policy(&l->cfg.error_rule, l->cfg.ret32, 0, flags, &t);
 	return zt_loader_set_target(l, pid, &t);
+}
+
+/* The kernel's name of a file (struct zt_file_key) from stat(2)'s. */
+static struct zt_file_key file_key(uint64_t st_dev, uint64_t st_ino)
+{
+	/* user space sees dev_t through new_encode_dev(); the kernel keeps MKDEV's 20-bit minor */
+	struct zt_file_key k = {.dev = ((uint64_t)major(st_dev) << 20) | minor(st_dev),
+				.ino = st_ino};
+
+	return k;
+}
+
+int zt_loader_select_file(struct zt_loader *l, uint64_t st_dev, uint64_t st_ino,
+			  const struct zt_target_policy *policy)
+{
+	struct zt_file_key key = file_key(st_dev, st_ino);
+
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.exec_files), &key, policy, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+void zt_loader_clear_files(struct zt_loader *l)
+{
+	int fd = bpf_map__fd(l->skel->maps.exec_files);
+	struct zt_file_key key;
+
+	/* deleting the first key each time: iterating while deleting could skip entries */
+	while (bpf_map_get_next_key(fd, NULL, &key) == 0)
+		if (bpf_map_delete_elem(fd, &key))
+			break;
 }
 
 int zt_loader_remove_target(struct zt_loader *l, int pid)

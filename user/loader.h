@@ -48,6 +48,17 @@ void zt_loader_target_policy(const struct zt_error_rule *rule, bool ret32, uint6
 int zt_loader_remove_target(struct zt_loader *l, int pid);
 
 /*
+ * Have the kernel make every process that execs the file (st_dev, st_ino as stat(2) gives
+ * them) a target with policy at the exec itself, before its first instruction runs (the agent
+ * still matches it afterwards and may correct it). Needs report_execs. Returns 0 or -errno
+ * (-E2BIG past ZT_MAX_EXEC_FILES files).
+ */
+int zt_loader_select_file(struct zt_loader *l, uint64_t st_dev, uint64_t st_ino,
+			  const struct zt_target_policy *policy);
+/* Forget every file given to zt_loader_select_file. */
+void zt_loader_clear_files(struct zt_loader *l);
+
+/*
  * Attach the entry and return programs to the functions at the n file offsets of path, for
  * process pid (-1: every process that maps the file); ids[i] comes back in every record of
  * offsets[i]. One uprobe_multi link per direction where the kernel has them, else a perf-event

@@ -50,6 +50,15 @@ struct zt_target_policy {
 	zt_u64 span_min_ns; /* no span for a call that succeeded faster (still aggregated) */
 };
 
+/*
+ * An executable file as the kernel names it, the key of the exec_files map: a process that
+ * execs it is made a target at once, before its first instruction (see zt_loader_select_file).
+ */
+struct zt_file_key {
+	zt_u64 dev; /* super_block s_dev: the kernel's MKDEV encoding, major << 20 | minor */
+	zt_u64 ino;
+};
+
 /* zt_span_rec.flags */
 enum zt_span_flags {
 	ZT_SPAN_INCOMPLETE = 1 << 0, /* thread ended before the call returned */

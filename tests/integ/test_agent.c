@@ -156,6 +156,33 @@ static pid_t run_orders(struct zt_proc *agent, const char *n)
 	return pid;
 }
 
+/*
+ * Once the agent selected a process of a file by a rule on its executable alone, the kernel
+ * selects the next processes of that file at their exec: nothing they do is missed, even a
+ * program that is done within a millisecond, before the agent could read its exec.
+ */
+Test(agent, later_processes_of_a_selected_file_are_traced_from_their_first_call)
+{
+	char *argv[] = { orders_bin, "--orders", "3", "--threads", "1", "--sleep-ms", "0",
+			 "--quiet", NULL };
+	struct zt_proc agent = { 0 }, quick[5] = { 0 };
+
+	start_agent(&agent);
+	run_orders(&agent, "1"); /* the first process of the file: the agent attaches to it */
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(zt_run(&quick[i], argv, NULL, RUN_MS), 0);
+	usleep(SETTLE_MS * 1000);
+	for (int i = 0; i < 5; i++) {
+		cr_assert_eq(calls_of(quick[i].pid, "process_order"), 3, "pid %d",
+			     (int)quick[i].pid);
+		cr_assert_eq(calls_of(quick[i].pid, "validate_order"), 3);
+		zt_proc_free(&quick[i]);
+	}
+	zt_proc_signal(&agent, SIGINT);
+	cr_assert_eq(zt_proc_wait(&agent, RUN_MS), 0, "%s", zt_proc_text(&agent, ZT_STDERR));
+	zt_proc_free(&agent);
+}
+
 Test(agent, traces_processes_before_and_after_start_and_no_others)
 {
 	char *wait_argv[] = { orders_bin, "--orders", "5", "--threads", "1", "--wait", "--quiet",
