@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include "export_json.h"
+#include "span_args.h"
 
 /*
  * Length of the well-formed UTF-8 sequence at s (1 to 4), or 0 if the bytes there are not one
@@ -88,6 +89,30 @@ void zt_json_write_string(FILE *out, const char *s)
 	fputc('"', out);
 }
 
+/*
+ * The captured arguments as attributes, after sep: "arg0":42, "arg1":"abc", and for a string
+ * "arg1.truncated":true when it was cut at its limit, "arg1.unreadable":true (and no value)
+ * when its pointer could not be read.
+ */
+static void write_args(FILE *out, const struct zt_args_part *a, const char *sep)
+{
+	struct zt_arg_view v[ZT_ARGS_MAX];
+	size_t n = zt_span_args_list(a, v);
+
+	for (size_t i = 0; i < n; i++, sep = ",") {
+		if (!v[i].is_str) {
+			fprintf(out, "%s\"arg%u\":%" PRId64, sep, v[i].index, v[i].value);
+		} else if (!v[i].text) {
+			fprintf(out, "%s\"arg%u.unreadable\":true", sep, v[i].index);
+		} else {
+			fprintf(out, "%s\"arg%u\":", sep, v[i].index);
+			zt_json_write_string(out, v[i].text);
+			if (v[i].truncated)
+				fprintf(out, ",\"arg%u.truncated\":true", v[i].index);
+		}
+	}
+}
+
 int zt_json_write_span(FILE *out, const struct zt_span *span)
 {
 	char trace_id[33];
@@ -116,6 +141,7 @@ int zt_json_write_span(FILE *out, const struct zt_span *span)
 	if (span->syscall_count)
 		fprintf(out, "\"syscall_count\":%" PRIu32 ",\"syscall_ns\":%" PRIu64,
 			span->syscall_count, span->syscall_ns);
+	write_args(out, &span->args, span->syscall_count ? "," : "");
 	fputs("}}\n", out);
 	return ferror(out) ? -EIO : 0;
 }
