@@ -89,12 +89,7 @@ void zt_json_write_string(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-/*
- * The captured arguments as attributes, after sep: "arg0":42, "arg1":"abc", and for a string
- * "arg1.truncated":true when it was cut at its limit, "arg1.unreadable":true (and no value)
- * when its pointer could not be read.
- */
-static void write_args(FILE *out, const struct zt_args_part *a, const char *sep)
+void zt_json_write_args(FILE *out, const struct zt_args_part *a, const char *sep)
 {
 	struct zt_arg_view v[ZT_ARGS_MAX];
 	size_t n = zt_span_args_list(a, v);
@@ -141,7 +136,7 @@ int zt_json_write_span(FILE *out, const struct zt_span *span)
 	if (span->syscall_count)
 		fprintf(out, "\"syscall_count\":%" PRIu32 ",\"syscall_ns\":%" PRIu64,
 			span->syscall_count, span->syscall_ns);
-	write_args(out, &span->args, span->syscall_count ? "," : "");
+	zt_json_write_args(out, &span->args, span->syscall_count ? "," : "");
 	fputs("}}\n", out);
 	return ferror(out) ? -EIO : 0;
 }

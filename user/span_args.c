@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include "span_args.h"
@@ -75,4 +76,28 @@ void zt_arg_text_escape(const char *text, size_t len, char out[ZT_ARG_TEXT_ESCAP
 		}
 	}
 	out[o] = '\0';
+}
+
+void zt_span_args_print(FILE *out, const struct zt_args_part *a)
+{
+	struct zt_arg_view v[ZT_ARGS_MAX];
+	size_t n = zt_span_args_list(a, v);
+	char text[ZT_ARG_TEXT_ESCAPED_LEN];
+
+	if (!n)
+		return;
+	fputc('(', out);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			fputs(", ", out);
+		if (!v[i].is_str) {
+			fprintf(out, "%" PRId64, v[i].value);
+		} else if (!v[i].text) {
+			fputc('?', out);
+		} else {
+			zt_arg_text_escape(v[i].text, v[i].len, text);
+			fprintf(out, "\"%s\"%s", text, v[i].truncated ? "..." : "");
+		}
+	}
+	fputc(')', out);
 }

@@ -7,6 +7,7 @@
 #define ZTRACE_SPAN_ARGS_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "ztrace/record.h"
@@ -41,5 +42,12 @@ size_t zt_span_args_list(const struct zt_args_part *a, struct zt_arg_view out[ZT
  * become \xNN, so a captured string can neither end the quotes nor send escape sequences.
  */
 void zt_arg_text_escape(const char *text, size_t len, char out[ZT_ARG_TEXT_ESCAPED_LEN]);
+
+/*
+ * For terminals and reports: "(42, \"abc\"...)" in argument order, strings escaped as
+ * zt_arg_text_escape() does, "..." after one cut at its limit, "?" for one that could not be
+ * read. Nothing for a span without captured arguments.
+ */
+void zt_span_args_print(FILE *out, const struct zt_args_part *a);
 
 #endif

@@ -594,7 +594,7 @@ Test(store, damaged_header_is_reported)
 Test(store, newer_version_is_refused)
 {
 	char path[256];
-	uint8_t v2[4] = {2, 0, 0, 0};
+	uint8_t v2[4] = {3, 0, 0, 0};
 	int fd;
 
 	write_three();
@@ -605,7 +605,7 @@ Test(store, newer_version_is_refused)
 	cr_assert_eq(pwrite(fd, v2, 4, 8), 4);
 	close(fd);
 	expect_open_error(path, -EPROTONOSUPPORT,
-			  "record file version 2 is newer than this ztrace reads (version 1)");
+			  "record file version 3 is newer than this ztrace reads (version 2)");
 }
 
 Test(store, creates_private_file_and_refuses_symlinks)
