@@ -24,9 +24,9 @@ struct {
 /* Arguments of open calls, by span id (unique per boot: no tid needed in the key). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	/* preallocated (an allocation per call would cost more than the capture); the agent
+	 * shrinks it to one entry when nothing captures */
 	__uint(max_entries, ZT_MAX_ARG_SLOTS);
-	/* a run without --capture never fills it: allocate as slots are used */
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);
 	__type(value, struct zt_args_part);
 } arg_slots SEC(".maps");

@@ -166,6 +166,9 @@ struct zt_loader *zt_loader_open(const struct zt_loader_config *cfg, char *err, 
 	}
 	ZT_SET_COMMON_RODATA(l->skel, cfg);
 	l->skel->rodata->report_execs = cfg->report_execs;
+	/* without --capture no slot is ever used: do not preallocate them */
+	if (!cfg->capture_args)
+		bpf_map__set_max_entries(l->skel->maps.arg_slots, 1);
 	l->multi = zt_uprobe_multi_supported() && !getenv("ZTRACE_NO_UPROBE_MULTI");
 	if (l->multi) {
 		bpf_program__set_expected_attach_type(l->skel->progs.zt_uprobe_multi_entry,
