@@ -450,11 +450,8 @@ static int cli_parse(int argc, char **argv, struct zt_options *o, char *err, siz
 	return 0;
 }
 
-void zt_options_free(struct zt_options *o)
+static void free_captures(struct zt_options *o)
 {
-	free(o->specs);
-	o->specs = NULL;
-	o->nspecs = 0;
 	for (size_t i = 0; i < o->ncaptures; i++)
 		zt_capture_spec_free(&o->captures[i]);
 	free(o->captures);
@@ -462,11 +459,22 @@ void zt_options_free(struct zt_options *o)
 	o->ncaptures = 0;
 }
 
+void zt_options_free(struct zt_options *o)
+{
+	free(o->specs);
+	o->specs = NULL;
+	o->nspecs = 0;
+	free_captures(o);
+}
+
 int zt_cli_parse(int argc, char **argv, struct zt_options *o, char *err, size_t errlen)
 {
 	int ret = cli_parse(argc, argv, o, err, errlen);
 
-	if (ret)
+	if (ret) {
 		zt_msg_clean(err); /* messages quote arguments, which may hold anything */
+		/* specs may still point into cli_parse's frame: only the captures are ours */
+		free_captures(o);
+	}
 	return ret;
 }
