@@ -45,7 +45,7 @@ enum entry_type {
  * int32_mask, string count, a zero byte, ZT_ARGS_MAX registers (u64), then per string its
  * argument, flags (enum zt_arg_str_flags), length (u16) and that many bytes.
  */
-#define SPAN_ARGS_FIXED_SIZE (4 + 8 * ZT_ARGS_MAX)
+#define SPAN_ARGS_FIXED_SIZE  (4 + 8 * ZT_ARGS_MAX)
 #define SPAN_ARG_STR_HDR_SIZE 4
 
 /* Presence bits for optional strings, in the order they are written. */

@@ -52,7 +52,7 @@
 /* --capture: bytes of a string kept when the spec gives no /LEN, and the most a spec may ask;
  * a longer string is cut there and marked truncated. */
 #define ZT_ARG_STR_DEFAULT 32
-#define ZT_ARG_STR_MAX 64
+#define ZT_ARG_STR_MAX	   64
 /* --capture: calls with captured arguments open at once (kept by span id until they return);
  * a call past this is traced without its arguments and counted. */
 #define ZT_MAX_ARG_SLOTS 8192

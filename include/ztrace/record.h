@@ -94,16 +94,16 @@ enum zt_arg_str_flags {
 };
 
 struct zt_arg_str {
-	zt_u8 arg;   /* register argument index */
-	zt_u8 flags; /* enum zt_arg_str_flags */
-	zt_u16 len;  /* bytes of text, the NUL not counted */
+	zt_u8 arg;		       /* register argument index */
+	zt_u8 flags;		       /* enum zt_arg_str_flags */
+	zt_u16 len;		       /* bytes of text, the NUL not counted */
 	char text[ZT_ARG_STR_MAX + 4]; /* NUL-terminated; zeroed past the NUL */
 };
 
 /* The trailing part of a span record with ZT_SPAN_ARGS. */
 struct zt_args_part {
-	struct zt_arg_spec spec;	      /* what was asked */
-	zt_u64 regs[ZT_ARGS_MAX];	      /* spec.int_mask's registers; the others are 0 */
+	struct zt_arg_spec spec;		  /* what was asked */
+	zt_u64 regs[ZT_ARGS_MAX];		  /* spec.int_mask's registers; the others are 0 */
 	struct zt_arg_str strs[ZT_ARGS_MAX_STRS]; /* the first spec.nstr */
 };
 

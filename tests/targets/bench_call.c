@@ -11,8 +11,9 @@
  *                6.18 rewrites into a call (its optimized uprobe path for USDT-style nops)
  *
  * All three compute i * 3 + 1. A fourth, `args`, calls bench_args(i, i + 1, a 32-byte string)
- * (first instruction `push %rbp`) for the cost of argument capture (--capture). The nop flavour is written in assembly because clang's
- * patchable_function_entry emits `nopl 0x8(%rax,%rax,1)`, which is not the kernel's nop5.
+ * (first instruction `push %rbp`) for the cost of argument capture (--capture). The nop flavour is
+ * written in assembly because clang's patchable_function_entry emits `nopl 0x8(%rax,%rax,1)`, which
+ * is not the kernel's nop5.
  *
  *   bench_call FLAVOUR [--rounds R] [--round-ms MS] [--warmup-ms MS] [--wait]
  *
