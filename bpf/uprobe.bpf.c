@@ -10,14 +10,18 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 SEC("uprobe")
 int BPF_KPROBE(zt_uprobe_entry)
 {
-	zt_push((__u32)bpf_get_attach_cookie(ctx));
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+
+	zt_args_capture(ctx, cookie, zt_push((__u32)cookie));
 	return 0;
 }
 
 SEC("uretprobe")
 int BPF_KRETPROBE(zt_uprobe_return, long ret)
 {
-	zt_pop((__u32)bpf_get_attach_cookie(ctx), ret);
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+
+	zt_pop_flags((__u32)cookie, ret, zt_args_flag(cookie));
 	return 0;
 }
 
@@ -28,14 +32,18 @@ int BPF_KRETPROBE(zt_uprobe_return, long ret)
 SEC("uprobe")
 int BPF_KPROBE(zt_uprobe_multi_entry)
 {
-	zt_push((__u32)bpf_get_attach_cookie(ctx));
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+
+	zt_args_capture(ctx, cookie, zt_push((__u32)cookie));
 	return 0;
 }
 
 SEC("uretprobe")
 int BPF_KRETPROBE(zt_uprobe_multi_return, long ret)
 {
-	zt_pop((__u32)bpf_get_attach_cookie(ctx), ret);
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+
+	zt_pop_flags((__u32)cookie, ret, zt_args_flag(cookie));
 	return 0;
 }
 

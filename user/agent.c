@@ -100,9 +100,9 @@ static bool span_policy_of(struct zt_session *s, uint32_t pid, struct zt_span_po
 }
 
 /*
- * Every rule that selected pid did so by its executable alone: have the kernel select the
- * next processes of that file at their exec, so that their first calls are not missed while
- * the agent reads the exec record (it matches them again then, as any other).
+ * Every rule that selected pid did so by its executable's host path alone: have the kernel select
+ * the next processes of that file at their exec, so that their first calls are not missed while the
+ * agent reads the exec record (it matches them again then, as any other).
  */
 static void select_file(struct zt_agent *a, uint32_t pid, const struct zt_target_policy *policy)
 {
@@ -128,7 +128,7 @@ static void consider(struct zt_agent *a, uint32_t pid, bool exec)
 {
 	struct zt_target_policy policy;
 	size_t nmatch = 0;
-	bool by_exe_only = true;
+	bool by_file = true;
 	uint8_t flags = 0;
 	struct zt_proc_ident id;
 	int first = 0;
@@ -145,13 +145,13 @@ static void consider(struct zt_agent *a, uint32_t pid, bool exec)
 		if (!first)
 			first = (int)i + 1;
 		nmatch++;
-		by_exe_only &= zt_agent_rule_by_exe_only(rule);
+		by_file &= zt_agent_rule_selects_file(rule, id.id.exe);
 	}
 	if (flags) {
 		rule_policy(&a->cfg.rules[first - 1], flags, &policy);
 		if (zt_loader_set_target(a->s.loader, (int)pid, &policy))
 			return;
-		if (by_exe_only)
+		if (by_file)
 			select_file(a, pid, &policy);
 		a->selected++;
 		if (pid < a->pid_max) {
@@ -173,7 +173,10 @@ static void consider(struct zt_agent *a, uint32_t pid, bool exec)
 		zt_session_process(&a->s, pid, NULL);
 		return;
 	}
-	/* an exec into a program no rule selects, or a rule gone: stop tracing that process */
+	/* an exec into a program no rule selects, or a rule gone: stop tracing that process
+	 * (the kernel may have selected it by file at its exec: a hard link of a selected file) */
+	if (exec)
+		zt_loader_remove_target(a->s.loader, (int)pid);
 	if (pid < a->pid_max && a->rule_of[pid]) {
 		zt_loader_remove_target(a->s.loader, (int)pid);
 		a->rule_of[pid] = 0;
@@ -242,7 +245,9 @@ static void options_from_config(struct zt_agent *a, bool *syscalls)
 	o->max_probes = ZT_MAX_PROBES;
 	o->metrics_addr = a->cfg.metrics_addr;
 	o->otlp_url = a->cfg.otlp.endpoint;
-	o->otlp_protocol = a->cfg.otlp.json == 1 ? "http/json" : a->cfg.otlp.json == 0 ? "http/protobuf" : NULL;
+	o->otlp_protocol = a->cfg.otlp.json == 1   ? "http/json"
+			   : a->cfg.otlp.json == 0 ? "http/protobuf"
+						   : NULL;
 	o->otlp_gzip = a->cfg.otlp.gzip;
 	o->output = a->cfg.record.path;
 	if (a->cfg.otlp.headers)
@@ -256,8 +261,8 @@ static void options_from_config(struct zt_agent *a, bool *syscalls)
 
 int zt_cmd_agent(const struct zt_options *cli)
 {
-	struct zt_agent a = { .config_path = cli->config };
-	struct zt_loader_config lcfg = { 0 };
+	struct zt_agent a = {.config_path = cli->config};
+	struct zt_loader_config lcfg = {0};
 	int code = ZT_EXIT_USAGE, ret;
 	bool syscalls;
 	sigset_t sigs;
@@ -269,7 +274,8 @@ int zt_cmd_agent(const struct zt_options *cli)
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	if (zt_agent_config_load(cli->config, &a.cfg, a.s.err, sizeof(a.s.err)))
 		goto fail;
-	zt_log_set_format(a.cfg.log_format == ZT_AGENT_LOG_JSON ? ZT_LOGFMT_JSON : ZT_LOGFMT_LOGFMT);
+	zt_log_set_format(a.cfg.log_format == ZT_AGENT_LOG_JSON ? ZT_LOGFMT_JSON
+								: ZT_LOGFMT_LOGFMT);
 	if (cli->verbose == 0)
 		zt_log_set_level(a.cfg.log_level);
 	if (zt_check_privileges(a.s.err, sizeof(a.s.err)))

@@ -130,10 +130,12 @@ const struct zt_agent_rule *zt_agent_config_find_rule(const struct zt_agent_conf
 bool zt_agent_rule_matches(const struct zt_agent_rule *r, const struct zt_proc_identity *p);
 
 /*
- * Whether r selects by executable alone (no name, cgroup, container or pod selector): then
- * every process of a file it selected once is selected, and the kernel can decide at exec.
+ * Whether r selects every process of the file at host path exe, whatever else is known of it:
+ * r has no selector but exe (no name, cgroup, container or pod) and its glob matches the host
+ * path (a path seen only inside some mount namespace does not say that of every process).
+ * The kernel can then select the file's processes at their exec.
  */
-bool zt_agent_rule_by_exe_only(const struct zt_agent_rule *r);
+bool zt_agent_rule_selects_file(const struct zt_agent_rule *r, const char *exe);
 
 /* Whether a and b select and trace exactly the same (their line may differ). */
 bool zt_agent_rule_equal(const struct zt_agent_rule *a, const struct zt_agent_rule *b);

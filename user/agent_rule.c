@@ -173,10 +173,10 @@ int zt_parse_size(const char *text, uint64_t *bytes)
 	return -EINVAL;
 }
 
-bool zt_agent_rule_by_exe_only(const struct zt_agent_rule *r)
+bool zt_agent_rule_selects_file(const struct zt_agent_rule *r, const char *exe)
 {
 	const struct zt_agent_match *m = &r->match;
 
 	return m->exe && !m->comm && !m->cgroup && !m->container_id && !m->k8s_namespace &&
-	       !m->k8s_pod && m->n_k8s_pod_labels == 0;
+	       !m->k8s_pod && m->n_k8s_pod_labels == 0 && glob_ok(m->exe, exe);
 }

@@ -27,6 +27,7 @@ enum {
 	OPT_LIST_USDT,
 	OPT_CHECK_CONFIG,
 	OPT_AGGREGATE,
+	OPT_CAPTURE,
 };
 
 static const struct option long_options[] = {
@@ -54,6 +55,7 @@ static const struct option long_options[] = {
 	{ "list-usdt", no_argument, NULL, OPT_LIST_USDT },
 	{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
 	{ "aggregate", no_argument, NULL, OPT_AGGREGATE },
+	{ "capture", required_argument, NULL, OPT_CAPTURE },
 	{ "usdt", no_argument, NULL, OPT_LIST_USDT },
 	{ 0 },
 };
@@ -74,6 +76,7 @@ void zt_cli_usage(FILE *out)
 	      "                [--format text|json] [--error-if 'ret<0'] [--otlp URL]\n"
 	      "                [--metrics-addr [HOST:]PORT] [--min-duration DUR] [-q] [-v]\n"
 	      "                [--syscall-spans] [--aggregate] [--ret32]\n"
+	      "                [--capture 'FUNC_GLOB:argN,strN[/LEN],...']\n"
 	      "                [--kprobe-mechanism auto|fentry|kprobe]\n"
 	      "                [-- COMMAND ARGS...]\n"
 	      "  ztrace record -o FILE (same selection options as trace)\n"
@@ -140,6 +143,25 @@ static int parse_pids(const char *text, struct zt_options *o, char *err, size_t 
 		p = *end ? end + 1 : end;
 	}
 	return 0;
+}
+
+/* One more --capture FUNC_GLOB:LIST. Returns 0 or -errno with err. */
+static int add_capture(struct zt_options *o, const char *text, char *err, size_t errlen)
+{
+	struct zt_capture_spec *v = realloc(o->captures, (o->ncaptures + 1) * sizeof(*v));
+	int ret;
+
+	if (!v) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	o->captures = v;
+	ret = zt_capture_spec_parse(text, &v[o->ncaptures], err, errlen);
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	if (!ret)
+		o->ncaptures++;
+	return ret;
 }
 
 static int parse_option(int c, struct zt_options *o, char *err, size_t errlen)
@@ -275,6 +297,8 @@ static int parse_option(int c, struct zt_options *o, char *err, size_t errlen)
 	case OPT_AGGREGATE:
 		o->aggregate = true;
 		return 0;
+	case OPT_CAPTURE:
+		return add_capture(o, optarg, err, errlen);
 	}
 	snprintf(err, errlen, "unknown option: see ztrace help");
 	return -EINVAL;
@@ -426,18 +450,31 @@ static int cli_parse(int argc, char **argv, struct zt_options *o, char *err, siz
 	return 0;
 }
 
+static void free_captures(struct zt_options *o)
+{
+	for (size_t i = 0; i < o->ncaptures; i++)
+		zt_capture_spec_free(&o->captures[i]);
+	free(o->captures);
+	o->captures = NULL;
+	o->ncaptures = 0;
+}
+
 void zt_options_free(struct zt_options *o)
 {
 	free(o->specs);
 	o->specs = NULL;
 	o->nspecs = 0;
+	free_captures(o);
 }
 
 int zt_cli_parse(int argc, char **argv, struct zt_options *o, char *err, size_t errlen)
 {
 	int ret = cli_parse(argc, argv, o, err, errlen);
 
-	if (ret)
+	if (ret) {
 		zt_msg_clean(err); /* messages quote arguments, which may hold anything */
+		/* specs may still point into cli_parse's frame: only the captures are ours */
+		free_captures(o);
+	}
 	return ret;
 }

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include "export_json.h"
+#include "span_args.h"
 
 /*
  * Length of the well-formed UTF-8 sequence at s (1 to 4), or 0 if the bytes there are not one
@@ -88,6 +89,25 @@ void zt_json_write_string(FILE *out, const char *s)
 	fputc('"', out);
 }
 
+void zt_json_write_args(FILE *out, const struct zt_args_part *a, const char *sep)
+{
+	struct zt_arg_view v[ZT_ARGS_MAX];
+	size_t n = zt_span_args_list(a, v);
+
+	for (size_t i = 0; i < n; i++, sep = ",") {
+		if (!v[i].is_str) {
+			fprintf(out, "%s\"arg%u\":%" PRId64, sep, v[i].index, v[i].value);
+		} else if (!v[i].text) {
+			fprintf(out, "%s\"arg%u.unreadable\":true", sep, v[i].index);
+		} else {
+			fprintf(out, "%s\"arg%u\":", sep, v[i].index);
+			zt_json_write_string(out, v[i].text);
+			if (v[i].truncated)
+				fprintf(out, ",\"arg%u.truncated\":true", v[i].index);
+		}
+	}
+}
+
 /* Add "key":"value" to an attributes object unless value is NULL; *sep says what comes first. */
 static void write_attr(FILE *out, const char *key, const char *value, const char **sep)
 {
@@ -136,6 +156,7 @@ int zt_json_write_span(FILE *out, const struct zt_span *span, const struct zt_js
 		write_attr(out, "k8s.namespace.name", c->k8s_namespace, &sep);
 		write_attr(out, "k8s.pod.name", c->k8s_pod_name, &sep);
 	}
+	zt_json_write_args(out, &span->args, sep);
 	fputs("}}\n", out);
 	return ferror(out) ? -EIO : 0;
 }

@@ -24,4 +24,12 @@ int zt_json_write_span(FILE *out, const struct zt_span *span, const struct zt_js
 /* Write s as a JSON string literal (quotes included), escaping as RFC 8259 requires. */
 void zt_json_write_string(FILE *out, const char *s);
 
+/*
+ * The captured arguments (--capture) as object members, the first after sep, the others after
+ * a comma: "arg0":42, "arg1":"abc", and for a string
+ * "arg1.truncated":true when it was cut at its limit, "arg1.unreadable":true (and no value)
+ * when its pointer could not be read.
+ */
+void zt_json_write_args(FILE *out, const struct zt_args_part *a, const char *sep);
+
 #endif

@@ -34,6 +34,7 @@ struct zt_loader {
 	size_t nfds, fds_cap;
 	bool multi; /* attach through uprobe_multi links */
 	struct zt_loader_config cfg;
+	uint8_t *captures; /* [ZT_MAX_PROBES]: probe ids with a --capture spec, NULL if none */
 	int ncpus;
 	/* read-only views of the ring buffer's consumer and producer positions */
 	const volatile unsigned long *rb_consumer, *rb_producer;
@@ -169,6 +170,9 @@ struct zt_loader *zt_loader_open(const struct zt_loader_config *cfg, char *err, 
 	}
 	ZT_SET_COMMON_RODATA(l->skel, cfg);
 	l->skel->rodata->report_execs = cfg->report_execs;
+	/* without --capture no slot is ever used: do not preallocate them */
+	if (!cfg->capture_args)
+		bpf_map__set_max_entries(l->skel->maps.arg_slots, 1);
 	l->multi = zt_uprobe_multi_supported() && !getenv("ZTRACE_NO_UPROBE_MULTI");
 	if (l->multi) {
 		bpf_program__set_expected_attach_type(l->skel->progs.zt_uprobe_multi_entry,
@@ -317,11 +321,34 @@ static int push_link(struct zt_loader *l, struct bpf_link *link)
 /* The kernel's ENOTSUPP (include/linux/errno.h): not in the uapi headers. */
 #define ZT_ENOTSUPP 524
 
+int zt_loader_set_args(struct zt_loader *l, uint32_t probe_id, const struct zt_arg_spec *spec)
+{
+	if (probe_id >= ZT_MAX_PROBES || !l->cfg.capture_args)
+		return -EINVAL;
+	if (!l->captures) {
+		l->captures = calloc(ZT_MAX_PROBES, 1);
+		if (!l->captures)
+			return -ENOMEM;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.arg_specs), &probe_id, spec, BPF_ANY))
+		return -errno;
+	l->captures[probe_id] = 1;
+	return 0;
+}
+
+/* The BPF cookie of probe_id: the id, and whether the probe captures arguments. */
+static uint64_t probe_cookie(const struct zt_loader *l, uint32_t probe_id)
+{
+	bool capture = l->captures && probe_id < ZT_MAX_PROBES && l->captures[probe_id];
+
+	return probe_id | (capture ? ZT_COOKIE_ARGS : 0);
+}
+
 /* One uprobe+uretprobe pair through perf-event links. Returns 0 or -errno. */
 static int attach_pair_perf(struct zt_loader *l, const char *path, uint64_t offset, int pid,
-			    uint32_t probe_id)
+			    uint64_t cookie)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = probe_id);
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie);
 	struct bpf_link *entry, *ret_link;
 	int ret;
 
@@ -453,14 +480,14 @@ int zt_loader_attach_uprobes(struct zt_loader *l, const char *path, int pid,
 		if (refused[i])
 			continue;
 		offs[m] = offsets[i];
-		cookies[m] = ids[i];
+		cookies[m] = probe_cookie(l, ids[i]);
 		where[m++] = i;
 	}
 	if (l->multi) {
 		attached = m ? attach_bisect(l, path, pid, offs, cookies, 0, m, res) : 0;
 	} else {
 		for (size_t k = 0; k < m; k++) {
-			res[k] = attach_pair_perf(l, path, offs[k], pid, (uint32_t)cookies[k]);
+			res[k] = attach_pair_perf(l, path, offs[k], pid, cookies[k]);
 			attached += res[k] == 0;
 		}
 	}
@@ -584,6 +611,7 @@ int zt_loader_probe_stats(struct zt_loader *l, uint32_t probe_id, struct zt_prob
 	for (int i = 0; i < l->ncpus; i++) {
 		out->lost += percpu[i].lost;
 		out->overflow += percpu[i].overflow;
+		out->args_lost += percpu[i].args_lost;
 	}
 	return 0;
 }
@@ -617,6 +645,7 @@ void zt_loader_close(struct zt_loader *l)
 	free(l->fds);
 	free(l->fd_group);
 	free(l->fd_count);
+	free(l->captures);
 	syscall_bpf__destroy(l->sys);
 	uprobe_bpf__destroy(l->skel);
 	free(l);

@@ -26,6 +26,7 @@ struct zt_loader_config {
 	bool report_execs;	      /* ZT_REC_EXEC records for every exec (agent discovery) */
 	bool aggregate;		      /* --aggregate: spans only for slow or failed calls */
 	uint64_t span_min_ns;	      /* with aggregate: "slow" */
+	bool capture_args;	      /* some probe has a --capture spec (zt_loader_set_args) */
 };
 
 struct zt_loader;
@@ -69,6 +70,13 @@ void zt_loader_clear_files(struct zt_loader *l);
 int zt_loader_attach_uprobes(struct zt_loader *l, const char *path, int pid,
 			     const uint64_t *offsets, const uint32_t *ids, size_t n, int *refused,
 			     char *err, size_t errlen);
+
+/*
+ * Make probe_id capture spec's arguments at entry (the loader was opened with capture_args).
+ * Must come before the probe is attached: the capture is marked in its BPF cookie. Returns 0
+ * or -errno (-EINVAL for a probe id out of range or a loader without capture_args).
+ */
+int zt_loader_set_args(struct zt_loader *l, uint32_t probe_id, const struct zt_arg_spec *spec);
 
 /* Whether functions are attached through uprobe_multi links (for -v). */
 bool zt_loader_uses_uprobe_multi(const struct zt_loader *l);
@@ -124,6 +132,7 @@ int zt_loader_share_maps(struct zt_loader *l, struct bpf_object *obj);
 		(skel)->rodata->err_op = (cfg)->error_rule.op;                                     \
 		(skel)->rodata->err_val = (cfg)->error_rule.value;                                 \
 		(skel)->rodata->ret32 = (cfg)->ret32;                                              \
+		(skel)->rodata->capture_args = (cfg)->capture_args;                                \
 	} while (0)
 
 /* The configuration the loader was opened with (rodata of other objects must match it). */

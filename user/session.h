@@ -104,6 +104,11 @@ int zt_session_resolve(struct zt_session *t, int *code);
 /* session_attach.c: attach what was resolved, and the event probes. As above. */
 int zt_session_attach(struct zt_session *t, int *code);
 
+/* session_capture.c: every --capture must match a traced function; else -ENOENT, t->err. */
+int zt_session_check_captures(struct zt_session *t);
+/* session_capture.c: hand each function's --capture to the loader, before it is attached. */
+int zt_session_apply_captures(struct zt_session *t);
+
 /* session_sinks.c */
 /* The process table's entry of pid (made at first sight, and then written to the record
  * file), or NULL. comm may be NULL. */

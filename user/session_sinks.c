@@ -10,6 +10,7 @@
 #include "export_json.h"
 #include "export_text.h"
 #include "session.h"
+#include "span_args.h"
 #include "syscall_names.h"
 
 uint64_t zt_realtime_ns(void)
@@ -113,6 +114,7 @@ int zt_session_handle_record(void *ctx, void *data, size_t size)
 	const struct zt_rec_hdr *hdr = data;
 	struct zt_session *t = ctx;
 	const struct zt_span_rec *rec = data;
+	const struct zt_args_part *args = NULL;
 	struct zt_span span = {0};
 	const struct zt_process_info *pi;
 	struct zt_span_policy policy;
@@ -136,7 +138,18 @@ int zt_session_handle_record(void *ctx, void *data, size_t size)
 			t->on_exec(t, ((const struct zt_exit_rec *)data)->pid);
 		return 0;
 	}
-	if (hdr->type != ZT_REC_SPAN || size != sizeof(*rec)) {
+	if (hdr->type != ZT_REC_SPAN) {
+		t->invalid_records++;
+		return 0;
+	}
+	/* the arguments a probe captured (--capture) trail its record; others keep its size */
+	if (hdr->flags & ZT_SPAN_ARGS) {
+		args = (const struct zt_args_part *)(rec + 1);
+		if (size != sizeof(*rec) + sizeof(*args) || zt_span_args_check(args)) {
+			t->invalid_records++;
+			return 0;
+		}
+	} else if (size != sizeof(*rec)) {
 		t->invalid_records++;
 		return 0;
 	}
@@ -156,10 +169,10 @@ int zt_session_handle_record(void *ctx, void *data, size_t size)
 				zt_metrics_add_sampled_out(t->metrics, policy.rule, 1);
 			return 0;
 		}
-		zt_stitch_span(&t->stitch, rec, &span);
+		zt_stitch_span(&t->stitch, rec, args, &span);
 		span.status = zt_stitch_status(&policy.error_rule, rec);
 	} else {
-		zt_stitch_span(&t->stitch, rec, &span);
+		zt_stitch_span(&t->stitch, rec, args, &span);
 	}
 	emit_span(t, &span, rec->hdr.flags & ZT_SPAN_SYSCALL);
 	return 0;

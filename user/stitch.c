@@ -59,7 +59,8 @@ uint64_t zt_stitch_span_id(const struct zt_stitch *st, uint64_t kernel_id)
 	return id ? id : 1;
 }
 
-void zt_stitch_span(const struct zt_stitch *st, const struct zt_span_rec *rec, struct zt_span *out)
+void zt_stitch_span(const struct zt_stitch *st, const struct zt_span_rec *rec,
+		    const struct zt_args_part *args, struct zt_span *out)
 {
 	uint64_t hi = mix64(rec->root_id ^ st->salt[1]);
 	uint64_t lo = mix64(rec->root_id ^ st->salt[2]);
@@ -81,6 +82,10 @@ void zt_stitch_span(const struct zt_stitch *st, const struct zt_span_rec *rec, s
 	out->depth = rec->depth;
 	memcpy(out->comm, rec->comm, sizeof(out->comm));
 	out->comm[sizeof(out->comm) - 1] = '\0';
+	if (args)
+		out->args = *args;
+	else
+		memset(&out->args, 0, sizeof(out->args));
 	out->status = zt_stitch_status(&st->rule, rec);
 }
 

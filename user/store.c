@@ -332,15 +332,50 @@ static int64_t def_intern(struct zt_store_writer *w, const struct zt_span *s)
 	return w->ndefs - 1;
 }
 
+/* Bytes the captured arguments of a take in a span entry (0 without any). */
+static size_t span_args_size(const struct zt_args_part *a)
+{
+	size_t n;
+
+	if (!zt_span_args_present(a))
+		return 0;
+	n = SPAN_ARGS_FIXED_SIZE;
+	for (unsigned k = 0; k < a->spec.nstr && k < ZT_ARGS_MAX_STRS; k++)
+		n += SPAN_ARG_STR_HDR_SIZE + a->strs[k].len;
+	return n;
+}
+
+/* Write a's arguments at p (span_args_size(a) bytes; see store_format.h). */
+static void put_span_args(uint8_t *p, const struct zt_args_part *a)
+{
+	p[0] = a->spec.int_mask;
+	p[1] = a->spec.int32_mask;
+	p[2] = a->spec.nstr;
+	p[3] = 0;
+	p += 4;
+	for (unsigned i = 0; i < ZT_ARGS_MAX; i++, p += 8)
+		le64_put(p, a->regs[i]);
+	for (unsigned k = 0; k < a->spec.nstr && k < ZT_ARGS_MAX_STRS; k++) {
+		const struct zt_arg_str *s = &a->strs[k];
+
+		p[0] = s->arg;
+		p[1] = s->flags;
+		le16_put(p + 2, s->len);
+		memcpy(p + SPAN_ARG_STR_HDR_SIZE, s->text, s->len);
+		p += SPAN_ARG_STR_HDR_SIZE + s->len;
+	}
+}
+
 int zt_store_add_span(struct zt_store_writer *w, const struct zt_span *s)
 {
 	int64_t id = def_intern(w, s);
+	size_t args = span_args_size(&s->args);
 	uint8_t *p;
 	int ret;
 
 	if (id < 0)
 		return id;
-	ret = entry_begin(w, ENTRY_SPAN, SPAN_BODY_SIZE);
+	ret = entry_begin(w, ENTRY_SPAN, SPAN_BODY_SIZE + args);
 	if (ret)
 		return ret;
 	p = buf_put(&w->payload, SPAN_BODY_SIZE);
@@ -360,6 +395,8 @@ int zt_store_add_span(struct zt_store_writer *w, const struct zt_span *s)
 	p[86] = s->kind;
 	p[87] = s->status;
 	memcpy(p + 88, s->comm, ZT_COMM_LEN);
+	if (args)
+		put_span_args(buf_put(&w->payload, args), &s->args);
 	w->stats.spans++;
 	return entry_end(w);
 }

@@ -24,7 +24,9 @@
 #include "procinfo.h"
 #include "span.h"
 
-#define ZT_STORE_VERSION 1
+/* 2: a span entry may end with the arguments its call captured (--capture); version 1 files,
+ * whose spans have none, read the same. */
+#define ZT_STORE_VERSION 2
 
 struct zt_store_writer;
 struct zt_store_reader;

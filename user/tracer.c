@@ -235,7 +235,7 @@ static FILE *summary_out(const struct zt_session *t)
 
 void zt_session_finish(struct zt_session *t)
 {
-	uint64_t delivered = 0, lost = 0, overflow = 0;
+	uint64_t delivered = 0, lost = 0, overflow = 0, args_lost = 0;
 
 	zt_kprobes_detach(t->kprobes);
 	zt_points_detach(t->points);
@@ -277,6 +277,7 @@ void zt_session_finish(struct zt_session *t)
 		delivered += p->delivered;
 		lost += st.lost;
 		overflow += st.overflow;
+		args_lost += st.args_lost;
 	}
 	if (t->opts->syscalls) {
 		struct zt_probe_stats st = {0};
@@ -307,6 +308,10 @@ void zt_session_finish(struct zt_session *t)
 	if (overflow)
 		zt_warn("%llu calls nested deeper than %d traced calls were not recorded",
 			(unsigned long long)overflow, ZT_MAX_DEPTH);
+	if (args_lost)
+		zt_warn("%llu calls were recorded without their --capture arguments: more than %d "
+			"calls with captured arguments were open at once",
+			(unsigned long long)args_lost, ZT_MAX_ARG_SLOTS);
 	if (t->invalid_records)
 		zt_warn("%llu malformed records from the kernel were ignored",
 			(unsigned long long)t->invalid_records);
@@ -345,6 +350,7 @@ int zt_cmd_trace(const struct zt_options *o)
 			goto fail;
 	}
 	lcfg.syscalls = o->syscalls;
+	lcfg.capture_args = o->ncaptures > 0;
 	lcfg.syscall_selected = t.syscall_selected;
 	lcfg.syscall_spans = o->syscall_spans;
 	lcfg.syscall_min_ns = o->min_duration_ns;

@@ -46,6 +46,18 @@
 #define ZT_MAX_AGGS 16384
 /* (process, syscall, errno) triples counted at once. */
 #define ZT_MAX_ERRNO_KEYS 16384
+/* --capture: integer arguments are the first this many System V x86-64 argument registers
+ * (di, si, dx, cx, r8, r9), read at entry. */
+#define ZT_ARGS_MAX 6
+/* --capture: strings one probe may capture. */
+#define ZT_ARGS_MAX_STRS 2
+/* --capture: bytes of a string kept when the spec gives no /LEN, and the most a spec may ask;
+ * a longer string is cut there and marked truncated. */
+#define ZT_ARG_STR_DEFAULT 32
+#define ZT_ARG_STR_MAX	   64
+/* --capture: calls with captured arguments open at once (kept by span id until they return);
+ * a call past this is traced without its arguments and counted. */
+#define ZT_MAX_ARG_SLOTS 8192
 /* Length of a task's comm, as in the kernel. */
 #define ZT_COMM_LEN 16
 

@@ -47,6 +47,7 @@
 static char ztrace_bin[PATH_MAX];
 static char orders_bin[PATH_MAX];
 static char pricing_lib[PATH_MAX];
+static char args_bin[PATH_MAX];
 
 static const char *const order_specs[] = {
     "process_order", "validate_order", "compute_price", "fib", "slow_io", "u:libpricing.so:*",
@@ -66,6 +67,7 @@ static void setup(void)
 	zt_output_path(ztrace_bin, "ztrace");
 	zt_output_path(orders_bin, "targets/orders");
 	zt_output_path(pricing_lib, "targets/libpricing.so");
+	zt_output_path(args_bin, "targets/args_app");
 	zt_receiver_setup();
 }
 
@@ -408,4 +410,89 @@ Test(otlp, receiver_never_back_sigint_exits_0)
 	cr_expect_gt(zt_count_lines(zt_proc_text(&zt, ZT_STDOUT)), 0);
 	zt_proc_free(&zt);
 	zt_proc_free(&orders);
+}
+
+/*
+ * args_app's calls exported with capture (the argument values as ztrace.argN attributes, a
+ * string cut at its limit flagged) or without (no ztrace.arg attribute, and none of the
+ * process's strings anywhere in the requests).
+ */
+static void export_args(const char *capture, struct zt_received *rcv)
+{
+	struct zt_receiver r;
+	struct zt_argv a = {0};
+	struct zt_proc zt;
+	char url[64];
+	int ret;
+
+	zt_receiver_dir(&r);
+	zt_receiver_start(&r, 0, NULL);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", r.port);
+	zt_argv_add(&a, ztrace_bin);
+	zt_argv_add(&a, "trace");
+	zt_argv_add(&a, "-q");
+	zt_argv_add(&a, "--otlp");
+	zt_argv_add(&a, url);
+	if (capture) {
+		zt_argv_add(&a, "--capture");
+		zt_argv_add(&a, capture);
+	}
+	zt_argv_add(&a, "submit_order");
+	zt_argv_add(&a, "audit_order");
+	zt_argv_add(&a, "--");
+	zt_argv_add(&a, args_bin);
+	ret = zt_run(&zt, a.v, NULL, EXIT_MS);
+	cr_assert_eq(ret, 0, "ztrace exited %d; stderr:\n%s", ret,
+		     tail(zt_proc_text(&zt, ZT_STDERR), OUT_TAIL));
+	zt_proc_free(&zt);
+	zt_receiver_stop(&r);
+	zt_read_received(&r, rcv);
+	zt_receiver_cleanup(&r);
+	cr_assert_eq(rcv->n, 5, "args_app makes 5 calls, the receiver got %zu spans", rcv->n);
+}
+
+/* The attributes of the span whose ztrace.return_value is ret. */
+static const char *attrs_of(const struct zt_received *rcv, const char *ret)
+{
+	for (size_t i = 0; i < rcv->n; i++)
+		if (zt_kv_has(rcv->cols[i][C_ATTRS], "ztrace.return_value", ret))
+			return rcv->cols[i][C_ATTRS];
+	cr_assert_fail("no span returned %s", ret);
+	return NULL;
+}
+
+Test(otlp, captured_arguments_as_span_attributes)
+{
+	struct zt_received rcv;
+	const char *at;
+
+	export_args("submit_order:arg0/i32,str1/8", &rcv);
+	at = attrs_of(&rcv, "3");
+	cr_expect(zt_kv_has(at, "ztrace.arg0", "42") && zt_kv_has(at, "ztrace.arg1", "abc"), "%s", at);
+	cr_expect_null(strstr(at, "truncated"), "%s", at);
+	at = attrs_of(&rcv, "100");
+	cr_expect(zt_kv_has(at, "ztrace.arg0", "-7") && zt_kv_has(at, "ztrace.arg1", "01234567") &&
+		      zt_kv_has(at, "ztrace.arg1.truncated", "true"),
+		  "%s", at);
+	at = attrs_of(&rcv, "-1");
+	cr_expect(zt_kv_has(at, "ztrace.arg0", "9") && zt_kv_has(at, "ztrace.arg1.unreadable", "true"),
+		  "%s", at);
+	at = attrs_of(&rcv, "42"); /* audit_order: no capture asked */
+	cr_expect_null(strstr(at, "ztrace.arg"), "%s", at);
+	zt_received_free(&rcv);
+}
+
+Test(otlp, no_arguments_without_capture)
+{
+	struct zt_received rcv;
+
+	export_args(NULL, &rcv);
+	for (size_t i = 0; i < rcv.n; i++)
+		cr_expect_null(strstr(rcv.cols[i][C_ATTRS], "ztrace.arg"), "%s",
+			       rcv.cols[i][C_ATTRS]);
+	/* the receiver's file holds the decoded requests: no argument string in any */
+	/* quoted: a random hex id may hold the letters */
+	cr_expect_null(strstr(rcv.raw, "\"abc\""), "request:\n%s", tail(rcv.raw, OUT_TAIL));
+	cr_expect_null(strstr(rcv.raw, "secret-token"), "request:\n%s", tail(rcv.raw, OUT_TAIL));
+	zt_received_free(&rcv);
 }
