@@ -657,6 +657,42 @@ int zt_check_privileges(char *err, size_t errlen)
 	return -EPERM;
 }
 
+/* Where the kernel publishes its own BTF; CO-RE relocations need it. */
+#define ZT_KERNEL_BTF_PATH "/sys/kernel/btf/vmlinux"
+
+/*
+ * ZTRACE_TEST_HIDE_FEATURE=btf|ringbuf makes the check below see that feature missing, so the
+ * tests can reach its messages on a kernel that has both; nothing else reads it.
+ */
+static bool feature_hidden(const char *name)
+{
+	const char *hide = getenv("ZTRACE_TEST_HIDE_FEATURE");
+
+	return hide && strcmp(hide, name) == 0;
+}
+
+int zt_check_kernel_features(char *err, size_t errlen)
+{
+	int ret;
+
+	if (feature_hidden("btf") || access(ZT_KERNEL_BTF_PATH, R_OK)) {
+		snprintf(err, errlen,
+			 "this kernel has no BTF (%s: %s): ztrace needs a kernel built with "
+			 "CONFIG_DEBUG_INFO_BTF=y",
+			 ZT_KERNEL_BTF_PATH, feature_hidden("btf") ? strerror(ENOENT) : strerror(errno));
+		return -EOPNOTSUPP;
+	}
+	ret = feature_hidden("ringbuf") ? 0 : libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL);
+	if (ret != 1) {
+		snprintf(err, errlen,
+			 "this kernel has no BPF ring buffer (BPF_MAP_TYPE_RINGBUF%s%s): ztrace needs "
+			 "Linux 5.8 or later",
+			 ret < 0 ? ": " : "", ret < 0 ? strerror(-ret) : "");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 int zt_tracefs_ensure(void)
 {
 	struct stat st;

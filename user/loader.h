@@ -132,6 +132,12 @@ const struct zt_loader_config *zt_loader_get_config(const struct zt_loader *l);
 /* Whether the caller has the privileges BPF tracing needs; if not, err says which are missing. */
 int zt_check_privileges(char *err, size_t errlen);
 
+/*
+ * Whether the kernel has what ztrace cannot run without (BTF, the BPF ring buffer); if not,
+ * err names what is missing and -EOPNOTSUPP is returned. Call with the privileges checked.
+ */
+int zt_check_kernel_features(char *err, size_t errlen);
+
 /* Mount tracefs at /sys/kernel/tracing if it is not there. Returns 0 or -errno. */
 int zt_tracefs_ensure(void);
 

@@ -79,6 +79,11 @@ int zt_session_open_pipeline(struct zt_session *t, const struct zt_loader_config
 {
 	const struct zt_options *o = t->opts;
 
+	/* a kernel that lacks a feature is named, not left to a verifier error */
+	if (zt_check_kernel_features(t->err, sizeof(t->err))) {
+		*code = ZT_EXIT_USAGE;
+		return -EOPNOTSUPP;
+	}
 	t->loader = zt_loader_open(lcfg, t->err, sizeof(t->err));
 	if (!t->loader) {
 		*code = ZT_EXIT_FAILURE;
