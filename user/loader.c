@@ -28,7 +28,7 @@ struct zt_loader {
 	size_t nuprobes;
 	uint32_t group; /* of the attachments made now (zt_loader_set_group) */
 	struct bpf_link *exit_link;
-	struct bpf_link *exec_link;    /* agent discovery */
+	struct bpf_link *exec_link;    /* ends open calls at exec; agent discovery */
 	int *fds;		       /* uprobe_multi link fds */
 	uint32_t *fd_group, *fd_count; /* [fds_cap]: group, and functions the link probes */
 	size_t nfds, fds_cap;
@@ -203,14 +203,13 @@ struct zt_loader *zt_loader_open(const struct zt_loader_config *cfg, char *err, 
 			 strerror(errno));
 		goto fail;
 	}
-	if (cfg->report_execs) {
-		l->exec_link = bpf_program__attach_raw_tracepoint(l->skel->progs.zt_exec,
-								  "sched_process_exec");
-		if (!l->exec_link) {
-			snprintf(err, errlen, "cannot attach to the sched_process_exec tracepoint: %s",
-				 strerror(errno));
-			goto fail;
-		}
+	/* An exec ends the calls open in the old image, and the agent discovers processes. */
+	l->exec_link =
+	    bpf_program__attach_raw_tracepoint(l->skel->progs.zt_exec, "sched_process_exec");
+	if (!l->exec_link) {
+		snprintf(err, errlen, "cannot attach to the sched_process_exec tracepoint: %s",
+			 strerror(errno));
+		goto fail;
 	}
 	return l;
 fail:

@@ -23,7 +23,7 @@ struct zt_loader_config {
 	const bool *syscall_selected; /* [ZT_MAX_SYSCALLS], NULL = all */
 	bool syscall_spans;	      /* a span for every syscall */
 	uint64_t syscall_min_ns;      /* else a span for syscalls at least this slow (0: none) */
-	bool report_execs;	      /* ZT_REC_EXEC records for every exec (agent discovery) */
+	bool report_execs;	      /* ZT_REC_EXEC for every exec, not only targets (agent) */
 	bool aggregate;		      /* --aggregate: spans only for slow or failed calls */
 	uint64_t span_min_ns;	      /* with aggregate: "slow" */
 };

@@ -132,8 +132,12 @@ int zt_session_handle_record(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	if (hdr->type == ZT_REC_EXEC && size == sizeof(struct zt_exit_rec)) {
+		uint32_t pid = ((const struct zt_exit_rec *)data)->pid;
+
+		/* same process, new image: its exe, comm and command line are read again */
+		zt_proctable_remove(t->procs, pid);
 		if (t->on_exec)
-			t->on_exec(t, ((const struct zt_exit_rec *)data)->pid);
+			t->on_exec(t, pid);
 		return 0;
 	}
 	if (hdr->type != ZT_REC_SPAN || size != sizeof(*rec)) {
