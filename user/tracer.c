@@ -313,6 +313,25 @@ void zt_session_finish(struct zt_session *t)
 	(void)delivered;
 }
 
+/*
+ * A -p target that exits while ztrace sets up makes a later step fail on its vanished /proc
+ * files; say what really happened. It is bad input: nothing could be traced.
+ */
+static void explain_target_exit(struct zt_session *t, int *code)
+{
+	for (size_t i = 0; i < t->ntargets; i++) {
+		struct zt_target *tg = &t->targets[i];
+
+		if (!tg->launched && zt_target_poll_exit(tg)) {
+			snprintf(t->err, sizeof(t->err),
+				 "pid %d exited while ztrace was attaching: nothing was traced",
+				 tg->pid);
+			*code = ZT_EXIT_USAGE;
+			return;
+		}
+	}
+}
+
 int zt_cmd_trace(const struct zt_options *o)
 {
 	struct zt_session t = {.opts = o, .out = stdout};
@@ -397,6 +416,7 @@ int zt_cmd_trace(const struct zt_options *o)
 	code = ret ? ZT_EXIT_FAILURE : ZT_EXIT_OK;
 	goto out;
 fail:
+	explain_target_exit(&t, &code);
 	zt_err("%s", t.err);
 out:
 	for (size_t i = 0; i < t.ntargets; i++) {
