@@ -192,7 +192,7 @@ int zt_session_run(struct zt_session *t)
 					t->opts->min_duration_ns ? " and slow ones" : "");
 			}
 		}
-		ring_buffer__consume(t->rb);
+		zt_session_drain(t, false);
 		if ((t->metrics || t->store) &&
 		    zt_monotonic_ms() - last_publish >= ZT_METRICS_REFRESH_MS) {
 			zt_session_publish(t);
@@ -240,7 +240,7 @@ void zt_session_finish(struct zt_session *t)
 	zt_kprobes_detach(t->kprobes);
 	zt_points_detach(t->points);
 	zt_loader_detach(t->loader);
-	ring_buffer__consume(t->rb);
+	zt_session_drain(t, true);
 	zt_session_flush_open_calls(t);
 	zt_collect_finish(&t->collect);
 	zt_session_publish_final(t);
