@@ -62,6 +62,25 @@ void zt_start_tracing(struct zt_proc *zt, struct zt_argv *a)
 		     zt_proc_text(zt, ZT_STDERR));
 }
 
+void zt_trace_waiting_json(const char *ztrace, struct zt_proc *zt, struct zt_proc *target,
+			   const char *bin, const char *const *extra, const char *const *args)
+{
+	struct zt_argv a = {0};
+	char pid[16];
+
+	zt_start_waiting(target, bin, extra);
+	snprintf(pid, sizeof(pid), "%d", (int)target->pid);
+	zt_argv_add(&a, ztrace);
+	zt_argv_add(&a, "trace");
+	zt_argv_add(&a, "--format");
+	zt_argv_add(&a, "json");
+	zt_argv_add(&a, "-p");
+	zt_argv_add(&a, pid);
+	for (; args && *args; args++)
+		zt_argv_add(&a, *args);
+	zt_start_tracing(zt, &a);
+}
+
 void zt_expect_exit(struct zt_proc *p, const char *what, int code, int timeout_ms)
 {
 	int ret = zt_proc_wait(p, timeout_ms);

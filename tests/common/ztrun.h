@@ -38,6 +38,13 @@ void zt_release(struct zt_proc *target);
 /* Starts ztrace with @a and waits for its "tracing" line on stderr. */
 void zt_start_tracing(struct zt_proc *zt, struct zt_argv *a);
 
+/*
+ * Starts @bin --wait with @extra (as zt_start_waiting()) in @target, then @ztrace trace
+ * --format json -p PID with the NULL-terminated @args in @zt, and waits until it traces.
+ */
+void zt_trace_waiting_json(const char *ztrace, struct zt_proc *zt, struct zt_proc *target,
+			   const char *bin, const char *const *extra, const char *const *args);
+
 /* Waits up to @timeout_ms for @p to exit with @code (128 + N: killed by signal N). */
 void zt_expect_exit(struct zt_proc *p, const char *what, int code, int timeout_ms);
 

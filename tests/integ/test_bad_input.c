@@ -840,21 +840,12 @@ Test(bad_input, sigkill_while_recording)
  */
 Test(bad_input, target_crashes_mid_call)
 {
+	static const char *const args[] = {"crash_*", NULL};
 	struct zt_proc crasher, zt;
 	struct zt_spans spans;
-	struct zt_argv a = {0};
 	const struct zt_span *warm = NULL, *outer = NULL, *middle = NULL, *inner = NULL;
-	char pid[16];
 
-	zt_start_waiting(&crasher, crasher_bin, NULL);
-	snprintf(pid, sizeof(pid), "%d", (int)crasher.pid);
-	av_ztrace(&a, "trace");
-	zt_argv_add(&a, "--format");
-	zt_argv_add(&a, "json");
-	zt_argv_add(&a, "-p");
-	zt_argv_add(&a, pid);
-	zt_argv_add(&a, "crash_*");
-	zt_start_tracing(&zt, &a);
+	zt_trace_waiting_json(ztrace_bin, &zt, &crasher, crasher_bin, NULL, args);
 	zt_release(&crasher);
 	zt_expect_exit(&crasher, "crasher", 128 + SIGSEGV, EXIT_MS);
 	zt_expect_exit(&zt, "ztrace", 0, EXIT_MS);
@@ -904,23 +895,15 @@ Test(bad_input, target_crashes_mid_call)
  */
 static void check_recursion(int depth)
 {
-	char depth_arg[16], pid[16], want[128], done[96];
+	char depth_arg[16], want[128], done[96];
 	const char *extra[] = {"--depth", depth_arg, NULL};
+	static const char *const args[] = {"dive", NULL};
 	const struct zt_span *by_level[SPAN_STACK_DEPTH + 1] = {0};
 	struct zt_proc target, zt;
 	struct zt_spans spans;
-	struct zt_argv a = {0};
 
 	snprintf(depth_arg, sizeof(depth_arg), "%d", depth);
-	zt_start_waiting(&target, recurse_bin, extra);
-	snprintf(pid, sizeof(pid), "%d", (int)target.pid);
-	av_ztrace(&a, "trace");
-	zt_argv_add(&a, "--format");
-	zt_argv_add(&a, "json");
-	zt_argv_add(&a, "-p");
-	zt_argv_add(&a, pid);
-	zt_argv_add(&a, "dive");
-	zt_start_tracing(&zt, &a);
+	zt_trace_waiting_json(ztrace_bin, &zt, &target, recurse_bin, extra, args);
 	zt_release(&target);
 	zt_expect_exit(&target, "recurse", 0, EXIT_MS);
 	snprintf(done, sizeof(done), "ready %d\nrecurse: depth=%d calls=%d\n", (int)target.pid,
@@ -979,21 +962,13 @@ Test(bad_input, recursion_deeper_than_uretprobe_limit)
 Test(bad_input, many_short_lived_threads)
 {
 	static bool seen[THREADS];
+	static const char *const args[] = {"thread_work", NULL};
 	struct zt_proc target, zt;
 	struct zt_spans spans;
-	struct zt_argv a = {0};
-	char pid[16], want[96];
+	char want[96];
 	const char *out;
 
-	zt_start_waiting(&target, threads_bin, NULL);
-	snprintf(pid, sizeof(pid), "%d", (int)target.pid);
-	av_ztrace(&a, "trace");
-	zt_argv_add(&a, "--format");
-	zt_argv_add(&a, "json");
-	zt_argv_add(&a, "-p");
-	zt_argv_add(&a, pid);
-	zt_argv_add(&a, "thread_work");
-	zt_start_tracing(&zt, &a);
+	zt_trace_waiting_json(ztrace_bin, &zt, &target, threads_bin, NULL, args);
 	zt_release(&target);
 	zt_expect_exit(&target, "threads", 0, EXIT_MS);
 	zt_expect_exit(&zt, "ztrace", 0, EXIT_MS);

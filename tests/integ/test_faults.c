@@ -378,23 +378,14 @@ static void run_exec(const char *exe, const char *const *then, struct zt_proc *z
 		     struct zt_spans *spans)
 {
 	const char *extra[16] = {"--calls", CALLS_BEFORE_EXEC, "--exec"};
+	static const char *const args[] = {"exec_*", NULL};
 	const struct zt_span *outer, *middle;
 	size_t n = 3, before = 0;
-	struct zt_argv a = {0};
 	struct zt_proc target;
-	char pid[16];
 
 	for (; *then; then++)
 		extra[n++] = *then;
-	zt_start_waiting(&target, exe, extra);
-	snprintf(pid, sizeof(pid), "%d", (int)target.pid);
-	av_ztrace(&a, "trace");
-	zt_argv_add(&a, "--format");
-	zt_argv_add(&a, "json");
-	zt_argv_add(&a, "-p");
-	zt_argv_add(&a, pid);
-	zt_argv_add(&a, "exec_*");
-	zt_start_tracing(zt, &a);
+	zt_trace_waiting_json(ztrace_bin, zt, &target, exe, extra, args);
 	zt_release(&target);
 	zt_expect_exit(&target, "execer", 0, EXIT_MS);
 	zt_expect_exit(zt, "ztrace", 0, EXIT_MS);
@@ -493,22 +484,13 @@ Test(faults, flood_accounts_every_call)
 	const char *extra[] = {"--threads", FLOOD_THREADS, "--duration-ms", FLOOD_MS, NULL};
 	long long produced = -1, delivered, lost;
 	long hwm = 0, kb;
+	static const char *const args[] = {"bench_span", NULL};
 	struct zt_proc target, zt;
-	struct zt_argv a = {0};
 	struct zt_spans spans;
 	const char *line, *err;
-	char pid[16];
 	int ret;
 
-	zt_start_waiting(&target, producer_bin, extra);
-	snprintf(pid, sizeof(pid), "%d", (int)target.pid);
-	av_ztrace(&a, "trace");
-	zt_argv_add(&a, "--format");
-	zt_argv_add(&a, "json");
-	zt_argv_add(&a, "-p");
-	zt_argv_add(&a, pid);
-	zt_argv_add(&a, "bench_span");
-	zt_start_tracing(&zt, &a);
+	zt_trace_waiting_json(ztrace_bin, &zt, &target, producer_bin, extra, args);
 	zt_release(&target);
 	/* ztrace's stdout unread: it blocks once the pipe is full */
 	usleep(FLOOD_STALL_MS * 1000);
@@ -556,22 +538,11 @@ Test(faults, flood_accounts_every_call)
 Test(faults, flood_does_not_delay_duration)
 {
 	const char *extra[] = {"--threads", FLOOD_THREADS, "--duration-ms", FLOOD_LONG_MS, NULL};
+	static const char *const args[] = {"-d", FLOOD_SHORT_S, "bench_span", NULL};
 	struct zt_proc target, zt;
-	struct zt_argv a = {0};
 	long long start;
-	char pid[16];
 
-	zt_start_waiting(&target, producer_bin, extra);
-	snprintf(pid, sizeof(pid), "%d", (int)target.pid);
-	av_ztrace(&a, "trace");
-	zt_argv_add(&a, "--format");
-	zt_argv_add(&a, "json");
-	zt_argv_add(&a, "-d");
-	zt_argv_add(&a, FLOOD_SHORT_S);
-	zt_argv_add(&a, "-p");
-	zt_argv_add(&a, pid);
-	zt_argv_add(&a, "bench_span");
-	zt_start_tracing(&zt, &a);
+	zt_trace_waiting_json(ztrace_bin, &zt, &target, producer_bin, extra, args);
 	start = zt_now_ms();
 	zt_release(&target);
 	zt_expect_exit(&zt, "ztrace", 0, atoi(FLOOD_LONG_MS));
@@ -607,28 +578,16 @@ Test(faults, otlp_endpoint_never_answers)
 	unsigned long long sent, dropped, failed;
 	long long calls, delivered, lost, t_end;
 	struct zt_proc target, zt;
-	struct zt_argv a = {0};
 	struct zt_spans spans;
-	char url[64], pid[16];
+	char url[64];
+	const char *args[] = {"--otlp", url, "-d", HANG_DURATION_S, "process_order", NULL};
 	unsigned int port;
 	const char *err, *line;
 	int fd = silent_listener(&port);
 
 	cr_assert_eq(setenv("OTEL_EXPORTER_OTLP_TIMEOUT", HANG_TIMEOUT_MS, 1), 0);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u", port);
-	zt_start_waiting(&target, orders_bin, extra);
-	snprintf(pid, sizeof(pid), "%d", (int)target.pid);
-	av_ztrace(&a, "trace");
-	zt_argv_add(&a, "--format");
-	zt_argv_add(&a, "json");
-	zt_argv_add(&a, "--otlp");
-	zt_argv_add(&a, url);
-	zt_argv_add(&a, "-d");
-	zt_argv_add(&a, HANG_DURATION_S);
-	zt_argv_add(&a, "-p");
-	zt_argv_add(&a, pid);
-	zt_argv_add(&a, "process_order");
-	zt_start_tracing(&zt, &a);
+	zt_trace_waiting_json(ztrace_bin, &zt, &target, orders_bin, extra, args);
 	zt_release(&target);
 	t_end = zt_now_ms() + atoi(HANG_DURATION_S) * 1000;
 	zt_expect_exit(&zt, "ztrace", 0, atoi(HANG_DURATION_S) * 1000 + HANG_EXIT_MS);
