@@ -11,7 +11,7 @@
 FAULTS_ASAN_BIN := $(ASAN_DIR)/ztrace
 FAULTS_ASAN_REPORTS := $(abspath $(ASAN_DIR))/fault-reports
 FAULTS_ASAN_TESTS := \
-	"$(OUTPUT)/tests/integ/test_faults --filter faults/@(exec_*|otlp_*|pid_exits_*|reused_*|unreadable_*|bad_otlp_url|missing_*)" \
+	"$(OUTPUT)/tests/integ/test_faults --filter faults/@(exec_*|flood_does_not_*|otlp_*|pid_exits_*|reused_*|unreadable_*|bad_otlp_url|missing_*)" \
 	"$(OUTPUT)/tests/integ/test_bad_input --filter bad_input/@(target_crashes_mid_call|nonexistent_pid|malformed_specs)" \
 	"$(OUTPUT)/tests/integ/test_uprobe --filter uprobe/sigint_flushes_open_calls_as_incomplete"
 
