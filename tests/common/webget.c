@@ -60,7 +60,7 @@ long zt_http_get(const char *url, char **body)
 	return status;
 }
 
-double zt_prom_sample(const char *text, const char *series)
+double zt_exposition_value(const char *text, const char *series)
 {
 	size_t n = strlen(series);
 

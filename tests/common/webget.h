@@ -16,6 +16,6 @@ long zt_http_get(const char *url, char **body);
  * Value of the sample of series (name and labels exactly as ztrace writes them) in an
  * exposition, or -1 when absent.
  */
-double zt_prom_sample(const char *text, const char *series);
+double zt_exposition_value(const char *text, const char *series);
 
 #endif

@@ -252,7 +252,7 @@ static char *scrape_until(struct zt_proc *zt, unsigned int port, pid_t pid, cons
 	for (;;) {
 		free(body);
 		cr_assert_eq(zt_http_get(url, &body), 200, "GET %s failed", url);
-		if (zt_prom_sample(body, series) == want)
+		if (zt_exposition_value(body, series) == want)
 			return body;
 		cr_assert_lt(zt_now_ms(), deadline, "no '%s %g' in:\n%s", series, want, body);
 		zt_proc_pump(zt, POLL_MS);

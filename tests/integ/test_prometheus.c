@@ -150,7 +150,7 @@ static char *scrape_settled(struct session *s)
 		free(body);
 		status = zt_http_get(url, &body);
 		cr_assert_eq(status, 200, "GET %s: %ld", url, status);
-		if (zt_prom_sample(body, series) == ORDERS_CALLS)
+		if (zt_exposition_value(body, series) == ORDERS_CALLS)
 			return body;
 		cr_assert_lt(zt_now_ms(), deadline, "no '%s %d' in:\n%s", series, ORDERS_CALLS,
 			     tail(body, OUT_TAIL));
@@ -174,11 +174,11 @@ Test(prometheus, promtool_checks_live_endpoint, .init = setup)
 	    "ztrace_function_errors_total{pid=\"%d\",comm=\"orders\",function=\"process_order\","
 	    "binary=\"%s\"}",
 	    s.worker.pid, orders_bin);
-	cr_assert_eq(zt_prom_sample(body, series), ORDERS_ERRORS, "%s", tail(body, OUT_TAIL));
+	cr_assert_eq(zt_exposition_value(body, series), ORDERS_ERRORS, "%s", tail(body, OUT_TAIL));
 	snprintf(series, sizeof(series),
 		 "ztrace_syscalls_total{pid=\"%d\",comm=\"orders\",syscall=\"clock_nanosleep\"}",
 		 s.worker.pid);
-	cr_assert_eq(zt_prom_sample(body, series), ORDERS_CALLS, "%s", tail(body, OUT_TAIL));
+	cr_assert_eq(zt_exposition_value(body, series), ORDERS_CALLS, "%s", tail(body, OUT_TAIL));
 
 	ret = zt_proc_spawn(&promtool, argv, NULL);
 	cr_assert_eq(ret, 0, "cannot run promtool: %s", strerror(-ret));
