@@ -678,15 +678,17 @@ int zt_check_kernel_features(char *err, size_t errlen)
 		snprintf(err, errlen,
 			 "this kernel has no BTF (%s: %s): ztrace needs a kernel built with "
 			 "CONFIG_DEBUG_INFO_BTF=y",
-			 ZT_KERNEL_BTF_PATH, feature_hidden("btf") ? strerror(ENOENT) : strerror(errno));
+			 ZT_KERNEL_BTF_PATH,
+			 feature_hidden("btf") ? strerror(ENOENT) : strerror(errno));
 		return -EOPNOTSUPP;
 	}
 	ret = feature_hidden("ringbuf") ? 0 : libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL);
 	if (ret != 1) {
-		snprintf(err, errlen,
-			 "this kernel has no BPF ring buffer (BPF_MAP_TYPE_RINGBUF%s%s): ztrace needs "
-			 "Linux 5.8 or later",
-			 ret < 0 ? ": " : "", ret < 0 ? strerror(-ret) : "");
+		snprintf(
+		    err, errlen,
+		    "this kernel has no BPF ring buffer (BPF_MAP_TYPE_RINGBUF%s%s): ztrace needs "
+		    "Linux 5.8 or later",
+		    ret < 0 ? ": " : "", ret < 0 ? strerror(-ret) : "");
 		return -EOPNOTSUPP;
 	}
 	return 0;

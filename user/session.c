@@ -89,8 +89,8 @@ int zt_session_open_pipeline(struct zt_session *t, const struct zt_loader_config
 		*code = ZT_EXIT_FAILURE;
 		return -EINVAL;
 	}
-	t->rb = ring_buffer__new(bpf_map__fd(zt_loader_events(t->loader)),
-				 zt_session_drain_record, t, NULL);
+	t->rb = ring_buffer__new(bpf_map__fd(zt_loader_events(t->loader)), zt_session_drain_record,
+				 t, NULL);
 	t->summary = zt_summary_new();
 	t->exact = zt_summary_new();
 	t->procs = zt_proctable_new();

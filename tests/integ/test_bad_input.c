@@ -43,7 +43,7 @@
 /* -d for runs that must be refused: bounds the test if ztrace wrongly accepts one. */
 #define REFUSED_DURATION "2"
 
-#define ARGV_MAX     32
+#define ARGV_MAX 32
 
 /* tests/targets/crasher.c */
 #define CRASHER_WARMUP_RET 42

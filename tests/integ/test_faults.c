@@ -428,8 +428,8 @@ Test(faults, exec_of_a_traced_file_mid_call)
 	scratch_make(&s, "execer", "execer_next");
 	then[0] = s.link;
 	run_exec(s.exe, then, &zt, &spans);
-	cr_assert_eq(spans.n, (size_t)(atoi(CALLS_BEFORE_EXEC) + 2 + atoi(CALLS_AFTER_EXEC)),
-		     "%s", zt_proc_text(&zt, ZT_STDOUT));
+	cr_assert_eq(spans.n, (size_t)(atoi(CALLS_BEFORE_EXEC) + 2 + atoi(CALLS_AFTER_EXEC)), "%s",
+		     zt_proc_text(&zt, ZT_STDOUT));
 	outer = only(&spans, "exec_outer", "incomplete");
 	for (size_t i = 0; i < spans.n; i++) {
 		const struct zt_span *sp = &spans.v[i];
@@ -439,7 +439,8 @@ Test(faults, exec_of_a_traced_file_mid_call)
 		after++;
 		cr_assert_str_eq(sp->comm, "execer_next", "a stale name after the exec");
 		cr_assert_str_eq(sp->status, "ok");
-		cr_assert_str_eq(sp->parent_span_id, "", "a call of the new image nested in the old");
+		cr_assert_str_eq(sp->parent_span_id, "",
+				 "a call of the new image nested in the old");
 		cr_assert_str_neq(sp->trace_id, outer->trace_id);
 		cr_assert_geq(sp->start_ns, only(&spans, "exec_middle", "incomplete")->end_ns,
 			      "the old image's calls ended after the new image started");
@@ -513,12 +514,13 @@ Test(faults, flood_accounts_every_call)
 	err = zt_proc_text(&zt, ZT_STDERR);
 	summary_events(err, &delivered, &lost);
 	zt_parse_spans(&zt, &spans);
-	cr_log_info("flood: produced %lld, delivered %lld, lost %lld, ztrace VmHWM %ld kB", produced,
-		    delivered, lost, hwm);
+	cr_log_info("flood: produced %lld, delivered %lld, lost %lld, ztrace VmHWM %ld kB",
+		    produced, delivered, lost, hwm);
 	cr_assert_gt(lost, 0, "no record was lost: no flood (%lld calls)", produced);
 	cr_assert_eq(summary_calls(err, "bench_span"), produced, "the kernel's count:\n%s", err);
 	cr_assert_eq((long long)spans.n, delivered, "span lines vs delivered");
-	/* calls after the switch make no record, so records <= calls; the summary counts them all */
+	/* calls after the switch make no record, so records <= calls; the summary counts them all
+	 */
 	cr_assert_not_null(strstr(err, "ztrace: warning: ring buffer over 50% full: switched to "
 				       "in-kernel aggregation (spans only for failed calls)\n"),
 			   "%s", err);
@@ -573,8 +575,8 @@ static int silent_listener(unsigned int *port)
 
 Test(faults, otlp_endpoint_never_answers)
 {
-	const char *extra[] = {"--orders", "100000", "--sleep-ms", HANG_ORDER_SLEEP, "--quiet",
-			       NULL};
+	const char *extra[] = {"--orders",	 "100000",  "--sleep-ms",
+			       HANG_ORDER_SLEEP, "--quiet", NULL};
 	unsigned long long sent, dropped, failed;
 	long long calls, delivered, lost, t_end;
 	struct zt_proc target, zt;
@@ -653,8 +655,8 @@ Test(faults, pid_exits_during_attach)
 		snprintf(want_exited, sizeof(want_exited),
 			 "ztrace: pid %s exited while ztrace was attaching: nothing was traced\n",
 			 pid);
-		snprintf(want_gone, sizeof(want_gone), "ztrace: pid %s has exited: nothing to trace\n",
-			 pid);
+		snprintf(want_gone, sizeof(want_gone),
+			 "ztrace: pid %s has exited: nothing to trace\n", pid);
 		snprintf(want_none, sizeof(want_none),
 			 "ztrace: no process with pid %s: check the pid (ps -p %s)\n", pid, pid);
 		if (code == 2) {
@@ -668,8 +670,9 @@ Test(faults, pid_exits_during_attach)
 			cr_assert_eq(code, 0, "sleep %s: ztrace exited %d:\n%s", lifetimes[i], code,
 				     err);
 			cr_assert_not_null(strstr(err, ZT_TRACING_LINE), "%s", err);
-			cr_assert_not_null(strstr(zt_proc_text(&zt, ZT_STDOUT), "events: delivered "),
-					   "%s", zt_proc_text(&zt, ZT_STDOUT));
+			cr_assert_not_null(
+			    strstr(zt_proc_text(&zt, ZT_STDOUT), "events: delivered "), "%s",
+			    zt_proc_text(&zt, ZT_STDOUT));
 		}
 		zt_expect_exit(&target, "sleep", 0, EXIT_MS);
 		zt_proc_free(&zt);

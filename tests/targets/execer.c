@@ -60,8 +60,9 @@ int main(int argc, char **argv)
 			exec_argv = &argv[i + 1];
 			break;
 		} else {
-			fprintf(stderr,
-				"usage: execer [--wait] [--calls N] [--hold] [--exec PATH ARG...]\n");
+			fprintf(
+			    stderr,
+			    "usage: execer [--wait] [--calls N] [--hold] [--exec PATH ARG...]\n");
 			return 2;
 		}
 	}
