@@ -1,13 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Test helper: a free loopback port, HTTP GET with libcurl, and reading Prometheus samples. */
+/* Test helper: HTTP GET with libcurl, and reading samples of a Prometheus exposition. */
 #ifndef ZT_TEST_WEBGET_H
 #define ZT_TEST_WEBGET_H
 
 /* How long one GET may take, in milliseconds. */
 #define ZT_HTTP_TIMEOUT_MS 5000
-
-/* A TCP port on 127.0.0.1 that was free a moment ago. */
-unsigned int zt_free_port(void);
 
 /* GET url. Returns the HTTP status (0 when nothing answered); *body is malloc'd or NULL. */
 long zt_http_get(const char *url, char **body);
