@@ -36,6 +36,9 @@
 #define ZT_OUT_BUF_BYTES 16384
 /* How often the consumer drains the ring buffer when nobody woke it, in milliseconds. */
 #define ZT_POLL_INTERVAL_MS 10
+/* Records the consumer takes from the ring buffer before it looks at its clock, signals and
+ * the ring buffer's fill again (about 10 ms of work). */
+#define ZT_DRAIN_BATCH_RECORDS 16384
 /* How often the metrics registry is refreshed from the kernel's aggregates, in ms. */
 #define ZT_METRICS_REFRESH_MS 1000
 /* Syscall numbers the syscall tracer knows (x86_64 has fewer than this). */
