@@ -72,6 +72,28 @@ static __always_inline struct zt_thread_stack *zt_stack_get(__u32 tid, bool crea
 	return st;
 }
 
+/*
+ * Remember the name the thread's outermost open call is made under, for the records of calls
+ * that end without a return: by then an exec may have renamed the thread (see zt_rec_comm).
+ */
+static __always_inline void zt_stack_note_comm(struct zt_thread_stack *st)
+{
+	bpf_get_current_comm(st->comm, sizeof(st->comm));
+}
+
+/*
+ * The comm of record r made from st: for a call that never returned, the name it was made
+ * under, not the name of the image an exec replaced it with.
+ */
+static __always_inline void zt_rec_comm(struct zt_span_rec *r, struct zt_thread_stack *st,
+					__u16 flags)
+{
+	if (flags & ZT_SPAN_INCOMPLETE)
+		__builtin_memcpy(r->comm, st->comm, sizeof(r->comm));
+	else
+		bpf_get_current_comm(r->comm, sizeof(r->comm));
+}
+
 /* Open a call on the current thread. Returns its span id, 0 when it was not recorded. */
 static __always_inline __u64 zt_push(__u32 probe_id)
 {
@@ -104,8 +126,10 @@ static __always_inline __u64 zt_push(__u32 probe_id)
 	f->probe_id = probe_id;
 	f->syscall_ns = 0;
 	f->syscall_count = 0;
-	if (d == 0)
+	if (d == 0) {
 		st->root_id = f->span_id;
+		zt_stack_note_comm(st);
+	}
 	f->start_ns = bpf_ktime_get_ns();
 	return f->span_id;
 }
@@ -179,7 +203,7 @@ static __noinline void zt_emit(struct zt_thread_stack *st, __u32 d_flags, __u64 
 	r->depth = d;
 	r->pad0 = 0;
 	r->pad1 = 0;
-	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	zt_rec_comm(r, st, flags);
 	zt_args_append(r, args);
 	zt_args_release(args, f->span_id);
 	zt_submit(r);
@@ -296,21 +320,43 @@ static __always_inline void zt_pop(__u32 probe_id, __s64 ret)
 	zt_pop_flags(probe_id, ret, 0);
 }
 
-/* The thread is ending: every open call on it is incomplete. */
-static __always_inline void zt_flush_thread(void)
+/*
+ * Thread tid of process tgid will make no more returns: every call open on it is incomplete,
+ * ended at now, and its stack is freed.
+ */
+static __always_inline void zt_flush_tid(__u32 tgid, __u32 tid, __u64 now)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 now = bpf_ktime_get_ns();
-	struct zt_thread_stack *st;
-	__u32 tid = (__u32)pid_tgid;
+	struct zt_thread_stack *st = zt_stack_get(tid, false);
 
-	st = zt_stack_get(tid, false);
 	if (!st)
 		return;
 	if (st->depth > 0)
 		zt_emit_incomplete(st, st->depth > ZT_MAX_DEPTH ? ZT_MAX_DEPTH - 1 : st->depth - 1,
-				   0, pid_tgid, now);
+				   0, (__u64)tgid << 32 | tid, now);
 	bpf_map_delete_elem(&stacks, &tid);
+}
+
+/* The thread is ending: every open call on it is incomplete. */
+static __always_inline void zt_flush_thread(void)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	zt_flush_tid(pid_tgid >> 32, (__u32)pid_tgid, bpf_ktime_get_ns());
+}
+
+/*
+ * An exec by thread old_tid of process tgid. de_thread() has killed the other threads (each
+ * flushed its own stack on its way out) and, when old_tid was not the leader, moved the
+ * exec'ing thread to the leader's pid: its calls sit on the stack of old_tid, which no thread
+ * has any more. Ends them, and whatever the leader's stack still holds, at the exec.
+ */
+static __always_inline void zt_flush_exec(__u32 tgid, __u32 old_tid)
+{
+	__u64 now = bpf_ktime_get_ns();
+
+	zt_flush_tid(tgid, old_tid, now);
+	if (old_tid != tgid)
+		zt_flush_tid(tgid, tgid, now);
 }
 
 /*

@@ -85,12 +85,13 @@ static __always_inline void zt_select_by_file(__u32 tgid)
  * forgets what it cached about the old image (and the agent matches the new one).
  */
 SEC("raw_tp/sched_process_exec")
-int zt_exec(void *ctx)
+int BPF_PROG(zt_exec, struct task_struct *p, pid_t old_pid)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct zt_exit_rec *r;
 
-	zt_flush_thread();
+	/* old_pid: the exec'ing thread's tid before de_thread() gave it the leader's */
+	zt_flush_exec(tgid, old_pid);
 	if (!report_execs && !zt_traced_for(tgid, ZT_TARGET_FUNCS | ZT_TARGET_SYSCALLS))
 		return 0;
 	zt_select_by_file(tgid);

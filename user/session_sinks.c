@@ -248,21 +248,13 @@ void zt_session_flush_open_calls(struct zt_session *t)
 			    .tid = key,
 			    .depth = (uint16_t)(d - 1),
 			};
-			char path[64];
-			FILE *comm;
-
 			/* syscall frames carry the syscall number above ZT_AGG_SYSCALL_BASE */
 			if (f->probe_id >= ZT_AGG_SYSCALL_BASE) {
 				rec.hdr.flags |= ZT_SPAN_SYSCALL;
 				rec.probe_id = f->probe_id - ZT_AGG_SYSCALL_BASE;
 			}
-			snprintf(path, sizeof(path), "/proc/%u/task/%u/comm", st.tgid, key);
-			comm = fopen(path, "r");
-			if (comm) {
-				if (fgets(rec.comm, sizeof(rec.comm), comm))
-					rec.comm[strcspn(rec.comm, "\n")] = '\0';
-				fclose(comm);
-			}
+			/* the name the calls were made under (the stack keeps it) */
+			memcpy(rec.comm, st.comm, sizeof(rec.comm));
 			zt_session_handle_record(t, &rec, sizeof(rec));
 		}
 	}

@@ -166,6 +166,9 @@ struct zt_thread_stack {
 	zt_u64 root_id; /* root span of the trace the thread is in */
 	zt_u32 depth;	/* open calls, including ones past ZT_MAX_DEPTH that were not stored */
 	zt_u32 tgid;
+	/* the thread's name when its outermost open call was made: an exec renames the thread
+	 * before the calls it ends are reported */
+	char comm[ZT_COMM_LEN];
 	struct zt_frame frames[ZT_MAX_DEPTH];
 };
 

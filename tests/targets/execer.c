@@ -4,16 +4,20 @@
  * itself with another program from inside two traced calls, so tests can check what a tracer
  * makes of calls that an exec ends (they never return) and of the new image.
  *
- *   execer [--wait] [--calls N] [--hold] [--exec PATH ARG...]
+ *   execer [--wait] [--calls N] [--hold] [--from-thread] [--exec PATH ARG...]
  *
  * --wait prints "ready <pid>" and blocks for a byte (or EOF) on stdin first. Then
  *   exec_work(i)        for i = 0..N-1, returning i
  * and with --exec:
  *   exec_outer()        calls exec_middle()
  *   exec_middle()       execv(PATH, [PATH, ARG...]): neither call ever returns
- * (an execv that fails prints "execer: exec PATH: ERROR" and exits 1). Without --exec it
+ * (an execv that fails prints "execer: exec PATH: ERROR" and exits 1). With --from-thread a
+ * second thread makes the exec while the main thread blocks in
+ *   exec_hold()         which never returns either: the exec kills the main thread
+ * so the kernel hands the exec'ing thread the main thread's pid. Without --exec it
  * prints "execer: pid=P calls=N" and, with --hold, blocks for another byte before exiting 0.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include "target_util.h"
@@ -42,10 +46,35 @@ ZT_TARGET_FN long exec_outer(char **argv)
 	return exec_middle(argv);
 }
 
+/* Set once the main thread is inside exec_hold(): the exec waits for it. */
+static volatile int holding;
+
+/* Blocks the main thread inside a traced call until the exec kills it. */
+ZT_TARGET_FN long exec_hold(void)
+{
+	holding = 1;
+	for (;;)
+		pause();
+	return 0;
+}
+
+/* The second thread of --from-thread: execs once the main thread holds. */
+static void *exec_thread(void *argv)
+{
+	long err;
+
+	while (!holding)
+		zt_target_sleep_ms(1);
+	err = exec_outer(argv);
+	fprintf(stderr, "execer: exec %s: %s\n", ((char **)argv)[0], strerror((int)-err));
+	exit(1);
+}
+
 int main(int argc, char **argv)
 {
 	long calls = 0, sum = 0, err;
-	int wait = 0, hold = 0, i;
+	int wait = 0, hold = 0, from_thread = 0, i;
+	pthread_t thread;
 	char **exec_argv = NULL;
 
 	for (i = 1; i < argc; i++) {
@@ -53,6 +82,8 @@ int main(int argc, char **argv)
 			wait = 1;
 		} else if (!strcmp(argv[i], "--hold")) {
 			hold = 1;
+		} else if (!strcmp(argv[i], "--from-thread")) {
+			from_thread = 1;
 		} else if (!strcmp(argv[i], "--calls") && i + 1 < argc &&
 			   !zt_target_parse_long(argv[i + 1], 0, MAX_CALLS, &calls)) {
 			i++;
@@ -62,7 +93,8 @@ int main(int argc, char **argv)
 		} else {
 			fprintf(
 			    stderr,
-			    "usage: execer [--wait] [--calls N] [--hold] [--exec PATH ARG...]\n");
+			    "usage: execer [--wait] [--calls N] [--hold] [--from-thread] [--exec "
+			    "PATH ARG...]\n");
 			return 2;
 		}
 	}
@@ -70,6 +102,15 @@ int main(int argc, char **argv)
 		return 1;
 	for (long c = 0; c < calls; c++)
 		sum += exec_work(c);
+	if (exec_argv && from_thread) {
+		fflush(stdout);
+		errno = pthread_create(&thread, NULL, exec_thread, exec_argv);
+		if (errno) {
+			perror("execer: pthread_create");
+			return 1;
+		}
+		exec_hold();
+	}
 	if (exec_argv) {
 		fflush(stdout);
 		err = exec_outer(exec_argv);

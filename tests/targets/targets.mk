@@ -60,7 +60,7 @@ $(TARGET_DIR)/args_app: tests/targets/args_app.c $(TARGET_MK) | $(TARGET_DIR)
 
 $(TARGET_DIR)/execer: tests/targets/execer.c $(TARGET_MK) | $(TARGET_DIR)
 	$(call msg,CC,$@)
-	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) $< -o $@
+	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) $< -lpthread -o $@
 
 $(TARGET_DIR)/threads: tests/targets/threads.c $(TARGET_MK) | $(TARGET_DIR)
 	$(call msg,CC,$@)
