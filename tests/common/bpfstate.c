@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/bpf.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +57,8 @@ static int scan_fdinfo(const char *path, struct zt_bpf_ids *ids)
 			ret = add_id(&ids->links, &ids->n_links, id);
 		else if (sscanf(line, "prog_id: %u", &id) == 1)
 			ret = add_id(&ids->progs, &ids->n_progs, id);
+		else if (sscanf(line, "map_id: %u", &id) == 1)
+			ret = add_id(&ids->maps, &ids->n_maps, id);
 	}
 	fclose(f);
 	return ret;
@@ -85,6 +89,7 @@ void zt_bpf_ids_free(struct zt_bpf_ids *ids)
 {
 	free(ids->links);
 	free(ids->progs);
+	free(ids->maps);
 	memset(ids, 0, sizeof(*ids));
 }
 
@@ -114,6 +119,70 @@ int zt_bpf_link_exists(unsigned int id)
 int zt_bpf_prog_exists(unsigned int id)
 {
 	return object_exists(BPF_PROG_GET_FD_BY_ID, id);
+}
+
+/*
+ * Appends the keys of map @fd (4-byte keys) to @keys[*@n..@max). Returns 0, -E2BIG past @max, or
+ * -errno.
+ */
+static int map_u32_keys(int fd, unsigned int *keys, size_t max, size_t *n)
+{
+	union bpf_attr attr;
+	unsigned int key, next;
+	bool first = true;
+
+	for (;;) {
+		memset(&attr, 0, sizeof(attr));
+		attr.map_fd = fd;
+		attr.key = first ? 0 : (uint64_t)(uintptr_t)&key;
+		attr.next_key = (uint64_t)(uintptr_t)&next;
+		if (sys_bpf(BPF_MAP_GET_NEXT_KEY, &attr))
+			return errno == ENOENT ? 0 : -errno;
+		if (*n == max)
+			return -E2BIG;
+		keys[(*n)++] = next;
+		key = next;
+		first = false;
+	}
+}
+
+int zt_bpf_map_u32_keys(pid_t pid, const char *name, unsigned int *keys, size_t max, size_t *n)
+{
+	struct zt_bpf_ids ids = {0};
+	bool found = false;
+	int ret;
+
+	*n = 0;
+	ret = zt_fdinfo_bpf_ids(pid, &ids);
+	for (size_t i = 0; !ret && i < ids.n_maps; i++) {
+		struct bpf_map_info info;
+		union bpf_attr attr;
+		int fd;
+
+		memset(&attr, 0, sizeof(attr));
+		attr.map_id = ids.maps[i];
+		fd = sys_bpf(BPF_MAP_GET_FD_BY_ID, &attr);
+		if (fd < 0) {
+			/* closed meanwhile: not one of the maps asked about any more */
+			ret = errno == ENOENT ? 0 : -errno;
+			continue;
+		}
+		memset(&info, 0, sizeof(info));
+		memset(&attr, 0, sizeof(attr));
+		attr.info.bpf_fd = fd;
+		attr.info.info_len = sizeof(info);
+		attr.info.info = (uint64_t)(uintptr_t)&info;
+		if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr)) {
+			ret = -errno;
+		} else if (!strcmp(info.name, name)) {
+			found = true;
+			ret = info.key_size == sizeof(unsigned int) ? map_u32_keys(fd, keys, max, n)
+								    : -EINVAL;
+		}
+		close(fd);
+	}
+	zt_bpf_ids_free(&ids);
+	return ret ? ret : found ? 0 : -ENOENT;
 }
 
 int zt_uprobe_events_count(const char *needle, size_t *count)

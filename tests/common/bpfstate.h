@@ -16,6 +16,8 @@ struct zt_bpf_ids {
 	size_t n_links;
 	unsigned int *progs; /* program ids ("prog_id:", of program fds and of links) */
 	size_t n_progs;
+	unsigned int *maps; /* map ids ("map_id:", of map fds) */
+	size_t n_maps;
 };
 
 /*
@@ -31,6 +33,14 @@ int zt_bpf_link_exists(unsigned int id);
 
 /* Returns 1 when the BPF program with @id exists, 0 when it does not, or -errno. */
 int zt_bpf_prog_exists(unsigned int id);
+
+/*
+ * Collects into @keys (room for @max) the 4-byte keys of every BPF map named @name that @pid
+ * holds open, e.g. the tids in a tracer's per-thread map; *@n is set to their count. Returns 0,
+ * -ENOENT when @pid holds no map of that name, -EINVAL when its keys are not 4 bytes, -E2BIG
+ * past @max, or -errno.
+ */
+int zt_bpf_map_u32_keys(pid_t pid, const char *name, unsigned int *keys, size_t max, size_t *n);
 
 /*
  * Counts the lines of /sys/kernel/tracing/uprobe_events (uprobes created through tracefs)

@@ -24,8 +24,10 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "common/bpfstate.h"
 #include "common/jsonl.h"
 #include "common/runproc.h"
 #include "common/testenv.h"
@@ -52,6 +54,8 @@
 /* Exec: calls before and after the exec, and the two calls the exec never returns from. */
 #define CALLS_BEFORE_EXEC "2"
 #define CALLS_AFTER_EXEC  "3"
+/* Room for the keys of ztrace's per-thread stacks map: far more than the threads traced. */
+#define STACK_KEYS_MAX 64
 
 /*
  * Flood: FLOOD_THREADS threads call bench_span as fast as they can for FLOOD_MS while the test
@@ -393,6 +397,9 @@ static void run_exec(const char *exe, const char *const *then, struct zt_proc *z
 
 	outer = only(spans, "exec_outer", "incomplete");
 	middle = only(spans, "exec_middle", "incomplete");
+	/* the name they were called under, not the one the exec gave the process */
+	cr_assert_str_eq(outer->comm, "execer");
+	cr_assert_str_eq(middle->comm, "execer");
 	cr_assert_str_eq(outer->parent_span_id, "");
 	cr_assert_str_eq(middle->parent_span_id, outer->span_id);
 	cr_assert_str_eq(middle->trace_id, outer->trace_id);
@@ -469,6 +476,86 @@ Test(faults, exec_of_another_program_mid_call)
 		     atoi(CALLS_BEFORE_EXEC));
 	zt_spans_free(&spans);
 	zt_proc_free(&zt);
+}
+
+/* CLOCK_REALTIME now, in ns: what span times are exported in. */
+static long long realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * A second thread execs from inside two traced calls while the main thread blocks in a third:
+ * the exec kills the main thread and moves the exec'ing one to the main thread's pid. All three
+ * calls end, incomplete and under the old name, at the exec (not when ztrace detaches), and
+ * ztrace keeps no per-thread stack for the exec'ing thread's old tid. The new image's calls are
+ * not asserted: the kernel ties a pid's uprobes to the task of the thread that died.
+ */
+Test(faults, exec_from_a_thread_mid_call)
+{
+	const char *extra[] = {"--calls", CALLS_BEFORE_EXEC, "--from-thread", "--exec", NULL,
+			       "--calls", CALLS_AFTER_EXEC,  "--hold",	      NULL};
+	static const char *const args[] = {"exec_*", NULL};
+	const struct zt_span *hold, *outer, *middle;
+	unsigned int tids[STACK_KEYS_MAX];
+	struct zt_proc zt, target;
+	size_t n_tids, before = 0;
+	struct zt_spans spans;
+	long long exec_seen;
+	struct scratch s;
+	int ret;
+
+	scratch_make(&s, "execer", "execer_next");
+	extra[4] = s.link;
+	zt_trace_waiting_json(ztrace_bin, &zt, &target, s.exe, extra, args);
+	zt_release(&target);
+	ret = zt_proc_wait_line(&target, ZT_STDOUT, "execer: pid=", EXIT_MS, NULL, 0);
+	cr_assert_eq(ret, 0, "the new image did not hold (%s): %s", strerror(-ret),
+		     zt_proc_text(&target, ZT_STDERR));
+	exec_seen = realtime_ns();
+	/* at most the new image's thread: the old tid's stack went with the exec */
+	ret = zt_bpf_map_u32_keys(zt.pid, "stacks", tids, STACK_KEYS_MAX, &n_tids);
+	cr_assert_eq(ret, 0, "ztrace's stacks map: %s", strerror(-ret));
+	for (size_t i = 0; i < n_tids; i++)
+		cr_assert_eq(tids[i], (unsigned int)target.pid, "a stack kept for tid %u", tids[i]);
+	zt_release(&target);
+	zt_expect_exit(&target, "execer", 0, EXIT_MS);
+	zt_expect_exit(&zt, "ztrace", 0, EXIT_MS);
+	zt_parse_spans(&zt, &spans);
+
+	hold = only(&spans, "exec_hold", "incomplete");
+	outer = only(&spans, "exec_outer", "incomplete");
+	middle = only(&spans, "exec_middle", "incomplete");
+	cr_assert_eq(hold->tid, target.pid);
+	cr_assert_neq(outer->tid, target.pid, "the exec was not made by the second thread");
+	cr_assert_eq(middle->tid, outer->tid);
+	cr_assert_str_eq(middle->parent_span_id, outer->span_id);
+	cr_assert_str_eq(outer->parent_span_id, "");
+	cr_assert_str_eq(hold->parent_span_id, "");
+	/* one exec ended both at once, before the new image ran; the main thread died first */
+	cr_assert_eq(outer->end_ns, middle->end_ns);
+	cr_assert_lt(outer->end_ns, exec_seen, "the exec'ing thread's calls ended at the detach");
+	cr_assert_leq(hold->end_ns, outer->end_ns);
+	for (size_t i = 0; i < spans.n; i++) {
+		const struct zt_span *sp = &spans.v[i];
+
+		cr_assert_eq(sp->pid, target.pid);
+		if (strcmp(sp->comm, "execer"))
+			continue;
+		before++;
+		cr_assert_lt(sp->start_ns, outer->end_ns, "%s under the old name", sp->name);
+		if (!strcmp(sp->name, EXECER_FN))
+			cr_assert_str_eq(sp->status, "ok");
+	}
+	cr_assert_eq(before, (size_t)atoi(CALLS_BEFORE_EXEC) + 3, "%s",
+		     zt_proc_text(&zt, ZT_STDOUT));
+	zt_spans_free(&spans);
+	zt_proc_free(&zt);
+	zt_proc_free(&target);
+	scratch_remove(&s);
 }
 
 /* --- event flood --- */

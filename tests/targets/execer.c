@@ -59,7 +59,7 @@ ZT_TARGET_FN long exec_hold(void)
 }
 
 /* The second thread of --from-thread: execs once the main thread holds. */
-static void *exec_thread(void *argv)
+static void *second_thread(void *argv)
 {
 	long err;
 
@@ -104,7 +104,7 @@ int main(int argc, char **argv)
 		sum += exec_work(c);
 	if (exec_argv && from_thread) {
 		fflush(stdout);
-		errno = pthread_create(&thread, NULL, exec_thread, exec_argv);
+		errno = pthread_create(&thread, NULL, second_thread, exec_argv);
 		if (errno) {
 			perror("execer: pthread_create");
 			return 1;
