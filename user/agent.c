@@ -166,10 +166,8 @@ static void consider(struct zt_agent *a, uint32_t pid, bool exec)
 			a->rule_of[pid] = first;
 		}
 		/* read its /proc facts now (resource attributes, pid-reuse identity); an exec
-		 * in a process already selected (a pod's shell) replaced what was read before */
+		 * in a process already known (a pod's shell) was read again by the session */
 		zt_proctable_set_pods_dir(a->s.procs, a->cfg.k8s_pods_dir);
-		if (exec)
-			zt_proctable_remove(a->s.procs, pid);
 		zt_session_process(&a->s, pid, NULL);
 		return;
 	}

@@ -246,36 +246,25 @@ out:
 	return code;
 }
 
-/* The last process recorded with pid, or NULL. */
-static const struct zt_store_process *last_process(const struct zt_store_reader *r, uint32_t pid)
-{
-	size_t n;
-	const struct zt_store_process *procs = zt_store_processes(r, &n);
-
-	while (n--)
-		if (procs[n].pid == pid)
-			return &procs[n];
-	return NULL;
-}
-
 /* JSON lines, streamed: nothing but the reader's strings is kept. */
 static int export_jsonl(struct loaded *l, FILE *out)
 {
 	const struct zt_store_process *p = NULL;
 	size_t nprocs = 0, seen = SIZE_MAX; /* no lookup yet */
+	uint64_t n = 0, from = 0, until = 0;
 	struct zt_span s;
 	uint32_t pid = 0;
-	uint64_t n = 0;
 	int ret;
 
 	while ((ret = zt_store_next_span(l->r, &s)) > 0) {
 		struct zt_json_container c = {0};
 
-		/* spans come in runs of one process: look it up again when the run or the
+		/* spans come in runs of one process image: look it up again when the run or the
 		 * process list (which the reader may have moved) changes */
 		zt_store_processes(l->r, &nprocs);
-		if (s.pid != pid || nprocs != seen) {
-			p = last_process(l->r, s.pid);
+		if (s.pid != pid || nprocs != seen || s.start_ns < from || s.start_ns >= until) {
+			p = zt_store_process_of(l->r, s.pid, s.start_ns, &until);
+			from = p ? p->exec_ns : 0;
 			pid = s.pid;
 			seen = nprocs;
 		}
@@ -293,7 +282,7 @@ static int export_jsonl(struct loaded *l, FILE *out)
 	return load_finish(l, n);
 }
 
-/* Process order, then time: each process's spans become one contiguous OTLP group. */
+/* Process order, then time: each process image's spans become one contiguous OTLP group. */
 static int span_pid_cmp(const void *a, const void *b)
 {
 	const struct zt_span *x = a, *y = b;
@@ -306,8 +295,8 @@ static int span_pid_cmp(const void *a, const void *b)
 }
 
 /*
- * Write spans[0..n) (sorted by pid) as one OTLP/JSON request line: a group per process.
- * Returns 0 or -errno.
+ * Write spans[0..n) (sorted by pid, then time) as one OTLP/JSON request line: a group per
+ * process image (an exec starts another). Returns 0 or -errno.
  */
 static int otlp_json_line(struct loaded *l, const struct zt_span *spans, size_t n, FILE *out)
 {
@@ -318,6 +307,8 @@ static int otlp_json_line(struct loaded *l, const struct zt_span *spans, size_t 
 	    .host_name = zt_store_get_header(l->r)->hostname,
 	    .groups = groups,
 	};
+	const struct zt_store_process *p = NULL;
+	uint64_t until = 0;
 	int ret = 0;
 
 	if (!groups || !infos) {
@@ -325,16 +316,16 @@ static int otlp_json_line(struct loaded *l, const struct zt_span *spans, size_t 
 		goto out;
 	}
 	for (size_t i = 0; i < n && !ret; i++) {
-		const struct zt_store_process *p;
 		size_t g;
 
-		if (i && spans[i].pid == spans[i - 1].pid) {
+		/* in time order, a process's image changes only at its next exec */
+		if (i && spans[i].pid == spans[i - 1].pid && spans[i].start_ns < until) {
 			groups[batch.n_groups - 1].n++;
 			continue;
 		}
+		p = zt_store_process_of(l->r, spans[i].pid, spans[i].start_ns, &until);
 		g = batch.n_groups++;
 		groups[g] = (struct zt_otlp_group){.spans = &spans[i], .n = 1};
-		p = last_process(l->r, spans[i].pid);
 		if (p) {
 			ret = zt_store_process_to_info(&infos[g], p);
 			groups[g].proc = &infos[g];

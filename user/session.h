@@ -111,6 +111,10 @@ int zt_session_check_captures(struct zt_session *t);
 int zt_session_apply_captures(struct zt_session *t);
 
 /* session_sinks.c */
+/* Write pi (may be NULL) to the record file, if there is one; exec_ns: the unix ns of the
+ * exec that started its image, 0 when none was seen. */
+void zt_session_record_process(struct zt_session *t, const struct zt_process_info *pi,
+			       uint64_t exec_ns);
 /* The process table's entry of pid (made at first sight, and then written to the record
  * file), or NULL. comm may be NULL. */
 const struct zt_process_info *zt_session_process(struct zt_session *t, uint32_t pid,

@@ -93,6 +93,18 @@ static void emit_span(struct zt_session *t, struct zt_span *s, bool syscall)
 		zt_summary_add(t->summary, s);
 }
 
+void zt_session_record_process(struct zt_session *t, const struct zt_process_info *pi,
+			       uint64_t exec_ns)
+{
+	struct zt_store_process sp;
+
+	if (!t->store || !pi)
+		return;
+	zt_store_process_from_info(&sp, pi);
+	sp.exec_ns = exec_ns;
+	zt_store_add_process(t->store, &sp);
+}
+
 const struct zt_process_info *zt_session_process(struct zt_session *t, uint32_t pid,
 						 const char *comm)
 {
@@ -100,13 +112,25 @@ const struct zt_process_info *zt_session_process(struct zt_session *t, uint32_t 
 	bool created;
 
 	pi = zt_proctable_get(t->procs, pid, comm, &created);
-	if (created && pi && t->store) {
-		struct zt_store_process sp;
-
-		zt_store_process_from_info(&sp, pi);
-		zt_store_add_process(t->store, &sp);
-	}
+	if (created)
+		zt_session_record_process(t, pi, 0);
 	return pi;
+}
+
+/*
+ * pid exec'd at mono_ns (CLOCK_MONOTONIC): same process, new image, whose exe, comm and command
+ * line replace the old one's. When the old image was known, the new one is read now, while it
+ * surely runs, and gets its own record file entry that starts at the exec: the spans from
+ * before the exec keep the old image's.
+ */
+static void session_process_exec(struct zt_session *t, uint32_t pid, uint64_t mono_ns)
+{
+	bool known = zt_proctable_peek(t->procs, pid);
+
+	zt_proctable_remove(t->procs, pid);
+	if (known)
+		zt_session_record_process(t, zt_proctable_get(t->procs, pid, NULL, NULL),
+					  mono_ns + t->stitch.mono_to_real_ns);
 }
 
 int zt_session_handle_record(void *ctx, void *data, size_t size)
@@ -136,8 +160,7 @@ int zt_session_handle_record(void *ctx, void *data, size_t size)
 	if (hdr->type == ZT_REC_EXEC && size == sizeof(struct zt_exit_rec)) {
 		uint32_t pid = ((const struct zt_exit_rec *)data)->pid;
 
-		/* same process, new image: its exe, comm and command line are read again */
-		zt_proctable_remove(t->procs, pid);
+		session_process_exec(t, pid, hdr->ts_ns);
 		if (t->on_exec)
 			t->on_exec(t, pid);
 		return 0;

@@ -528,6 +528,8 @@ int zt_store_add_process(struct zt_store_writer *w, const struct zt_store_proces
 		len += str_size(strs[i]);
 		flags |= strs[i] ? 1u << i : 0;
 	}
+	if (p->exec_ns)
+		len += PROC_EXEC_SIZE;
 	ret = entry_begin(w, ENTRY_PROCESS, len);
 	if (ret)
 		return ret;
@@ -537,6 +539,8 @@ int zt_store_add_process(struct zt_store_writer *w, const struct zt_store_proces
 	le64_put(q + 8, p->start_time);
 	for (int i = 0; i < PROC_NSTRINGS; i++)
 		str_put(&w->payload, strs[i]);
+	if (p->exec_ns)
+		le64_put(buf_put(&w->payload, PROC_EXEC_SIZE), p->exec_ns);
 	w->stats.processes++;
 	if (w->path)
 		replay_keep(w, q - ENTRY_HDR_SIZE, ENTRY_HDR_SIZE + len);

@@ -46,6 +46,12 @@ struct zt_store_process {
 	bool service_name_from_env; /* service_name came from the target's environment */
 	const char *container_id;
 	const char *resource_attrs; /* the target's OTEL_RESOURCE_ATTRIBUTES, raw */
+	/*
+	 * Unix ns of the exec that started this image of the process, 0 when ztrace saw none: a
+	 * process that execs gets one entry per image, and a span belongs to the image it started
+	 * in (zt_store_process_of).
+	 */
+	uint64_t exec_ns;
 };
 
 /* Point out's fields at info's (nothing is copied: out lives no longer than info). */
@@ -190,6 +196,16 @@ int zt_store_next_span(struct zt_store_reader *r, struct zt_span *out);
  * pid recorded twice appears twice. Owned by r.
  */
 const struct zt_store_process *zt_store_processes(const struct zt_store_reader *r, size_t *n);
+
+/*
+ * The entry of the image of process pid that a span starting at start_ns (unix ns) ran in:
+ * of the entries read so far with that pid, the last in file order that began (exec_ns) at or
+ * before start_ns, else the first. NULL when pid has none. *until_ns (may be NULL) is set to
+ * the next exec of pid after start_ns (UINT64_MAX if none): spans of pid that start from the
+ * entry's exec_ns up to it have the same answer. Owned by r; a later read may move it.
+ */
+const struct zt_store_process *zt_store_process_of(const struct zt_store_reader *r, uint32_t pid,
+						   uint64_t start_ns, uint64_t *until_ns);
 
 /*
  * Where and why reading stopped. *offset is the file offset of the first byte not read as part

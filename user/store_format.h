@@ -54,6 +54,11 @@ enum entry_type {
 #define DEF_HAS_BINARY	      (1u << 2)
 #define PROC_NSTRINGS	      6
 #define PROC_SERVICE_FROM_ENV (1u << 31)
+/*
+ * A process entry ends with the u64 exec_ns of its image when there was an exec (not 0): a
+ * reader that predates it ignores the trailing bytes, so version 2 files stay readable by both.
+ */
+#define PROC_EXEC_SIZE 8
 
 /* ---- little-endian helpers ---- */
 

@@ -404,11 +404,13 @@ static int decode_process(struct zt_store_reader *r, struct cursor *c, struct zt
 	char *copies[PROC_NSTRINGS] = {NULL};
 	struct zt_store_process *q;
 	uint32_t pid = cur_u32(c), flags = cur_u32(c);
-	uint64_t start = cur_u64(c);
+	uint64_t start = cur_u64(c), exec_ns;
 	bool failed = false;
 
 	for (int i = 0; i < PROC_NSTRINGS; i++)
 		strs[i] = cur_str(c, flags & (1u << i));
+	/* absent before processes had one entry per exec */
+	exec_ns = c->left >= PROC_EXEC_SIZE ? cur_u64(c) : 0;
 	if (c->bad)
 		return 1;
 	if (r->nprocs == r->procs_cap) {
@@ -438,6 +440,7 @@ static int decode_process(struct zt_store_reader *r, struct cursor *c, struct zt
 	    .service_name_from_env = flags & PROC_SERVICE_FROM_ENV,
 	    .container_id = copies[4],
 	    .resource_attrs = copies[5],
+	    .exec_ns = exec_ns,
 	};
 	*p = *q;
 	return 0;
@@ -547,6 +550,29 @@ const struct zt_store_process *zt_store_processes(const struct zt_store_reader *
 {
 	*n = r->nprocs;
 	return r->procs;
+}
+
+const struct zt_store_process *zt_store_process_of(const struct zt_store_reader *r, uint32_t pid,
+						   uint64_t start_ns, uint64_t *until_ns)
+{
+	const struct zt_store_process *first = NULL, *found = NULL;
+	uint64_t until = UINT64_MAX;
+
+	for (size_t i = 0; i < r->nprocs; i++) {
+		const struct zt_store_process *p = &r->procs[i];
+
+		if (p->pid != pid)
+			continue;
+		if (!first)
+			first = p;
+		if (p->exec_ns <= start_ns)
+			found = p;
+		else if (p->exec_ns < until)
+			until = p->exec_ns;
+	}
+	if (until_ns)
+		*until_ns = until;
+	return found ? found : first;
 }
 
 enum zt_store_stop zt_store_stopped_at(const struct zt_store_reader *r, uint64_t *offset,

@@ -92,6 +92,9 @@ static void remember_target(struct zt_session *t, const struct zt_target *tg)
 	}
 	zt_proctable_put(t->procs, &info);
 	zt_procinfo_free(&info);
+	/* a launched command's entry is written once it has exec'd (session_process_exec) */
+	if (!tg->launched)
+		zt_session_record_process(t, zt_proctable_peek(t->procs, tg->pid), 0);
 }
 
 static void describe_session(struct zt_session *t)
