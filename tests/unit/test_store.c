@@ -18,6 +18,7 @@
 #include <zlib.h>
 
 #include "store.h"
+#include "store_format.h"
 
 /* Size of the version-1 header, as laid out in store.h. */
 #define HEADER_BYTES 112
@@ -390,6 +391,150 @@ Test(store, processes_and_metrics_in_file_order)
 	cr_assert_eq(procs[0].pid, 4242);
 	cr_assert_str_eq(procs[0].cmdline, "/opt/orders --port 8080");
 	cr_assert_eq(procs[1].pid, 7);
+	zt_store_reader_close(r);
+}
+
+/*
+ * A process that execs gets an entry per image, the later one carrying the time of its exec:
+ * each span maps to the image it started in. An entry without that time (every entry that
+ * earlier builds wrote, and a pid seen again after reuse) covers the process from its start.
+ */
+Test(store, exec_gives_each_image_its_own_entry)
+{
+	const uint64_t exec_ns = 1700000000000002000ull;
+	struct zt_store_process p = {.pid = 50, .comm = "sh", .exe = "/bin/sh"};
+	char path[256], err[256] = "";
+	const struct zt_store_process *got, *procs;
+	struct zt_store_writer *w;
+	struct zt_store_reader *r;
+	struct zt_store_item item;
+	size_t nprocs;
+	uint64_t until;
+
+	tmp_path(path, sizeof(path), "exec.zt");
+	w = zt_store_create(path, BOOT_OFFSET, err, sizeof(err));
+	cr_assert_not_null(w, "%s", err);
+	cr_assert_eq(zt_store_add_process(w, &p), 0);
+	p.comm = "orders";
+	p.exe = "/opt/orders";
+	p.exec_ns = exec_ns;
+	cr_assert_eq(zt_store_add_process(w, &p), 0);
+	p = (struct zt_store_process){.pid = 60, .comm = "old"};
+	cr_assert_eq(zt_store_add_process(w, &p), 0);
+	p.comm = "reused"; /* pid 60 again: a new process, no exec seen */
+	cr_assert_eq(zt_store_add_process(w, &p), 0);
+	cr_assert_eq(zt_store_close(w), 0);
+
+	cr_assert_eq(zt_store_open(path, &r, err, sizeof(err)), 0, "%s", err);
+	cr_assert_null(zt_store_process_of(r, 50, exec_ns, NULL), "nothing read yet");
+	while (zt_store_next(r, &item) > 0)
+		cr_assert_eq(item.type, ZT_STORE_ITEM_PROCESS);
+	procs = zt_store_processes(r, &nprocs);
+	cr_assert_eq(nprocs, 4);
+	cr_assert_eq(procs[0].exec_ns, 0);
+	cr_assert_eq(procs[1].exec_ns, exec_ns);
+
+	got = zt_store_process_of(r, 50, exec_ns - 1, &until);
+	cr_assert_eq(got, &procs[0]);
+	cr_assert_str_eq(got->exe, "/bin/sh");
+	cr_assert_eq(until, exec_ns);
+	got = zt_store_process_of(r, 50, exec_ns, &until);
+	cr_assert_eq(got, &procs[1]);
+	cr_assert_str_eq(got->comm, "orders");
+	cr_assert_eq(until, UINT64_MAX);
+	cr_assert_eq(zt_store_process_of(r, 50, 0, NULL), &procs[0]);
+	cr_assert_eq(zt_store_process_of(r, 60, exec_ns, NULL), &procs[3]);
+	cr_assert_null(zt_store_process_of(r, 70, exec_ns, &until));
+	cr_assert_eq(until, UINT64_MAX);
+	zt_store_reader_close(r);
+}
+
+/*
+ * Appends to @b a process entry of @pid named @comm (its other strings absent: empty), then
+ * @extra bytes of @tail.
+ */
+static void put_process_entry(struct store_buf *b, uint32_t pid, const char *comm,
+			      const uint8_t *tail, size_t extra)
+{
+	size_t slen = strlen(comm), empty = 5 * (PROC_NSTRINGS - 1);
+	size_t len = 16 + 4 + slen + 1 + empty + extra;
+	uint8_t *q;
+
+	cr_assert_eq(buf_reserve(b, ENTRY_HDR_SIZE + len), 0);
+	q = buf_put(b, ENTRY_HDR_SIZE + len);
+	le16_put(q, ENTRY_PROCESS);
+	le16_put(q + 2, 0);
+	le32_put(q + 4, len);
+	q += ENTRY_HDR_SIZE;
+	le32_put(q, pid);
+	le32_put(q + 4, 1u << 0); /* comm, the first string, is present */
+	le64_put(q + 8, 0);
+	le32_put(q + 16, slen);
+	memcpy(q + 20, comm, slen + 1);
+	q += 20 + slen + 1;
+	memset(q, 0, empty); /* u32 length 0, then the NUL */
+	memcpy(q + empty, tail, extra);
+}
+
+/*
+ * Process entries as each build lays them out read alike: without an exec time (earlier
+ * builds), with one, and with bytes after it (a later build's): those are skipped.
+ */
+Test(store, process_entries_of_every_layout_read)
+{
+	char path[256], err[256] = "";
+	uint8_t tail[PROC_EXEC_SIZE + 4] = {0}, hdr[BLOCK_HDR_SIZE];
+	struct store_buf payload = {0};
+	const struct zt_store_process *procs;
+	struct zt_store_writer *w;
+	struct zt_store_reader *r;
+	struct zt_store_item item;
+	uLongf clen;
+	uint8_t *z;
+	size_t nprocs;
+	FILE *f;
+
+	le64_put(tail, 1700000000000002000ull);
+	put_process_entry(&payload, 50, "sh", tail, 0);
+	put_process_entry(&payload, 50, "orders", tail, PROC_EXEC_SIZE);
+	put_process_entry(&payload, 51, "later", tail, sizeof(tail));
+	clen = compressBound(payload.len);
+	z = malloc(clen);
+	cr_assert_not_null(z);
+	cr_assert_eq(compress2(z, &clen, payload.data, payload.len, Z_BEST_SPEED), Z_OK);
+	le32_put(hdr, BLOCK_MAGIC);
+	le32_put(hdr + 4, clen);
+	le32_put(hdr + 8, payload.len);
+	le32_put(hdr + 12, (uint32_t)crc32(0, z, clen));
+
+	tmp_path(path, sizeof(path), "layouts.zt");
+	w = zt_store_create(path, BOOT_OFFSET, err, sizeof(err));
+	cr_assert_not_null(w, "%s", err);
+	cr_assert_eq(zt_store_close(w), 0);
+	f = fopen(path, "ab");
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(hdr, 1, sizeof(hdr), f), sizeof(hdr));
+	cr_assert_eq(fwrite(z, 1, clen, f), clen);
+	cr_assert_eq(fclose(f), 0);
+	free(z);
+	free(payload.data);
+
+	cr_assert_eq(zt_store_open(path, &r, err, sizeof(err)), 0, "%s", err);
+	while (zt_store_next(r, &item) > 0)
+		cr_assert_eq(item.type, ZT_STORE_ITEM_PROCESS);
+	{
+		const char *why;
+
+		cr_assert_eq(zt_store_stopped_at(r, NULL, &why), ZT_STORE_END, "%s", why);
+	}
+	procs = zt_store_processes(r, &nprocs);
+	cr_assert_eq(nprocs, 3);
+	cr_assert_str_eq(procs[0].comm, "sh");
+	cr_assert_eq(procs[0].exec_ns, 0);
+	cr_assert_str_eq(procs[1].comm, "orders");
+	cr_assert_eq(procs[1].exec_ns, 1700000000000002000ull);
+	cr_assert_str_eq(procs[2].comm, "later");
+	cr_assert_eq(procs[2].exec_ns, 1700000000000002000ull);
 	zt_store_reader_close(r);
 }
 
