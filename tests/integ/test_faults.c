@@ -54,6 +54,11 @@
 /* Exec: calls before and after the exec, and the two calls the exec never returns from. */
 #define CALLS_BEFORE_EXEC "2"
 #define CALLS_AFTER_EXEC  "3"
+/*
+ * ztrace reads the new image's /proc facts when it handles the exec, which the kernel wakes it
+ * for at once; the new image holds this long first, so that it still runs then.
+ */
+#define EXEC_SEEN_MS 500
 /* Room for the keys of ztrace's per-thread stacks map: far more than the threads traced. */
 #define STACK_KEYS_MAX 64
 
@@ -555,6 +560,106 @@ Test(faults, exec_from_a_thread_mid_call)
 	zt_spans_free(&spans);
 	zt_proc_free(&zt);
 	zt_proc_free(&target);
+	scratch_remove(&s);
+}
+
+/* Occurrences of @needle in @text. */
+static size_t count_substr(const char *text, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/*
+ * Checks resource @i of the OTLP/JSON @line: the executable @exe and @spans spans, each
+ * under the thread name @comm.
+ */
+static void expect_image(const char *line, size_t i, const char *exe, size_t spans,
+			 const char *comm)
+{
+	const char *at = line, *end;
+	char needle[PATH_MAX + 128], *chunk;
+
+	for (size_t k = 0; k <= i; k++) {
+		at = strstr(at + (k > 0), "{\"resource\":");
+		cr_assert_not_null(at, "no resource %zu in %s", k, line);
+	}
+	end = strstr(at + 1, "{\"resource\":");
+	chunk = strndup(at, end ? (size_t)(end - at) : strlen(at));
+	cr_assert_not_null(chunk);
+	snprintf(needle, sizeof(needle),
+		 "{\"key\":\"process.executable.path\",\"value\":{\"stringValue\":\"%s\"}}", exe);
+	cr_assert_not_null(strstr(chunk, needle), "resource %zu is not %s: %s", i, exe, chunk);
+	cr_assert_eq(count_substr(chunk, "\"spanId\":"), spans, "resource %zu: %s", i, chunk);
+	snprintf(needle, sizeof(needle),
+		 "{\"key\":\"thread.name\",\"value\":{\"stringValue\":\"%s\"}}", comm);
+	cr_assert_eq(count_substr(chunk, needle), spans, "resource %zu: %s", i, chunk);
+	free(chunk);
+}
+
+/*
+ * A record file across an exec keeps one entry per image: its export gives the spans made
+ * before the exec (the two it ended included) the old image's executable and name, and those
+ * made after it the new image's.
+ */
+Test(faults, record_across_an_exec_keeps_each_image)
+{
+	const char *extra[] = {"--calls", CALLS_BEFORE_EXEC, "--exec", NULL,
+			       "--calls", CALLS_AFTER_EXEC,  "--hold", NULL};
+	char file[PATH_MAX], pid[16], counts[64];
+	size_t before = atoi(CALLS_BEFORE_EXEC) + 2, after = atoi(CALLS_AFTER_EXEC);
+	struct zt_proc zt, target, e;
+	struct zt_argv a = {0};
+	struct scratch s;
+	const char *out;
+	int ret;
+
+	scratch_make(&s, "execer", "execer_next");
+	extra[3] = s.link;
+	snprintf(file, sizeof(file), "%s/run.zt", s.dir);
+	zt_start_waiting(&target, s.exe, extra);
+	snprintf(pid, sizeof(pid), "%d", (int)target.pid);
+	av_ztrace(&a, "record");
+	zt_argv_add(&a, "-o");
+	zt_argv_add(&a, file);
+	zt_argv_add(&a, "-p");
+	zt_argv_add(&a, pid);
+	zt_argv_add(&a, "exec_*");
+	zt_start_tracing(&zt, &a);
+	zt_release(&target);
+	ret = zt_proc_wait_line(&target, ZT_STDOUT, "execer: pid=", EXIT_MS, NULL, 0);
+	cr_assert_eq(ret, 0, "the new image did not hold (%s): %s", strerror(-ret),
+		     zt_proc_text(&target, ZT_STDERR));
+	usleep(zt_time_scale_ms(EXEC_SEEN_MS) * 1000);
+	zt_release(&target);
+	zt_expect_exit(&target, "execer", 0, EXIT_MS);
+	zt_expect_exit(&zt, "ztrace", 0, EXIT_MS);
+
+	av_ztrace(&a, "report");
+	zt_argv_add(&a, file);
+	cr_assert_eq(zt_run(&e, a.v, NULL, EXIT_MS), 0, "%s", zt_proc_text(&e, ZT_STDERR));
+	snprintf(counts, sizeof(counts), ", %zu spans from 2 processes\n", before + after);
+	cr_assert_not_null(strstr(zt_proc_text(&e, ZT_STDOUT), counts), "%s",
+			   zt_proc_text(&e, ZT_STDOUT));
+	zt_proc_free(&e);
+	av_ztrace(&a, "export");
+	zt_argv_add(&a, file);
+	zt_argv_add(&a, "--format");
+	zt_argv_add(&a, "otlp-json");
+	cr_assert_eq(zt_run(&e, a.v, NULL, EXIT_MS), 0, "%s", zt_proc_text(&e, ZT_STDERR));
+	out = zt_proc_text(&e, ZT_STDOUT);
+	cr_assert_eq(zt_count_lines(out), 1, "%s", out);
+	cr_assert_eq(count_substr(out, "{\"resource\":"), 2, "%s", out);
+	/* the spans of one pid in time order: the old image's first */
+	expect_image(out, 0, s.exe, before, "execer");
+	expect_image(out, 1, s.link, after, "execer_next");
+	zt_proc_free(&e);
+	zt_proc_free(&zt);
+	zt_proc_free(&target);
+	unlink(file);
 	scratch_remove(&s);
 }
 
