@@ -3,15 +3,16 @@
 #
 #   make check-faults-asan    ztrace built with the sanitizers ($(ASAN_DIR)/ztrace), driven
 #                             through ZT_ZTRACE by the integration tests of a crashing target,
-#                             an exec mid-call, SIGINT, an OTLP endpoint that never answers, a
-#                             pid exiting during attach and refused input
+#                             an exec mid-call (and a record file across it), SIGINT, an OTLP
+#                             endpoint that never answers, a pid exiting during attach and
+#                             refused input
 #
 # Reports go to files, not stderr, so the tests' exact checks of ztrace's stderr still hold;
 # any report fails the run, as does a failing test (a leak changes ztrace's exit code too).
 FAULTS_ASAN_BIN := $(ASAN_DIR)/ztrace
 FAULTS_ASAN_REPORTS := $(abspath $(ASAN_DIR))/fault-reports
 FAULTS_ASAN_TESTS := \
-	"$(OUTPUT)/tests/integ/test_faults --filter faults/@(exec_*|flood_does_not_*|otlp_*|pid_exits_*|reused_*|unreadable_*|bad_otlp_url|missing_*)" \
+	"$(OUTPUT)/tests/integ/test_faults --filter faults/@(exec_*|record_*|flood_does_not_*|otlp_*|pid_exits_*|reused_*|unreadable_*|bad_otlp_url|missing_*)" \
 	"$(OUTPUT)/tests/integ/test_bad_input --filter bad_input/@(target_crashes_mid_call|nonexistent_pid|malformed_specs)" \
 	"$(OUTPUT)/tests/integ/test_uprobe --filter uprobe/sigint_flushes_open_calls_as_incomplete"
 
