@@ -8,6 +8,7 @@
 #define ZTRACE_SPAN_STACK_BPF_H
 
 #include "common.bpf.h"
+#include "sample.bpf.h"
 
 /*
  * Frame i of st, i masked into range. The barrier keeps clang from dropping the mask where it
@@ -86,6 +87,8 @@ static __always_inline void zt_push(__u32 probe_id)
 	if (!st)
 		return;
 	d = st->depth;
+	if (zt_sample_out(probe_id, st, d))
+		return;
 	if (d >= ZT_MAX_DEPTH) {
 		struct zt_probe_stats *s = zt_stats(probe_id);
 
@@ -98,6 +101,7 @@ static __always_inline void zt_push(__u32 probe_id)
 		return;
 	}
 	st->depth = d + 1;
+	zt_sample_pushed(st, d);
 	f = zt_frame_at(st, d);
 	f->span_id = zt_next_span_id();
 	f->probe_id = probe_id;
@@ -256,7 +260,7 @@ static __always_inline void zt_pop(__u32 probe_id, __s64 ret)
 	if (ret32)
 		ret = (__s64)(__s32)ret;
 	st = zt_stack_get((__u32)pid_tgid, false);
-	if (!st || st->depth == 0)
+	if (!st || zt_sample_return(st, st->depth) || st->depth == 0)
 		return;
 	depth = st->depth;
 	if (depth > ZT_MAX_DEPTH) {

@@ -266,6 +266,7 @@ static void options_from_config(struct agent *a, bool *syscalls)
 	o->otlp_protocol = a->cfg.otlp.json == 1 ? "http/json" : a->cfg.otlp.json == 0 ? "http/protobuf" : NULL;
 	o->otlp_gzip = a->cfg.otlp.gzip;
 	o->output = a->cfg.record.path;
+	o->probe_budget_ns = a->cfg.probe_budget_ns;
 	if (a->cfg.otlp.headers)
 		setenv("OTEL_EXPORTER_OTLP_HEADERS", a->cfg.otlp.headers, 1);
 	*syscalls = false;

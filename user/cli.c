@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "agent_config.h"
 #include "cli.h"
+#include "governor.h"
 #include "kprobes.h"
 #include "log.h"
 
@@ -27,6 +29,8 @@ enum {
 	OPT_LIST_USDT,
 	OPT_CHECK_CONFIG,
 	OPT_AGGREGATE,
+	OPT_PROBE_BUDGET,
+	OPT_MAX_MEMORY,
 };
 
 static const struct option long_options[] = {
@@ -54,6 +58,8 @@ static const struct option long_options[] = {
 	{ "list-usdt", no_argument, NULL, OPT_LIST_USDT },
 	{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
 	{ "aggregate", no_argument, NULL, OPT_AGGREGATE },
+	{ "probe-budget", required_argument, NULL, OPT_PROBE_BUDGET },
+	{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
 	{ "usdt", no_argument, NULL, OPT_LIST_USDT },
 	{ 0 },
 };
@@ -73,7 +79,7 @@ void zt_cli_usage(FILE *out)
 	      "  ztrace trace  [-p PID[,PID]] [PROBE...] [--syscalls[=LIST]] [-d SECONDS]\n"
 	      "                [--format text|json] [--error-if 'ret<0'] [--otlp URL]\n"
 	      "                [--metrics-addr [HOST:]PORT] [--min-duration DUR] [-q] [-v]\n"
-	      "                [--syscall-spans] [--aggregate] [--ret32]\n"
+	      "                [--syscall-spans] [--aggregate] [--ret32] [--probe-budget PCT%|NS]\n"
 	      "                [--kprobe-mechanism auto|fentry|kprobe]\n"
 	      "                [-- COMMAND ARGS...]\n"
 	      "  ztrace record -o FILE (same selection options as trace)\n"
@@ -81,7 +87,7 @@ void zt_cli_usage(FILE *out)
 	      "  ztrace export FILE --format jsonl|otlp-json|perfetto\n"
 	      "  ztrace probes (-p PID | FILE | -k) [GLOB]\n"
 	      "  ztrace probes --list-usdt FILE\n"
-	      "  ztrace agent  --config FILE [--check-config]\n"
+	      "  ztrace agent  --config FILE [--check-config] [--max-memory SIZE]\n"
 	      "  ztrace version\n"
 	      "\n"
 	      "PROBE is GLOB (functions of the target's executable), u:FILE:GLOB (FILE a path or a\n"
@@ -274,6 +280,17 @@ static int parse_option(int c, struct zt_options *o, char *err, size_t errlen)
 		return 0;
 	case OPT_AGGREGATE:
 		o->aggregate = true;
+		return 0;
+	case OPT_PROBE_BUDGET:
+		return zt_governor_parse_budget(optarg, &o->probe_budget_ns, err, errlen);
+	case OPT_MAX_MEMORY:
+		if (zt_parse_size(optarg, &o->max_memory) || o->max_memory < ZT_AGENT_MIN_MEMORY) {
+			snprintf(err, errlen,
+				 "bad --max-memory '%s': expected a size of at least %lluKiB, e.g. "
+				 "64MiB",
+				 optarg, (unsigned long long)(ZT_AGENT_MIN_MEMORY >> 10));
+			return -EINVAL;
+		}
 		return 0;
 	}
 	snprintf(err, errlen, "unknown option: see ztrace help");

@@ -49,6 +49,15 @@ struct probe_events {
 	char *probe;
 	uint64_t delivered;
 	uint64_t lost;
+	bool sampling_set; /* a function probe the governor watches */
+	uint64_t sampled_out;
+	uint64_t sample_period;
+};
+
+/* Entries one of the agent's caches evicted under the memory budget (see memory_budget.h). */
+struct cache_evictions {
+	const char *cache; /* a string literal */
+	uint64_t evictions;
 };
 
 struct exporter_stats {
@@ -70,6 +79,10 @@ struct zt_metrics {
 	struct exporter_stats *exporters; /* in the order they were first set */
 	size_t nexporters;
 	size_t exporters_cap;
+	struct cache_evictions caches[ZT_METRICS_MAX_CACHES];
+	size_t ncaches;
+	bool memory_set;
+	uint64_t memory_used, memory_budget;
 	bool fill_set;
 	double fill_peak; /* highest ratio since the last render */
 	double fill_last;
@@ -376,47 +389,94 @@ int zt_metrics_process_exited(struct zt_metrics *m, uint32_t pid, uint64_t start
 	return err;
 }
 
-int zt_metrics_set_events(struct zt_metrics *m, const char *probe, uint64_t delivered,
-			  uint64_t lost)
+/* The entry of probe, created (zeroed) where missing; NULL when out of memory. Under m->lock. */
+static struct probe_events *probe_events_get(struct zt_metrics *m, const char *probe)
 {
 	struct probe_events *e;
-	size_t lo = 0, hi;
-	int err = 0;
+	size_t lo = 0, hi = m->nevents;
 
-	pthread_mutex_lock(&m->lock);
-	hi = m->nevents;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		int c = strcmp(m->events[mid].probe, probe);
 
-		if (c == 0) {
-			m->events[mid].delivered = delivered;
-			m->events[mid].lost = lost;
-			goto out;
-		}
+		if (c == 0)
+			return &m->events[mid];
 		if (c < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (grow((void **)&m->events, &m->events_cap, m->nevents, sizeof(*m->events))) {
-		err = -ENOMEM;
-		goto out;
-	}
+	if (grow((void **)&m->events, &m->events_cap, m->nevents, sizeof(*m->events)))
+		return NULL;
 	e = &m->events[lo];
 	memmove(e + 1, e, (m->nevents - lo) * sizeof(*e));
+	memset(e, 0, sizeof(*e));
 	e->probe = strdup(probe);
 	if (!e->probe) {
 		memmove(e, e + 1, (m->nevents - lo) * sizeof(*e));
-		err = -ENOMEM;
-		goto out;
+		return NULL;
 	}
-	e->delivered = delivered;
-	e->lost = lost;
 	m->nevents++;
-out:
+	return e;
+}
+
+int zt_metrics_set_events(struct zt_metrics *m, const char *probe, uint64_t delivered,
+			  uint64_t lost)
+{
+	struct probe_events *e;
+
+	pthread_mutex_lock(&m->lock);
+	e = probe_events_get(m, probe);
+	if (e) {
+		e->delivered = delivered;
+		e->lost = lost;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return e ? 0 : -ENOMEM;
+}
+
+int zt_metrics_set_sampling(struct zt_metrics *m, const char *probe, uint64_t sampled_out,
+			    uint64_t period)
+{
+	struct probe_events *e;
+
+	pthread_mutex_lock(&m->lock);
+	e = probe_events_get(m, probe);
+	if (e) {
+		e->sampling_set = true;
+		e->sampled_out = sampled_out;
+		e->sample_period = period;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return e ? 0 : -ENOMEM;
+}
+
+int zt_metrics_set_evictions(struct zt_metrics *m, const char *cache, uint64_t evictions)
+{
+	size_t i;
+	int err = 0;
+
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; i < m->ncaches && strcmp(m->caches[i].cache, cache); i++)
+		;
+	if (i == m->ncaches && m->ncaches == ZT_METRICS_MAX_CACHES) {
+		err = -ENOSPC;
+	} else {
+		m->caches[i].cache = cache;
+		m->caches[i].evictions = evictions;
+		m->ncaches += i == m->ncaches;
+	}
 	pthread_mutex_unlock(&m->lock);
 	return err;
+}
+
+void zt_metrics_set_memory(struct zt_metrics *m, uint64_t used_bytes, uint64_t budget_bytes)
+{
+	pthread_mutex_lock(&m->lock);
+	m->memory_set = true;
+	m->memory_used = used_bytes;
+	m->memory_budget = budget_bytes;
+	pthread_mutex_unlock(&m->lock);
 }
 
 int zt_metrics_set_exported(struct zt_metrics *m, const char *exporter, uint64_t sent,
@@ -536,6 +596,53 @@ static void render_syscalls(struct zt_prom *out, struct zt_metrics *m, enum seri
 	}
 }
 
+/* The overhead governor's sampling and the memory budget's caches (user/governor.h). */
+static void render_governor(struct zt_prom *out, struct zt_metrics *m)
+{
+	bool sampling = false;
+
+	for (size_t i = 0; i < m->nevents; i++)
+		sampling |= m->events[i].sampling_set;
+	/* families only where there is something to show: ztrace trace has no governor */
+	if (sampling) {
+		zt_prom_family(out, "ztrace_function_calls_sampled_out_total", ZT_PROM_COUNTER,
+			       "Calls of a function probe left out by the overhead governor's "
+			       "in-kernel sampling: calls made = ztrace_function_calls_total + "
+			       "this.");
+		for (size_t i = 0; i < m->nevents; i++) {
+			struct zt_prom_label l[] = {{"probe", m->events[i].probe}};
+
+			if (m->events[i].sampling_set)
+				zt_prom_sample_u64(out, l, 1, m->events[i].sampled_out);
+		}
+		zt_prom_family(out, "ztrace_probe_sample_rate", ZT_PROM_GAUGE,
+			       "The governor keeps 1 call in this many of a function probe (1: "
+			       "every call).");
+		for (size_t i = 0; i < m->nevents; i++) {
+			struct zt_prom_label l[] = {{"probe", m->events[i].probe}};
+
+			if (m->events[i].sampling_set)
+				zt_prom_sample_u64(out, l, 1, m->events[i].sample_period);
+		}
+	}
+	if (!m->memory_set)
+		return;
+	zt_prom_family(out, "ztrace_cache_evictions_total", ZT_PROM_COUNTER,
+		       "Entries a cache of the agent evicted to stay within max_memory.");
+	for (size_t i = 0; i < m->ncaches; i++) {
+		struct zt_prom_label l[] = {{"cache", m->caches[i].cache}};
+
+		zt_prom_sample_u64(out, l, 1, m->caches[i].evictions);
+	}
+	zt_prom_family(out, "ztrace_cache_memory_bytes", ZT_PROM_GAUGE,
+		       "Bytes the agent's caches hold (what max_memory bounds; BPF maps and the "
+		       "ring buffer are kernel memory, not counted).");
+	zt_prom_sample_u64(out, NULL, 0, m->memory_used);
+	zt_prom_family(out, "ztrace_cache_memory_budget_bytes", ZT_PROM_GAUGE,
+		       "The agent's max_memory.");
+	zt_prom_sample_u64(out, NULL, 0, m->memory_budget);
+}
+
 static void render_own(struct zt_prom *out, struct zt_metrics *m)
 {
 	zt_prom_family(out, "ztrace_events_total", ZT_PROM_COUNTER,
@@ -549,6 +656,8 @@ static void render_own(struct zt_prom *out, struct zt_metrics *m)
 		zt_prom_sample_u64(out, delivered, 2, e->delivered);
 		zt_prom_sample_u64(out, lost, 2, e->lost);
 	}
+
+	render_governor(out, m);
 
 	zt_prom_family(out, "ztrace_spans_exported_total", ZT_PROM_COUNTER,
 		       "Spans per exporter sent, dropped because its queue was full, or failed "

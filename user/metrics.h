@@ -65,6 +65,22 @@ int zt_metrics_set_events(struct zt_metrics *m, const char *probe, uint64_t deli
 			  uint64_t lost);
 
 /*
+ * The overhead governor's view of function probe probe: calls it sampled out (cumulative) and
+ * its sampling period (keeps 1 call in period):
+ * ztrace_function_calls_sampled_out_total{probe}, ztrace_probe_sample_rate{probe}.
+ * Returns 0 or -ENOMEM.
+ */
+int zt_metrics_set_sampling(struct zt_metrics *m, const char *probe, uint64_t sampled_out,
+			    uint64_t period);
+
+/* Entries cache (a string literal) evicted under the memory budget, cumulative:
+ * ztrace_cache_evictions_total{cache}. Returns 0, or -ENOSPC past ZT_METRICS_MAX_CACHES caches. */
+int zt_metrics_set_evictions(struct zt_metrics *m, const char *cache, uint64_t evictions);
+
+/* The caches' memory and its budget: ztrace_cache_memory_bytes, ..._budget_bytes. */
+void zt_metrics_set_memory(struct zt_metrics *m, uint64_t used_bytes, uint64_t budget_bytes);
+
+/*
  * Spans an exporter sent, dropped (queue full) and failed (given up after retries), cumulative:
  * ztrace_spans_exported_total{exporter, outcome="sent|dropped|failed"}. Returns 0 or -ENOMEM.
  */

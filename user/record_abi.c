@@ -16,5 +16,5 @@ _Static_assert(sizeof(struct zt_exit_rec) == 24, "zt_exit_rec size");
 _Static_assert(sizeof(struct zt_agg_key) == 8, "zt_agg_key size");
 _Static_assert(sizeof(struct zt_agg_val) == 32 + 8 * ZT_HIST_BUCKETS, "zt_agg_val size");
 _Static_assert(sizeof(struct zt_errno_key) == 12, "zt_errno_key size");
-_Static_assert(sizeof(struct zt_thread_stack) == 16 + 32 * ZT_MAX_DEPTH, "zt_thread_stack size");
-_Static_assert(sizeof(struct zt_probe_stats) == 16, "zt_probe_stats size");
+_Static_assert(sizeof(struct zt_thread_stack) == 16 + 36 * ZT_MAX_DEPTH, "zt_thread_stack size");
+_Static_assert(sizeof(struct zt_probe_stats) == 32, "zt_probe_stats size");

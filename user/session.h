@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "collect.h"
 #include "export_otlp.h"
+#include "governor.h"
 #include "http_server.h"
 #include "kprobes.h"
 #include "loader.h"
@@ -46,6 +47,7 @@ struct zt_session {
 	struct zt_summary *summary; /* functions from spans, syscalls from the kernel */
 	struct zt_summary *exact;   /* everything from the kernel's counts (see collect.h) */
 	bool aggregated;	    /* spans were not all made: show the exact summary */
+	struct zt_governor *governor; /* --probe-budget / probe_budget: NULL when off */
 	struct zt_proctable *procs;
 	struct zt_metrics *metrics; /* --metrics-addr */
 	struct zt_http *http;

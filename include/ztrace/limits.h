@@ -108,6 +108,19 @@
  */
 #define ZT_METRICS_EXITED_LINGER_S 60
 
+/* Metrics: caches whose evictions are shown (ztrace_cache_evictions_total). */
+#define ZT_METRICS_MAX_CACHES 8
+
+/* Overhead governor: how often probe costs are measured and sampling decided, in ms. */
+#define ZT_GOVERNOR_INTERVAL_MS 1000
+/* Overhead governor: default probe budget, BPF run time per second of one CPU (2%). */
+#define ZT_GOVERNOR_DEFAULT_BUDGET_NS (20ull * 1000 * 1000)
+/* Overhead governor: sampling goes no sparser than 1 call in 2^this. */
+#define ZT_GOVERNOR_MAX_SHIFT 16
+/* Overhead governor: sampling is relaxed only when the cost at the sparser rate would be this
+ * many times under budget (hysteresis: no flapping around the budget). */
+#define ZT_GOVERNOR_LIFT_FACTOR 4
+
 /* Agent config: a config file larger than this many bytes is refused. */
 #define ZT_AGENT_CONFIG_MAX_BYTES (1u << 20)
 /* Agent config: rules one file may hold. */
