@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/runproc.h"
+#include "common/scrape.h"
 #include "common/testenv.h"
 
 /* orders --orders 10 --threads 1: ids 5 and 10 fail, one slow_io nanosleep per order. */
@@ -62,72 +63,6 @@ static const char *tail(const char *s, size_t max)
 	return len > max ? s + len - max : s;
 }
 
-/* A TCP port on 127.0.0.1 that nobody listens on right now (the kernel's pick). */
-static unsigned int free_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "%s", strerror(errno));
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
-
-struct body {
-	char *data;
-	size_t len;
-};
-
-static size_t collect(char *data, size_t size, size_t n, void *arg)
-{
-	struct body *b = arg;
-	char *p = realloc(b->data, b->len + size * n + 1);
-
-	cr_assert_not_null(p);
-	memcpy(p + b->len, data, size * n);
-	b->data = p;
-	b->len += size * n;
-	b->data[b->len] = '\0';
-	return size * n;
-}
-
-/* GET url. Returns the HTTP status (0 when nothing answered); *body is malloc'd or NULL. */
-static long http_get(const char *url, char **body)
-{
-	struct body b = {0};
-	CURL *c = curl_easy_init();
-	long status = 0;
-
-	cr_assert_not_null(c);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)HTTP_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
-	*body = b.data;
-	return status;
-}
-
-/*
- * Value of the sample of series (name and labels exactly as ztrace writes them) in an
- * exposition, or -1 when absent.
- */
-static double sample(const char *text, const char *series)
-{
-	size_t n = strlen(series);
-
-	for (const char *line = text; line && *line; line = strchr(line, '\n'), line += !!line)
-		if (strncmp(line, series, n) == 0 && line[n] == ' ')
-			return strtod(line + n + 1, NULL);
-	return -1;
-}
-
 struct session {
 	struct zt_proc worker; /* orders, released to do its work, then exits */
 	struct zt_proc keeper; /* orders kept waiting, so ztrace outlives the worker */
@@ -155,7 +90,7 @@ static void start_session(struct session *s)
 
 	start_waiting_orders(&s->worker);
 	start_waiting_orders(&s->keeper);
-	s->port = free_port();
+	s->port = zt_free_port();
 	snprintf(pids, sizeof(pids), "%d,%d", s->worker.pid, s->keeper.pid);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%u", s->port);
 	argv[n++] = ztrace_bin;
@@ -214,9 +149,9 @@ static char *scrape_settled(struct session *s)
 		long status;
 
 		free(body);
-		status = http_get(url, &body);
+		status = zt_http_get(url, HTTP_TIMEOUT_MS, &body);
 		cr_assert_eq(status, 200, "GET %s: %ld", url, status);
-		if (sample(body, series) == ORDERS_CALLS)
+		if (zt_metric_sample(body, series) == ORDERS_CALLS)
 			return body;
 		cr_assert_lt(zt_now_ms(), deadline, "no '%s %d' in:\n%s", series, ORDERS_CALLS,
 			     tail(body, OUT_TAIL));
@@ -240,11 +175,11 @@ Test(prometheus, promtool_checks_live_endpoint, .init = setup)
 	    "ztrace_function_errors_total{pid=\"%d\",comm=\"orders\",function=\"process_order\","
 	    "binary=\"%s\"}",
 	    s.worker.pid, orders_bin);
-	cr_assert_eq(sample(body, series), ORDERS_ERRORS, "%s", tail(body, OUT_TAIL));
+	cr_assert_eq(zt_metric_sample(body, series), ORDERS_ERRORS, "%s", tail(body, OUT_TAIL));
 	snprintf(series, sizeof(series),
 		 "ztrace_syscalls_total{pid=\"%d\",comm=\"orders\",syscall=\"clock_nanosleep\"}",
 		 s.worker.pid);
-	cr_assert_eq(sample(body, series), ORDERS_CALLS, "%s", tail(body, OUT_TAIL));
+	cr_assert_eq(zt_metric_sample(body, series), ORDERS_CALLS, "%s", tail(body, OUT_TAIL));
 
 	ret = zt_proc_spawn(&promtool, argv, NULL);
 	cr_assert_eq(ret, 0, "cannot run promtool: %s", strerror(-ret));
@@ -298,7 +233,7 @@ static bool query_one(unsigned int prom_port, const char *promql, char *out, siz
 	curl_free(escaped);
 	curl_easy_cleanup(c);
 	free(*last);
-	status = http_get(url, last);
+	status = zt_http_get(url, HTTP_TIMEOUT_MS, last);
 	if (status != 200 || !*last)
 		return false;
 	/* {"status":"success","data":{"resultType":"vector","result":[{..."value":[T,"V"]}]}} */
@@ -352,7 +287,7 @@ Test(prometheus, real_prometheus_scrapes_ztrace, .init = setup)
 
 	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
 	write_prometheus_config(dir, s.port);
-	prom_port = free_port();
+	prom_port = zt_free_port();
 	snprintf(config, sizeof(config), "--config.file=%s/prometheus.yml", dir);
 	snprintf(tsdb, sizeof(tsdb), "--storage.tsdb.path=%s/data", dir);
 	snprintf(listen, sizeof(listen), "--web.listen-address=127.0.0.1:%u", prom_port);
@@ -361,7 +296,7 @@ Test(prometheus, real_prometheus_scrapes_ztrace, .init = setup)
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/-/ready", prom_port);
 	deadline = zt_now_ms() + PROM_READY_MS;
-	while (http_get(url, &body) != 200) {
+	while (zt_http_get(url, HTTP_TIMEOUT_MS, &body) != 200) {
 		free(body);
 		body = NULL;
 		cr_assert_lt(zt_now_ms(), deadline, "Prometheus not ready; stderr:\n%s",
