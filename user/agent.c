@@ -29,6 +29,7 @@ struct agent {
 	size_t pid_max;
 	size_t traced;
 	uint64_t execs, selected;
+	uint64_t max_memory_flag; /* --max-memory, over the config's; 0 = not given */
 };
 
 /* What the rules can select a process by, read from /proc. Strings live in the buffers. */
@@ -223,6 +224,8 @@ static void on_reload(struct zt_session *s)
 		same = zt_agent_rule_equal(&next.rules[i], &a->cfg.rules[i]);
 	zt_agent_config_free(&a->cfg);
 	a->cfg = next;
+	if (!a->max_memory_flag)
+		s->membudget.max_bytes = a->cfg.max_memory;
 	if (same) {
 		zt_notice("config reloaded: rules unchanged");
 		return;
@@ -267,6 +270,7 @@ static void options_from_config(struct agent *a, bool *syscalls)
 	o->otlp_gzip = a->cfg.otlp.gzip;
 	o->output = a->cfg.record.path;
 	o->probe_budget_ns = a->cfg.probe_budget_ns;
+	o->max_memory = a->max_memory_flag ? a->max_memory_flag : a->cfg.max_memory;
 	if (a->cfg.otlp.headers)
 		setenv("OTEL_EXPORTER_OTLP_HEADERS", a->cfg.otlp.headers, 1);
 	*syscalls = false;
@@ -280,7 +284,7 @@ static void options_from_config(struct agent *a, bool *syscalls)
 
 int zt_cmd_agent(const struct zt_options *cli)
 {
-	struct agent a = { .config_path = cli->config };
+	struct agent a = { .config_path = cli->config, .max_memory_flag = cli->max_memory };
 	struct zt_loader_config lcfg = { 0 };
 	int code = ZT_EXIT_USAGE, ret;
 	bool syscalls;

@@ -372,6 +372,80 @@ static void prune(struct zt_metrics *m)
 	m->nprocs = kept;
 }
 
+/* Heap bytes of p's series. Called with the lock held. */
+static uint64_t proc_bytes(const struct proc *p)
+{
+	uint64_t n = sizeof(*p) + p->fns_cap * sizeof(*p->fns);
+
+	for (size_t i = 0; i < p->nfns; i++)
+		n += strlen(p->fns[i].function) + strlen(p->fns[i].binary) + 2;
+	if (p->sys) {
+		n += ZT_MAX_SYSCALLS * sizeof(*p->sys);
+		for (int nr = 0; nr < ZT_MAX_SYSCALLS; nr++)
+			n += p->sys[nr] ? sizeof(*p->sys[nr]) : 0;
+	}
+	return n;
+}
+
+static uint64_t series_bytes(const struct zt_metrics *m)
+{
+	uint64_t n = m->procs_cap * sizeof(*m->procs);
+
+	for (size_t i = 0; i < m->nprocs; i++)
+		n += proc_bytes(m->procs[i]);
+	return n;
+}
+
+/* Everything the registry holds on the heap. Called with the lock held. */
+static uint64_t registry_bytes(const struct zt_metrics *m)
+{
+	uint64_t n = sizeof(*m) + series_bytes(m) + m->events_cap * sizeof(*m->events);
+
+	for (size_t i = 0; i < m->nevents; i++)
+		n += strlen(m->events[i].probe) + 1;
+	return n;
+}
+
+uint64_t zt_metrics_bytes(struct zt_metrics *m)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&m->lock);
+	n = registry_bytes(m);
+	pthread_mutex_unlock(&m->lock);
+	return n;
+}
+
+size_t zt_metrics_evict_exited(struct zt_metrics *m, uint64_t max_bytes)
+{
+	size_t evicted = 0;
+	uint64_t total;
+
+	pthread_mutex_lock(&m->lock);
+	total = registry_bytes(m);
+	while (total > max_bytes) {
+		struct proc *oldest = NULL;
+
+		for (size_t i = 0; i < m->nprocs; i++) {
+			struct proc *p = m->procs[i];
+
+			if (p->state == PROC_EXITED &&
+			    (!oldest || p->exited_ns < oldest->exited_ns))
+				oldest = p;
+		}
+		if (!oldest)
+			break;
+		/* gone before its last scrape; the tombstone still refuses late updates */
+		total -= proc_bytes(oldest);
+		proc_free_series(oldest);
+		oldest->state = PROC_GONE;
+		total += proc_bytes(oldest);
+		evicted++;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return evicted;
+}
+
 int zt_metrics_process_exited(struct zt_metrics *m, uint32_t pid, uint64_t start_time)
 {
 	bool found;

@@ -57,6 +57,16 @@ int zt_metrics_set_syscall(struct zt_metrics *m, uint32_t pid, uint64_t start_ti
  */
 int zt_metrics_process_exited(struct zt_metrics *m, uint32_t pid, uint64_t start_time);
 
+/* Heap bytes the registry holds (what the agent's memory budget counts). */
+uint64_t zt_metrics_bytes(struct zt_metrics *m);
+
+/*
+ * Memory budget: free the series of exited processes, longest exited first, before their last
+ * scrape, until the registry holds at most max_bytes (zt_metrics_bytes; live processes' series
+ * are never evicted). Returns how many processes' series were freed.
+ */
+size_t zt_metrics_evict_exited(struct zt_metrics *m, uint64_t max_bytes);
+
 /*
  * Records of probe delivered to the agent and lost (ring buffer full), cumulative:
  * ztrace_events_total{probe, outcome="delivered|lost"}. Returns 0 or -ENOMEM.

@@ -113,6 +113,7 @@ int zt_session_open_pipeline(struct zt_session *t, const struct zt_loader_config
 	    .exact = t->exact,
 	    .syscalls = lcfg->syscalls,
 	};
+	t->membudget.max_bytes = o->max_memory;
 	if (o->probe_budget_ns) {
 		t->governor = zt_governor_new(t->loader, o->probe_budget_ns);
 		if (!t->governor)

@@ -195,9 +195,11 @@ int zt_session_run(struct zt_session *t)
 		ring_buffer__consume(t->rb);
 		if (t->governor)
 			zt_governor_tick(t->governor, &t->probes, t->metrics, zt_monotonic_ms());
-		if ((t->metrics || t->store) &&
+		if ((t->metrics || t->store || t->membudget.max_bytes) &&
 		    zt_monotonic_ms() - last_publish >= ZT_METRICS_REFRESH_MS) {
 			zt_session_publish(t);
+			if (t->membudget.max_bytes)
+				zt_membudget_enforce(&t->membudget, t->procs, t->metrics);
 			last_publish = zt_monotonic_ms();
 		}
 		for (int i = 0; i < n; i++) {
