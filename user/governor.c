@@ -123,8 +123,9 @@ static uint64_t mean_call_ns(struct zt_governor *g)
 	return mean[0] + mean[1];
 }
 
-/* Set probe p's sampling to shift and say why. */
-static void apply(struct zt_governor *g, const struct zt_probe *p, uint64_t cost, uint32_t shift)
+/* Set probe p's sampling to shift, show it in m (may be NULL), then say why. */
+static void apply(struct zt_governor *g, const struct zt_probe *p, uint64_t cost, uint32_t shift,
+		  struct zt_metrics *m, uint64_t sampled_out)
 {
 	int ret = zt_loader_set_sample_shift(g->loader, p->id, shift);
 
@@ -132,6 +133,9 @@ static void apply(struct zt_governor *g, const struct zt_probe *p, uint64_t cost
 		zt_warn("probe %s: cannot set its sampling: %s", p->text, strerror(-ret));
 		return;
 	}
+	/* before the log line: whoever reads it finds the metrics already saying so */
+	if (m)
+		zt_metrics_set_sampling(m, p->text, sampled_out, 1ull << shift);
 	if (shift > g->shift[p->id])
 		zt_notice("probe %s costs %llu ns/s over budget %llu ns/s: sampling 1 in %llu",
 			  p->text, (unsigned long long)cost, (unsigned long long)g->budget_ns,
@@ -177,7 +181,7 @@ void zt_governor_tick(struct zt_governor *g, const struct zt_probe_table *probes
 		g->calls[p->id] = st.calls;
 		shift = zt_governor_decide(cost, g->budget_ns, g->shift[p->id]);
 		if (shift != g->shift[p->id])
-			apply(g, p, cost, shift);
+			apply(g, p, cost, shift, m, st.sampled_out);
 		if (m)
 			zt_metrics_set_sampling(m, p->text, st.sampled_out, 1ull << g->shift[p->id]);
 	}
