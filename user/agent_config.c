@@ -29,9 +29,9 @@
 
 #define SIZE_UNITS "B, KiB, MiB, GiB, TiB, KB, MB, GB or TB"
 
-static const char *const top_keys[] = {"log_format", "log_level", "max_memory",
+static const char *const top_keys[] = {"log_format",   "log_level", "max_memory",
 				       "metrics_addr", "otlp",	    "probe_budget",
-				       "record",     "rules",	    NULL};
+				       "record",       "rules",	    NULL};
 enum {
 	TOP_LOG_FORMAT,
 	TOP_LOG_LEVEL,

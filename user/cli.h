@@ -63,7 +63,8 @@ struct zt_options {
 	const char *glob;
 	const char *config; /* agent --config */
 	bool check_config;  /* agent --check-config: validate and exit */
-	uint64_t max_memory; /* agent --max-memory: overrides the config's max_memory; 0 = not given */
+	uint64_t
+	    max_memory; /* agent --max-memory: overrides the config's max_memory; 0 = not given */
 };
 
 /* Parse argv into opts. Returns 0, or -EINVAL with a one-line message (no "ztrace: " prefix)

@@ -9,9 +9,9 @@
 #include "governor.h"
 #include "log.h"
 
-#define NS_PER_S 1000000000ull
+#define NS_PER_S  1000000000ull
 #define NS_PER_MS 1000000ull
-#define NPROGS 4 /* zt_loader_function_progs: entry, return, multi entry, multi return */
+#define NPROGS	  4 /* zt_loader_function_progs: entry, return, multi entry, multi return */
 
 struct prog_stats {
 	uint64_t run_time_ns;
@@ -183,7 +183,8 @@ void zt_governor_tick(struct zt_governor *g, const struct zt_probe_table *probes
 		if (shift != g->shift[p->id])
 			apply(g, p, cost, shift, m, st.sampled_out);
 		if (m)
-			zt_metrics_set_sampling(m, p->text, st.sampled_out, 1ull << g->shift[p->id]);
+			zt_metrics_set_sampling(m, p->text, st.sampled_out,
+						1ull << g->shift[p->id]);
 	}
 }
 

@@ -29,8 +29,7 @@ static uint64_t room_for(const struct zt_membudget *b, uint64_t series)
 	return b->max_bytes > series ? b->max_bytes - series : 0;
 }
 
-uint64_t zt_membudget_enforce(struct zt_membudget *b, struct zt_proctable *pt,
-			      struct zt_metrics *m)
+uint64_t zt_membudget_enforce(struct zt_membudget *b, struct zt_proctable *pt, struct zt_metrics *m)
 {
 	bool (*alive)(uint32_t, uint64_t) = b->alive ? b->alive : zt_membudget_process_alive;
 	uint64_t procs = zt_proctable_bytes(pt), series = m ? zt_metrics_bytes(m) : 0;
@@ -49,10 +48,11 @@ uint64_t zt_membudget_enforce(struct zt_membudget *b, struct zt_proctable *pt,
 		live = zt_proctable_shrink(pt, room_for(b, series), false, alive);
 	procs = zt_proctable_bytes(pt);
 	if (gone + exited + live)
-		zt_notice("memory budget %llu bytes: evicted %zu process entries (%zu of live "
-			  "processes) and the series of %zu exited processes; caches hold %llu bytes",
-			  (unsigned long long)b->max_bytes, gone + live, live, exited,
-			  (unsigned long long)(procs + series));
+		zt_notice(
+		    "memory budget %llu bytes: evicted %zu process entries (%zu of live "
+		    "processes) and the series of %zu exited processes; caches hold %llu bytes",
+		    (unsigned long long)b->max_bytes, gone + live, live, exited,
+		    (unsigned long long)(procs + series));
 	if (procs + series > b->max_bytes && !b->warned) {
 		zt_warn("memory budget %llu bytes exceeded by the metrics of live processes (%llu "
 			"bytes): nothing more can be evicted",

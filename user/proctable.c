@@ -32,9 +32,8 @@ static uint64_t node_bytes(const struct proc_node *n)
 {
 	const struct zt_process_info *i = &n->info;
 
-	return sizeof(*n) + str_bytes(i->exe) + str_bytes(i->cmdline) +
-	       str_bytes(i->service_name) + str_bytes(i->container_id) +
-	       str_bytes(i->resource_attrs);
+	return sizeof(*n) + str_bytes(i->exe) + str_bytes(i->cmdline) + str_bytes(i->service_name) +
+	       str_bytes(i->container_id) + str_bytes(i->resource_attrs);
 }
 
 /* Link n into the table and count it. */
@@ -98,8 +97,8 @@ const struct zt_process_info *zt_proctable_get(struct zt_proctable *pt, uint32_t
 	if (created)
 		*created = !found;
 	if (found) {
-		((struct proc_node *)((char *)found - offsetof(struct proc_node, info)))->last_used =
-		    ++pt->clock;
+		((struct proc_node *)((char *)found - offsetof(struct proc_node, info)))
+		    ->last_used = ++pt->clock;
 		return found;
 	}
 	n = calloc(1, sizeof(*n));
@@ -148,8 +147,7 @@ uint64_t zt_proctable_bytes(const struct zt_proctable *pt)
 }
 
 /* Evict the least recently used entry (of a process that is gone, with dead_only). */
-static bool evict_one(struct zt_proctable *pt, bool dead_only,
-		      bool (*alive)(uint32_t, uint64_t))
+static bool evict_one(struct zt_proctable *pt, bool dead_only, bool (*alive)(uint32_t, uint64_t))
 {
 	struct proc_node **victim = NULL;
 

@@ -25,12 +25,12 @@
 #define RUN_SECONDS "4"
 
 /* Deadlines, in milliseconds. */
-#define RUN_MS	   60000 /* the target's loop ends (it runs RUN_SECONDS under a busy host) */
-#define SETTLE_MS  5000	 /* the registry catches up with the final counts (every second) */
-#define EXIT_MS	   10000
-#define HTTP_MS	   5000
-#define POLL_MS	   200
-#define OUT_TAIL   3000
+#define RUN_MS	  60000 /* the target's loop ends (it runs RUN_SECONDS under a busy host) */
+#define SETTLE_MS 5000	/* the registry catches up with the final counts (every second) */
+#define EXIT_MS	  10000
+#define HTTP_MS	  5000
+#define POLL_MS	  200
+#define OUT_TAIL  3000
 
 static char ztrace_bin[PATH_MAX];
 static char hotcold_bin[PATH_MAX];
@@ -112,7 +112,8 @@ Test(governor, samples_hot_probe_exactly_and_leaves_cold_one, .init = setup, .ti
 	cr_assert_eq(ret, 0, "spawn %s: %s", ztrace_bin, strerror(-ret));
 
 	/* The decision, logged and published in the same tick, while hot still runs: hot is
-	 * sampled, cold is not. (Once the loop ends hot costs nothing and the sampling is lifted.) */
+	 * sampled, cold is not. (Once the loop ends hot costs nothing and the sampling is lifted.)
+	 */
 	snprintf(logline, sizeof(logline), "ztrace: probe u:%s:hot costs ", hotcold_bin);
 	ret = zt_proc_wait_line(&zt, ZT_STDERR, logline, RUN_MS, line, sizeof(line));
 	cr_assert_eq(ret, 0, "no governor line for hot (%s); stderr:\n%s", strerror(-ret),
@@ -193,18 +194,19 @@ Test(governor, bad_budget_exits_2, .init = setup)
 	static const char *const bad[] = {"0", "101%", "-5", "2%x", "1e12", "nan%"};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char *argv[] = {ztrace_bin, "trace", "--probe-budget", (char *)bad[i], "hot",
-				"--", hotcold_bin, NULL};
+		char *argv[] = {ztrace_bin, "trace", "--probe-budget", (char *)bad[i],
+				"hot",	    "--",    hotcold_bin,      NULL};
 		char want[256];
 		struct zt_proc zt;
 		int ret = zt_proc_spawn(&zt, argv, NULL);
 
 		cr_assert_eq(ret, 0);
 		ret = zt_proc_wait(&zt, EXIT_MS);
-		snprintf(want, sizeof(want),
-			 "ztrace: bad probe budget '%s': give a percentage of one CPU (e.g. 2%%) or "
-			 "nanoseconds of BPF run time per second (1 to 999999999)\n",
-			 bad[i]);
+		snprintf(
+		    want, sizeof(want),
+		    "ztrace: bad probe budget '%s': give a percentage of one CPU (e.g. 2%%) or "
+		    "nanoseconds of BPF run time per second (1 to 999999999)\n",
+		    bad[i]);
 		cr_assert_eq(ret, 2, "'%s': exit %d", bad[i], ret);
 		cr_assert_str_eq(zt_proc_text(&zt, ZT_STDERR), want);
 		zt_proc_free(&zt);

@@ -113,20 +113,20 @@ Test(membudget, short_lived_processes_evicted_within_budget, .init = setup, .tim
 	fclose(f);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/metrics", port);
 	{
-		char *argv[] = {ztrace_bin, "agent", "--config", config, "--max-memory", MAX_MEMORY,
-				NULL};
+		char *argv[] = {ztrace_bin,	"agent",    "--config", config,
+				"--max-memory", MAX_MEMORY, NULL};
 
 		ret = zt_proc_spawn(&agent, argv, NULL);
 	}
 	cr_assert_eq(ret, 0);
 	ret = zt_proc_wait_line(&agent, ZT_STDERR, "agent running", START_MS, NULL, 0);
-	cr_assert_eq(ret, 0, "agent did not start: %s", tail(zt_proc_text(&agent, ZT_STDERR),
-							      OUT_TAIL));
+	cr_assert_eq(ret, 0, "agent did not start: %s",
+		     tail(zt_proc_text(&agent, ZT_STDERR), OUT_TAIL));
 
 	/* one after another; the sleep gives each time to be selected before it exits */
 	for (int i = 0; i < NPROCS; i++) {
-		char *argv[] = {orders_bin, "--orders", "1", "--threads", "1", "--sleep-ms", "20",
-				"--quiet", NULL};
+		char *argv[] = {orders_bin,   "--orders", "1",	     "--threads", "1",
+				"--sleep-ms", "20",	  "--quiet", NULL};
 		struct zt_proc p;
 
 		cr_assert_eq(zt_proc_spawn(&p, argv, NULL), 0);
@@ -165,9 +165,9 @@ Test(membudget, short_lived_processes_evicted_within_budget, .init = setup, .tim
 	zt_proc_signal(&agent, SIGTERM);
 	ret = zt_proc_wait(&agent, EXIT_MS);
 	cr_assert_eq(ret, 0, "agent exit %d", ret);
-	cr_assert_not_null(strstr(zt_proc_text(&agent, ZT_STDERR),
-				  "msg=\"memory budget 4194304 bytes: evicted "),
-			   "%s", tail(zt_proc_text(&agent, ZT_STDERR), OUT_TAIL));
+	cr_assert_not_null(
+	    strstr(zt_proc_text(&agent, ZT_STDERR), "msg=\"memory budget 4194304 bytes: evicted "),
+	    "%s", tail(zt_proc_text(&agent, ZT_STDERR), OUT_TAIL));
 	zt_proc_free(&agent);
 	unlink(config);
 }
