@@ -284,7 +284,7 @@ static void options_from_config(struct agent *a, bool *syscalls)
 
 int zt_cmd_agent(const struct zt_options *cli)
 {
-	struct agent a = {.config_path = cli->config, .max_memory_flag = cli->max_memory};
+	struct agent a = { .config_path = cli->config, .max_memory_flag = cli->max_memory };
 	struct zt_loader_config lcfg = { 0 };
 	int code = ZT_EXIT_USAGE, ret;
 	bool syscalls;

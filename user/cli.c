@@ -34,34 +34,34 @@ enum {
 };
 
 static const struct option long_options[] = {
-    {"pid", required_argument, NULL, 'p'},
-    {"duration", required_argument, NULL, 'd'},
-    {"output", required_argument, NULL, 'o'},
-    {"quiet", no_argument, NULL, 'q'},
-    {"verbose", no_argument, NULL, 'v'},
-    {"help", no_argument, NULL, 'h'},
-    {"format", required_argument, NULL, OPT_FORMAT},
-    {"otlp", required_argument, NULL, OPT_OTLP},
-    {"otlp-protocol", required_argument, NULL, OPT_OTLP_PROTOCOL},
-    {"no-gzip", no_argument, NULL, OPT_NO_GZIP},
-    {"metrics-addr", required_argument, NULL, OPT_METRICS_ADDR},
-    {"min-duration", required_argument, NULL, OPT_MIN_DURATION},
-    {"syscalls", optional_argument, NULL, OPT_SYSCALLS},
-    {"syscall-spans", no_argument, NULL, OPT_SYSCALL_SPANS},
-    {"error-if", required_argument, NULL, OPT_ERROR_IF},
-    {"max-probes", required_argument, NULL, OPT_MAX_PROBES},
-    {"top", required_argument, NULL, OPT_TOP},
-    {"config", required_argument, NULL, OPT_CONFIG},
-    {"ret32", no_argument, NULL, OPT_RET32},
-    {"kprobe-mechanism", required_argument, NULL, OPT_KPROBE_MECH},
-    {"kernel", no_argument, NULL, 'k'},
-    {"list-usdt", no_argument, NULL, OPT_LIST_USDT},
-    {"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
-    {"aggregate", no_argument, NULL, OPT_AGGREGATE},
-    {"probe-budget", required_argument, NULL, OPT_PROBE_BUDGET},
-    {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
-    {"usdt", no_argument, NULL, OPT_LIST_USDT},
-    {0},
+	{ "pid", required_argument, NULL, 'p' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "otlp", required_argument, NULL, OPT_OTLP },
+	{ "otlp-protocol", required_argument, NULL, OPT_OTLP_PROTOCOL },
+	{ "no-gzip", no_argument, NULL, OPT_NO_GZIP },
+	{ "metrics-addr", required_argument, NULL, OPT_METRICS_ADDR },
+	{ "min-duration", required_argument, NULL, OPT_MIN_DURATION },
+	{ "syscalls", optional_argument, NULL, OPT_SYSCALLS },
+	{ "syscall-spans", no_argument, NULL, OPT_SYSCALL_SPANS },
+	{ "error-if", required_argument, NULL, OPT_ERROR_IF },
+	{ "max-probes", required_argument, NULL, OPT_MAX_PROBES },
+	{ "top", required_argument, NULL, OPT_TOP },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "ret32", no_argument, NULL, OPT_RET32 },
+	{ "kprobe-mechanism", required_argument, NULL, OPT_KPROBE_MECH },
+	{ "kernel", no_argument, NULL, 'k' },
+	{ "list-usdt", no_argument, NULL, OPT_LIST_USDT },
+	{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+	{ "aggregate", no_argument, NULL, OPT_AGGREGATE },
+	{ "probe-budget", required_argument, NULL, OPT_PROBE_BUDGET },
+	{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
+	{ "usdt", no_argument, NULL, OPT_LIST_USDT },
+	{ 0 },
 };
 
 static const struct {
@@ -75,25 +75,24 @@ static const struct {
 
 void zt_cli_usage(FILE *out)
 {
-	fputs(
-	    "usage:\n"
-	    "  ztrace trace  [-p PID[,PID]] [PROBE...] [--syscalls[=LIST]] [-d SECONDS]\n"
-	    "                [--format text|json] [--error-if 'ret<0'] [--otlp URL]\n"
-	    "                [--metrics-addr [HOST:]PORT] [--min-duration DUR] [-q] [-v]\n"
-	    "                [--syscall-spans] [--aggregate] [--ret32] [--probe-budget PCT%|NS]\n"
-	    "                [--kprobe-mechanism auto|fentry|kprobe]\n"
-	    "                [-- COMMAND ARGS...]\n"
-	    "  ztrace record -o FILE (same selection options as trace)\n"
-	    "  ztrace report FILE [--top N]\n"
-	    "  ztrace export FILE --format jsonl|otlp-json|perfetto\n"
-	    "  ztrace probes (-p PID | FILE | -k) [GLOB]\n"
-	    "  ztrace probes --list-usdt FILE\n"
-	    "  ztrace agent  --config FILE [--check-config] [--max-memory SIZE]\n"
-	    "  ztrace version\n"
-	    "\n"
-	    "PROBE is GLOB (functions of the target's executable), u:FILE:GLOB (FILE a path or a\n"
-	    "library name such as libc), k:GLOB, usdt:FILE:PROVIDER:NAME or t:CATEGORY:NAME.\n",
-	    out);
+	fputs("usage:\n"
+	      "  ztrace trace  [-p PID[,PID]] [PROBE...] [--syscalls[=LIST]] [-d SECONDS]\n"
+	      "                [--format text|json] [--error-if 'ret<0'] [--otlp URL]\n"
+	      "                [--metrics-addr [HOST:]PORT] [--min-duration DUR] [-q] [-v]\n"
+	      "                [--syscall-spans] [--aggregate] [--ret32]\n"
+	      "                [--probe-budget PCT%|NS] [--kprobe-mechanism auto|fentry|kprobe]\n"
+	      "                [-- COMMAND ARGS...]\n"
+	      "  ztrace record -o FILE (same selection options as trace)\n"
+	      "  ztrace report FILE [--top N]\n"
+	      "  ztrace export FILE --format jsonl|otlp-json|perfetto\n"
+	      "  ztrace probes (-p PID | FILE | -k) [GLOB]\n"
+	      "  ztrace probes --list-usdt FILE\n"
+	      "  ztrace agent  --config FILE [--check-config] [--max-memory SIZE]\n"
+	      "  ztrace version\n"
+	      "\n"
+	      "PROBE is GLOB (functions of the target's executable), u:FILE:GLOB (FILE a path or a\n"
+	      "library name such as libc), k:GLOB, usdt:FILE:PROVIDER:NAME or t:CATEGORY:NAME.\n",
+	      out);
 }
 
 int zt_parse_duration(const char *text, uint64_t *ns)
