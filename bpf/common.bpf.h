@@ -14,7 +14,8 @@
 const volatile bool filter_tgids = false;
 /* ztrace's own pid: never traced, or system-wide syscall tracing would trace its own reads. */
 const volatile __u32 self_tgid = 0;
-/* The function error rule (enum zt_err_op against err_val), see record.h. */
+/* The function error rule (enum zt_err_op against err_val), see record.h, and --ret32 below:
+ * with filter_tgids each target's entry carries its own (struct zt_target_policy). */
 const volatile __u32 err_op = ZT_ERR_NONE;
 const volatile __s64 err_val = 0;
 /* --ret32: functions return int; the upper half of rax is garbage, sign-extend the lower. */
@@ -24,7 +25,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, ZT_MAX_TARGETS);
 	__type(key, __u32);
-	__type(value, __u8);
+	__type(value, struct zt_target_policy);
 } targets SEC(".maps");
 
 struct {
@@ -57,15 +58,33 @@ struct {
 	__type(value, __u64);
 } aggs_full SEC(".maps");
 
-/* Whether tgid is traced for what (enum zt_target_flags). */
+/*
+ * Whether tgid is traced for what (enum zt_target_flags); if so *pol is its policy: its
+ * targets entry, or the global rodata one when every process is traced.
+ */
+static __always_inline bool zt_policy_of(__u32 tgid, __u8 what, struct zt_target_policy *pol)
+{
+	struct zt_target_policy *t;
+
+	if (!filter_tgids) {
+		pol->err_op = err_op;
+		pol->err_val = err_val;
+		pol->ret32 = ret32;
+		pol->span_min_ns = 0;
+		return tgid != self_tgid;
+	}
+	t = bpf_map_lookup_elem(&targets, &tgid);
+	if (!t || !(t->flags & what))
+		return false;
+	*pol = *t;
+	return true;
+}
+
 static __always_inline bool zt_traced_for(__u32 tgid, __u8 what)
 {
-	__u8 *flags;
+	struct zt_target_policy pol;
 
-	if (!filter_tgids)
-		return tgid != self_tgid;
-	flags = bpf_map_lookup_elem(&targets, &tgid);
-	return flags && (*flags & what);
+	return zt_policy_of(tgid, what, &pol);
 }
 
 static __always_inline bool zt_is_target(__u32 tgid)
@@ -85,32 +104,41 @@ struct {
 	__type(value, struct zt_control);
 } control SEC(".maps");
 
-/* Whether a completed call deserves a span record (tail sampling in aggregate mode). */
-static __always_inline bool zt_span_wanted(__u64 dur, bool error)
+/*
+ * Whether a completed call deserves a span record: not one that succeeded faster than its
+ * process's min duration, nor (tail sampling in aggregate mode) than the control's.
+ */
+static __always_inline bool zt_span_wanted(__u64 dur, bool error, __u64 min_ns)
 {
 	__u32 zero = 0;
 	struct zt_control *c = bpf_map_lookup_elem(&control, &zero);
 
+	if (error)
+		return true;
+	if (dur < min_ns)
+		return false;
 	if (!c || !c->aggregate)
 		return true;
-	return error || (c->span_min_ns && dur >= c->span_min_ns);
+	return c->span_min_ns && dur >= c->span_min_ns;
 }
 
-static __always_inline bool zt_func_is_error(__s64 ret)
+static __always_inline bool zt_func_is_error(const struct zt_target_policy *pol, __s64 ret)
 {
-	switch (err_op) {
+	__s64 v = pol->err_val;
+
+	switch (pol->err_op) {
 	case ZT_ERR_LT:
-		return ret < err_val;
+		return ret < v;
 	case ZT_ERR_LE:
-		return ret <= err_val;
+		return ret <= v;
 	case ZT_ERR_EQ:
-		return ret == err_val;
+		return ret == v;
 	case ZT_ERR_NE:
-		return ret != err_val;
+		return ret != v;
 	case ZT_ERR_GT:
-		return ret > err_val;
+		return ret > v;
 	case ZT_ERR_GE:
-		return ret >= err_val;
+		return ret >= v;
 	default:
 		return false;
 	}

@@ -8,6 +8,7 @@
 #define ZTRACE_SPAN_STACK_BPF_H
 
 #include "common.bpf.h"
+#include "args.bpf.h"
 #include "sample.bpf.h"
 
 /*
@@ -72,8 +73,8 @@ static __always_inline struct zt_thread_stack *zt_stack_get(__u32 tid, bool crea
 	return st;
 }
 
-/* Open a call on the current thread. */
-static __always_inline void zt_push(__u32 probe_id)
+/* Open a call on the current thread. Returns its span id, 0 when it was not recorded. */
+static __always_inline __u64 zt_push(__u32 probe_id)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
@@ -82,13 +83,13 @@ static __always_inline void zt_push(__u32 probe_id)
 	__u32 d;
 
 	if (!zt_is_target(pid_tgid >> 32))
-		return;
+		return 0;
 	st = zt_stack_get(tid, true);
 	if (!st)
-		return;
+		return 0;
 	d = st->depth;
 	if (zt_sample_out(probe_id, st, d))
-		return;
+		return 0;
 	if (d >= ZT_MAX_DEPTH) {
 		struct zt_probe_stats *s = zt_stats(probe_id);
 
@@ -98,7 +99,7 @@ static __always_inline void zt_push(__u32 probe_id)
 		 * call open would leave the depth off for good. */
 		if (d < ZT_URETPROBE_MAX_DEPTH)
 			st->depth = d + 1;
-		return;
+		return 0;
 	}
 	st->depth = d + 1;
 	zt_sample_pushed(st, d);
@@ -110,10 +111,12 @@ static __always_inline void zt_push(__u32 probe_id)
 	if (d == 0)
 		st->root_id = f->span_id;
 	f->start_ns = bpf_ktime_get_ns();
+	return f->span_id;
 }
 
 /*
  * Emit the record for frame d of st; flags (enum zt_span_flags) ride in the top half of d.
+ * With ZT_SPAN_ARGS, the arguments captured at the call's entry (if any) go with it.
  * A real call rather than inlined: inside the callers' loops clang would otherwise turn the
  * frame index into a running pointer the verifier cannot bound.
  */
@@ -122,6 +125,7 @@ static __noinline void zt_emit(struct zt_thread_stack *st, __u32 d_flags, __u64 
 {
 	__u16 flags = d_flags >> 16;
 	__u32 d = d_flags & 0xffff;
+	struct zt_args_part *args;
 	struct zt_span_rec *r;
 	struct zt_frame *f;
 	bool syscall;
@@ -132,24 +136,33 @@ static __noinline void zt_emit(struct zt_thread_stack *st, __u32 d_flags, __u64 
 	if (d >= ZT_MAX_DEPTH)
 		return;
 	f = zt_frame_at(st, d);
+	args = zt_args_find(flags, f->span_id);
+	flags &= ~ZT_SPAN_ARGS;
 	syscall = f->probe_id >= ZT_AGG_SYSCALL_BASE;
 	if (syscall)
 		flags |= ZT_SPAN_SYSCALL;
 	/* a syscall fails by returning -errno; functions by the user's rule */
 	if (!(flags & ZT_SPAN_INCOMPLETE)) {
-		bool error = syscall ? ret < 0 : zt_func_is_error(ret);
 		__u64 dur = end_ns - f->start_ns;
+		struct zt_target_policy pol = {};
+		bool error;
 
+		/* the process's policy (error rule, min duration); gone: judged by nothing */
+		zt_policy_of(pid_tgid >> 32, ZT_TARGET_FUNCS | ZT_TARGET_SYSCALLS, &pol);
+		error = syscall ? ret < 0 : zt_func_is_error(&pol, ret);
 		zt_aggregate(pid_tgid >> 32, f->probe_id, dur, error);
-		if (!zt_span_wanted(dur, error))
+		if (!zt_span_wanted(dur, error, syscall ? 0 : pol.span_min_ns)) {
+			zt_args_release(args, f->span_id);
 			return;
+		}
 	}
-	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	r = zt_args_reserve(args);
 	if (!r) {
 		struct zt_probe_stats *s = zt_stats(syscall ? ZT_SYSCALL_STATS_ID : f->probe_id);
 
 		if (s)
 			s->lost++;
+		zt_args_release(args, f->span_id);
 		return;
 	}
 	r->hdr.type = ZT_REC_SPAN;
@@ -171,6 +184,8 @@ static __noinline void zt_emit(struct zt_thread_stack *st, __u32 d_flags, __u64 
 	r->pad0 = 0;
 	r->pad1 = 0;
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	zt_args_append(r, args);
+	zt_args_release(args, f->span_id);
 	zt_submit(r);
 }
 
@@ -185,7 +200,9 @@ static long zt_emit_incomplete_cb(__u32 i, void *data)
 {
 	struct zt_incomplete_ctx *c = data;
 
-	zt_emit(c->st, (c->top - i) | (ZT_SPAN_INCOMPLETE << 16), c->pid_tgid, 0, c->now);
+	/* which frames captured is not kept: their slots are looked up (a rare path) */
+	zt_emit(c->st, (c->top - i) | ((ZT_SPAN_INCOMPLETE | ZT_SPAN_ARGS) << 16), c->pid_tgid, 0,
+		c->now);
 	return 0;
 }
 
@@ -246,18 +263,20 @@ static __always_inline __u32 zt_find_open(struct zt_thread_stack *st, __u32 dept
 /*
  * Close the innermost call of probe_id on the current thread. Frames above it whose return was
  * never seen (longjmp, exceptions) are emitted as incomplete first; a return with no open call
- * of its probe (attached while the call was running) is ignored.
+ * of its probe (attached while the call was running) is ignored. flags: ZT_SPAN_ARGS when the
+ * probe captures arguments (zt_args_flag()).
  */
-static __always_inline void zt_pop(__u32 probe_id, __s64 ret)
+static __always_inline void zt_pop_flags(__u32 probe_id, __s64 ret, __u16 flags)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u64 now = bpf_ktime_get_ns();
 	struct zt_thread_stack *st;
 	__u32 depth, found = ZT_MAX_DEPTH;
+	struct zt_target_policy pol;
 
-	if (!zt_is_target(pid_tgid >> 32))
+	if (!zt_policy_of(pid_tgid >> 32, ZT_TARGET_FUNCS, &pol))
 		return;
-	if (ret32)
+	if (pol.ret32)
 		ret = (__s64)(__s32)ret;
 	st = zt_stack_get((__u32)pid_tgid, false);
 	if (!st || zt_sample_return(st, st->depth) || st->depth == 0)
@@ -272,8 +291,13 @@ static __always_inline void zt_pop(__u32 probe_id, __s64 ret)
 		return;
 	if (depth - 1 > found)
 		zt_emit_incomplete(st, depth - 1, found + 1, pid_tgid, now);
-	zt_emit(st, found, pid_tgid, ret, now);
+	zt_emit(st, found | (__u32)flags << 16, pid_tgid, ret, now);
 	st->depth = found;
+}
+
+static __always_inline void zt_pop(__u32 probe_id, __s64 ret)
+{
+	zt_pop_flags(probe_id, ret, 0);
 }
 
 /* The thread is ending: every open call on it is incomplete. */

@@ -10,14 +10,18 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 SEC("uprobe")
 int BPF_KPROBE(zt_uprobe_entry)
 {
-	zt_push((__u32)bpf_get_attach_cookie(ctx));
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+
+	zt_args_capture(ctx, cookie, zt_push((__u32)cookie));
 	return 0;
 }
 
 SEC("uretprobe")
 int BPF_KRETPROBE(zt_uprobe_return, long ret)
 {
-	zt_pop((__u32)bpf_get_attach_cookie(ctx), ret);
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+
+	zt_pop_flags((__u32)cookie, ret, zt_args_flag(cookie));
 	return 0;
 }
 
@@ -28,19 +32,52 @@ int BPF_KRETPROBE(zt_uprobe_return, long ret)
 SEC("uprobe")
 int BPF_KPROBE(zt_uprobe_multi_entry)
 {
-	zt_push((__u32)bpf_get_attach_cookie(ctx));
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+
+	zt_args_capture(ctx, cookie, zt_push((__u32)cookie));
 	return 0;
 }
 
 SEC("uretprobe")
 int BPF_KRETPROBE(zt_uprobe_multi_return, long ret)
 {
-	zt_pop((__u32)bpf_get_attach_cookie(ctx), ret);
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+
+	zt_pop_flags((__u32)cookie, ret, zt_args_flag(cookie));
 	return 0;
 }
 
 /* Agent discovery (report_execs): every exec on the host, for matching against its rules. */
 const volatile bool report_execs = false;
+
+/* Files whose every exec the agent's rules select, with the policy the process gets. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ZT_MAX_EXEC_FILES);
+	__type(key, struct zt_file_key);
+	__type(value, struct zt_target_policy);
+} exec_files SEC(".maps");
+
+/*
+ * Make the exec'ing process a target now if its executable is one the agent selects by file:
+ * the uprobes of that file are attached already, so its first calls are traced instead of
+ * those made before the agent reads the exec record and catches up.
+ */
+static __always_inline void zt_select_by_file(__u32 tgid)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct inode *inode = BPF_CORE_READ(task, mm, exe_file, f_inode);
+	struct zt_file_key key = {};
+	struct zt_target_policy *policy;
+
+	if (!inode)
+		return;
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	policy = bpf_map_lookup_elem(&exec_files, &key);
+	if (policy)
+		bpf_map_update_elem(&targets, &tgid, policy, BPF_ANY);
+}
 
 SEC("raw_tp/sched_process_exec")
 int zt_exec(void *ctx)
@@ -49,6 +86,7 @@ int zt_exec(void *ctx)
 
 	if (!report_execs)
 		return 0;
+	zt_select_by_file(bpf_get_current_pid_tgid() >> 32);
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
 		struct zt_probe_stats *s = zt_stats(ZT_EXEC_STATS_ID);

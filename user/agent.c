@@ -3,7 +3,9 @@
  * The agent: processes are selected by rules (executable glob, name, cgroup, container) as
  * they exec (the sched_process_exec hook) or at start (a /proc scan). A rule's functions are
  * attached once per file for every process (pid -1), and the kernel's target map decides which
- * processes count: 100 processes of one program cost one attachment.
+ * processes count: 100 processes of one program cost one attachment. A traced process gets
+ * the policy (error_if, ret32, min_duration, sample) of the first rule, in file order, that
+ * selects it: the kernel judges its calls by it (targets map), the session its spans.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -11,85 +13,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "agent.h"
 #include "agent_config.h"
+#include "agent_state.h"
 #include "log.h"
-#include "procinfo.h"
+#include "proc_identity.h"
 #include "session.h"
 
-struct agent {
-	struct zt_session s;
-	struct zt_options opts; /* what the session reads, made from the config */
-	struct zt_agent_config cfg;
-	const char *config_path;
-	uint8_t *attached;	/* [ZT_MAX_PROBES]: attached for every process */
-	int *rule_of;		/* [pid_max]: 1 + index of the rule tracing pid, 0 = none */
-	size_t pid_max;
-	size_t traced;
-	uint64_t execs, selected;
-	uint64_t max_memory_flag; /* --max-memory, over the config's; 0 = not given */
-};
-
-/* What the rules can select a process by, read from /proc. Strings live in the buffers. */
-struct identity {
-	struct zt_proc_identity id;
-	char exe[PATH_MAX], comm[ZT_COMM_LEN + 1], cgroup[PATH_MAX], container[80];
-};
-
-static int read_identity(uint32_t pid, struct identity *out)
+/* Attach the function specs of rule r in pid's binaries (once per file), in r's group. */
+static int attach_rule(struct zt_agent *a, uint32_t pid, size_t r, const char *exe)
 {
-	char path[64], line[1024];
-	ssize_t n;
-	FILE *f;
-
-	memset(out, 0, sizeof(*out));
-	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
-	n = readlink(path, out->exe, sizeof(out->exe) - 1);
-	if (n <= 0)
-		return -ENOENT; /* gone, or a kernel thread */
-	out->exe[n] = '\0';
-	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
-	f = fopen(path, "r");
-	if (f) {
-		if (fgets(out->comm, sizeof(out->comm), f))
-			out->comm[strcspn(out->comm, "\n")] = '\0';
-		fclose(f);
-	}
-	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
-	f = fopen(path, "r");
-	if (f) {
-		char text[4096] = "";
-		size_t len = 0;
-
-		while (fgets(line, sizeof(line), f)) {
-			/* cgroup v2: the "0::PATH" line */
-			if (strncmp(line, "0::", 3) == 0) {
-				snprintf(out->cgroup, sizeof(out->cgroup), "%s", line + 3);
-				out->cgroup[strcspn(out->cgroup, "\n")] = '\0';
-			}
-			len += (size_t)snprintf(text + len, sizeof(text) - len, "%s", line);
-			if (len >= sizeof(text))
-				break;
-		}
-		fclose(f);
-		if (zt_cgroup_container_id(text, out->container, sizeof(out->container)))
-			out->container[0] = '\0';
-	}
-	out->id.exe = out->exe;
-	out->id.comm = out->comm;
-	out->id.cgroup = out->cgroup[0] ? out->cgroup : NULL;
-	out->id.container_id = out->container[0] ? out->container : NULL;
-	/* Kubernetes namespace, pod name and labels are not on the host: see scripts/deploy */
-	return 0;
-}
-
-/* Attach the rule's function specs in pid's binaries (once per file). */
-static int attach_rule(struct agent *a, uint32_t pid, const struct zt_agent_rule *rule,
-		       const char *exe)
-{
-	struct zt_resolve_ctx ctx = { .pid = (int)pid, .exe = exe, .max_probes = ZT_MAX_PROBES };
+	struct zt_resolve_ctx ctx = {.pid = (int)pid, .exe = exe, .max_probes = ZT_MAX_PROBES};
+	const struct zt_agent_rule *rule = &a->cfg.rules[r];
 	uint8_t *want = calloc(ZT_MAX_PROBES, 1);
 	bool any = false;
 	int ret = 0;
@@ -113,7 +51,7 @@ static int attach_rule(struct agent *a, uint32_t pid, const struct zt_agent_rule
 			zt_warn("rule '%s', pid %u (%s): %s", rule->name, pid, exe, err);
 		}
 		for (size_t k = 0; k < nids; k++) {
-			if (!a->attached[ids[k]]) {
+			if (!a->owner[ids[k]]) {
 				want[ids[k]] = 1;
 				any = true;
 			}
@@ -122,60 +60,137 @@ static int attach_rule(struct agent *a, uint32_t pid, const struct zt_agent_rule
 		zt_probe_spec_free(&spec);
 	}
 	if (any) {
+		zt_loader_set_group(a->s.loader, a->group[r]);
 		ret = zt_session_attach_marked(&a->s, want, -1);
 		if (ret)
 			zt_err("rule '%s': %s", rule->name, a->s.err);
-		for (size_t i = 0; i < ZT_MAX_PROBES; i++)
-			a->attached[i] |= want[i];
+		/* not attached (the process may have ended first): the next process tries again */
+		for (size_t i = 0; !ret && i < ZT_MAX_PROBES; i++)
+			if (want[i])
+				a->owner[i] = a->group[r];
 	}
 	free(want);
 	return ret;
 }
 
-/* Match pid against the rules: it gets the probes of every rule that selects it. */
-static void consider(struct agent *a, uint32_t pid)
+/* The kernel's entry for a process rule r selects, with flags. */
+static void rule_policy(const struct zt_agent_rule *r, uint8_t flags, struct zt_target_policy *out)
 {
+	struct zt_error_rule none = {.op = ZT_ERR_NONE};
+
+	zt_loader_target_policy(r->has_error_rule ? &r->error_rule : &none, r->ret32,
+				r->min_duration_ns, flags, out);
+}
+
+/* The session's side of the policy of pid: its rule's error rule and sample. */
+static bool span_policy_of(struct zt_session *s, uint32_t pid, struct zt_span_policy *out)
+{
+	struct zt_agent *a = s->owner;
+	const struct zt_agent_rule *r;
+
+	if (pid >= a->pid_max || a->rule_of[pid] <= 0)
+		return false;
+	r = &a->cfg.rules[a->rule_of[pid] - 1];
+	memset(out, 0, sizeof(*out));
+	if (r->has_error_rule)
+		out->error_rule = r->error_rule;
+	out->sample = r->sample;
+	out->rule = r->name;
+	return true;
+}
+
+/*
+ * Every rule that selected pid did so by its executable's host path alone: have the kernel select
+ * the next processes of that file at their exec, so that their first calls are not missed while the
+ * agent reads the exec record (it matches them again then, as any other).
+ */
+static void select_file(struct zt_agent *a, uint32_t pid, const struct zt_target_policy *policy)
+{
+	char path[64];
+	struct stat st;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+	if (stat(path, &st))
+		return; /* gone: the next process of the file is matched the slow way */
+	ret = zt_loader_select_file(a->s.loader, st.st_dev, st.st_ino, policy);
+	if (ret)
+		zt_warn("pid %u: the kernel cannot select its executable at exec (%s); later "
+			"processes of it are traced from when the agent matches them",
+			pid, strerror(-ret));
+}
+
+/*
+ * Match pid against the rules: it gets the probes of every rule that selects it, and the
+ * policy of the first. exec: pid has just exec'd a new program (else found by a /proc scan).
+ */
+static void consider(struct zt_agent *a, uint32_t pid, bool exec)
+{
+	struct zt_target_policy policy;
+	size_t nmatch = 0;
+	bool by_file = true;
 	uint8_t flags = 0;
-	struct identity id;
+	struct zt_proc_ident id;
 	int first = 0;
 
-	if (pid == (uint32_t)getpid() || read_identity(pid, &id))
+	if (pid == (uint32_t)getpid() || zt_proc_identity_read(pid, a->cfg.k8s_pods_dir, &id))
 		return;
 	for (size_t i = 0; i < a->cfg.nrules; i++) {
 		const struct zt_agent_rule *rule = &a->cfg.rules[i];
 
 		if (!zt_agent_rule_matches(rule, &id.id))
 			continue;
-		attach_rule(a, pid, rule, id.exe);
+		attach_rule(a, pid, i, id.seen_exe);
 		flags |= ZT_TARGET_FUNCS | (rule->syscalls ? ZT_TARGET_SYSCALLS : 0);
 		if (!first)
 			first = (int)i + 1;
-		zt_info("tracing pid %u (%s) by rule '%s'", pid, id.exe, rule->name);
+		nmatch++;
+		by_file &= zt_agent_rule_selects_file(rule, id.id.exe);
 	}
-	if (flags && zt_loader_add_target(a->s.loader, (int)pid, flags) == 0) {
+	if (flags) {
+		rule_policy(&a->cfg.rules[first - 1], flags, &policy);
+		if (zt_loader_set_target(a->s.loader, (int)pid, &policy))
+			return;
+		if (by_file)
+			select_file(a, pid, &policy);
 		a->selected++;
 		if (pid < a->pid_max) {
+			if (exec || a->rule_of[pid] != first)
+				zt_info("tracing pid %u (%s) by rule '%s'%s", pid, id.seen_exe,
+					a->cfg.rules[first - 1].name,
+					nmatch > 1 ? " (first of the rules selecting it: its "
+						     "policy applies)"
+						   : "");
 			if (!a->rule_of[pid])
 				a->traced++;
 			a->rule_of[pid] = first;
 		}
-		/* read its /proc facts now: resource attributes, pid-reuse identity */
-		zt_proctable_get(a->s.procs, pid, NULL, NULL);
+		/* read its /proc facts now (resource attributes, pid-reuse identity); an exec
+		 * in a process already selected (a pod's shell) replaced what was read before */
+		zt_proctable_set_pods_dir(a->s.procs, a->cfg.k8s_pods_dir);
+		if (exec)
+			zt_proctable_remove(a->s.procs, pid);
+		zt_session_process(&a->s, pid, NULL);
 		return;
 	}
-	/* an exec into a program no rule selects: stop tracing that process */
-	if (!flags && pid < a->pid_max && a->rule_of[pid]) {
+	/* an exec into a program no rule selects, or a rule gone: stop tracing that process
+	 * (the kernel may have selected it by file at its exec: a hard link of a selected file) */
+	if (exec)
+		zt_loader_remove_target(a->s.loader, (int)pid);
+	if (pid < a->pid_max && a->rule_of[pid]) {
 		zt_loader_remove_target(a->s.loader, (int)pid);
 		a->rule_of[pid] = 0;
 		a->traced--;
 	}
 }
 
-static void scan_processes(struct agent *a)
+void zt_agent_scan(struct zt_agent *a)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
 
+	/* files are selected again as the rules select their processes */
+	zt_loader_clear_files(a->s.loader);
 	if (!d)
 		return;
 	while ((e = readdir(d))) {
@@ -183,64 +198,28 @@ static void scan_processes(struct agent *a)
 		unsigned long pid = strtoul(e->d_name, &end, 10);
 
 		if (*end == '\0' && pid > 0)
-			consider(a, (uint32_t)pid);
+			consider(a, (uint32_t)pid, false);
 	}
 	closedir(d);
 }
 
 static void on_exec(struct zt_session *s, uint32_t pid)
 {
-	struct agent *a = s->owner;
+	struct zt_agent *a = s->owner;
 
 	a->execs++;
-	consider(a, pid);
+	consider(a, pid, true);
 }
 
 static void on_exit_cb(struct zt_session *s, uint32_t pid)
 {
-	struct agent *a = s->owner;
+	struct zt_agent *a = s->owner;
 
 	zt_loader_remove_target(s->loader, (int)pid);
 	if (pid < a->pid_max && a->rule_of[pid]) {
 		a->rule_of[pid] = 0;
 		a->traced--;
 	}
-}
-
-/* SIGHUP: a good config replaces the old one; a bad one is refused and the old one stays. */
-static void on_reload(struct zt_session *s)
-{
-	struct agent *a = s->owner;
-	struct zt_agent_config next;
-	char err[512];
-	bool same = true;
-
-	if (zt_agent_config_load(a->config_path, &next, err, sizeof(err))) {
-		zt_err("config reload refused, the running config stays: %s", err);
-		return;
-	}
-	same = next.nrules == a->cfg.nrules;
-	for (size_t i = 0; same && i < next.nrules; i++)
-		same = zt_agent_rule_equal(&next.rules[i], &a->cfg.rules[i]);
-	zt_agent_config_free(&a->cfg);
-	a->cfg = next;
-	if (!a->max_memory_flag)
-		s->membudget.max_bytes = a->cfg.max_memory;
-	if (same) {
-		zt_notice("config reloaded: rules unchanged");
-		return;
-	}
-	/* Rules changed: re-select every process and re-attach what the new rules need. */
-	zt_loader_detach_uprobes(s->loader);
-	memset(a->attached, 0, ZT_MAX_PROBES);
-	for (size_t pid = 0; pid < a->pid_max; pid++) {
-		if (a->rule_of[pid])
-			zt_loader_remove_target(s->loader, (int)pid);
-	}
-	memset(a->rule_of, 0, a->pid_max * sizeof(*a->rule_of));
-	a->traced = 0;
-	scan_processes(a);
-	zt_notice("config reloaded: %zu rules, %zu processes traced", a->cfg.nrules, a->traced);
 }
 
 static size_t read_pid_max(void)
@@ -257,7 +236,7 @@ static size_t read_pid_max(void)
 }
 
 /* The session options the config implies (exporters, syscalls). */
-static void options_from_config(struct agent *a, bool *syscalls)
+static void options_from_config(struct zt_agent *a, bool *syscalls)
 {
 	struct zt_options *o = &a->opts;
 
@@ -266,26 +245,26 @@ static void options_from_config(struct agent *a, bool *syscalls)
 	o->max_probes = ZT_MAX_PROBES;
 	o->metrics_addr = a->cfg.metrics_addr;
 	o->otlp_url = a->cfg.otlp.endpoint;
-	o->otlp_protocol = a->cfg.otlp.json == 1 ? "http/json" : a->cfg.otlp.json == 0 ? "http/protobuf" : NULL;
+	o->otlp_protocol = a->cfg.otlp.json == 1   ? "http/json"
+			   : a->cfg.otlp.json == 0 ? "http/protobuf"
+						   : NULL;
 	o->otlp_gzip = a->cfg.otlp.gzip;
 	o->output = a->cfg.record.path;
 	o->probe_budget_ns = a->cfg.probe_budget_ns;
 	o->max_memory = a->max_memory_flag ? a->max_memory_flag : a->cfg.max_memory;
 	if (a->cfg.otlp.headers)
 		setenv("OTEL_EXPORTER_OTLP_HEADERS", a->cfg.otlp.headers, 1);
+	/* error_if, ret32, min_duration and sample are per rule: see consider() */
 	*syscalls = false;
-	for (size_t i = 0; i < a->cfg.nrules; i++) {
+	for (size_t i = 0; i < a->cfg.nrules; i++)
 		*syscalls |= a->cfg.rules[i].syscalls;
-		if (a->cfg.rules[i].has_error_rule && o->error_rule.op == ZT_ERR_NONE)
-			o->error_rule = a->cfg.rules[i].error_rule;
-	}
 	o->syscalls = *syscalls;
 }
 
 int zt_cmd_agent(const struct zt_options *cli)
 {
-	struct agent a = { .config_path = cli->config, .max_memory_flag = cli->max_memory };
-	struct zt_loader_config lcfg = { 0 };
+	struct zt_agent a = {.config_path = cli->config, .max_memory_flag = cli->max_memory};
+	struct zt_loader_config lcfg = {0};
 	int code = ZT_EXIT_USAGE, ret;
 	bool syscalls;
 	sigset_t sigs;
@@ -297,7 +276,8 @@ int zt_cmd_agent(const struct zt_options *cli)
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	if (zt_agent_config_load(cli->config, &a.cfg, a.s.err, sizeof(a.s.err)))
 		goto fail;
-	zt_log_set_format(a.cfg.log_format == ZT_AGENT_LOG_JSON ? ZT_LOGFMT_JSON : ZT_LOGFMT_LOGFMT);
+	zt_log_set_format(a.cfg.log_format == ZT_AGENT_LOG_JSON ? ZT_LOGFMT_JSON
+								: ZT_LOGFMT_LOGFMT);
 	if (cli->verbose == 0)
 		zt_log_set_level(a.cfg.log_level);
 	if (zt_check_privileges(a.s.err, sizeof(a.s.err)))
@@ -308,11 +288,13 @@ int zt_cmd_agent(const struct zt_options *cli)
 	a.s.owner = &a;
 	a.s.on_exec = on_exec;
 	a.s.on_exit = on_exit_cb;
-	a.s.on_reload = on_reload;
+	a.s.on_reload = zt_agent_reload;
+	a.s.policy_of = span_policy_of;
 	a.pid_max = read_pid_max();
 	a.rule_of = calloc(a.pid_max, sizeof(*a.rule_of));
-	a.attached = calloc(ZT_MAX_PROBES, 1);
-	if (!a.rule_of || !a.attached) {
+	a.owner = calloc(ZT_MAX_PROBES, sizeof(*a.owner));
+	a.group = calloc(a.cfg.nrules, sizeof(*a.group));
+	if (!a.rule_of || !a.owner || !a.group) {
 		snprintf(a.s.err, sizeof(a.s.err), "out of memory");
 		code = ZT_EXIT_FAILURE;
 		goto fail;
@@ -320,14 +302,29 @@ int zt_cmd_agent(const struct zt_options *cli)
 	ret = zt_session_start_exporters(&a.s);
 	if (ret)
 		goto fail;
+	/* a restart rotates the previous run's file rather than overwriting it */
+	if (a.cfg.record.path && access(a.cfg.record.path, F_OK) == 0 &&
+	    (ret = zt_store_shift(a.cfg.record.path, a.cfg.record.keep))) {
+		snprintf(a.s.err, sizeof(a.s.err), "cannot rotate %s: %s", a.cfg.record.path,
+			 strerror(-ret));
+		code = ZT_EXIT_FAILURE;
+		goto fail;
+	}
 	lcfg.filter_tgids = true;
 	lcfg.report_execs = true;
 	lcfg.syscalls = syscalls;
-	lcfg.error_rule = a.opts.error_rule;
 	if (zt_session_open_pipeline(&a.s, &lcfg, &code))
 		goto fail;
+	if (a.s.store && zt_store_set_rotation(a.s.store, a.cfg.record.path, a.cfg.record.max_size,
+					       a.cfg.record.keep)) {
+		snprintf(a.s.err, sizeof(a.s.err), "out of memory");
+		code = ZT_EXIT_FAILURE;
+		goto fail;
+	}
+	for (size_t i = 0; i < a.cfg.nrules; i++)
+		a.group[i] = ++a.next_group;
 	a.s.t0_ns = zt_realtime_ns();
-	scan_processes(&a);
+	zt_agent_scan(&a);
 	zt_notice("agent running: %zu rules, %zu processes traced, %zu functions attached",
 		  a.cfg.nrules, a.traced, zt_loader_uprobe_count(a.s.loader));
 	ret = zt_session_run(&a.s);
@@ -340,6 +337,7 @@ out:
 	zt_session_cleanup(&a.s);
 	zt_agent_config_free(&a.cfg);
 	free(a.rule_of);
-	free(a.attached);
+	free(a.owner);
+	free(a.group);
 	return code;
 }

@@ -16,6 +16,7 @@
 #include "export_otlp.h"
 #include "governor.h"
 #include "http_server.h"
+#include "k8s_pod.h"
 #include "probe_spec.h"
 #include "syscall_names.h"
 #include "yaml_schema.h"
@@ -31,7 +32,7 @@
 
 static const char *const top_keys[] = {"log_format",   "log_level", "max_memory",
 				       "metrics_addr", "otlp",	    "probe_budget",
-				       "record",       "rules",	    NULL};
+				       "record",       "k8s_pods_dir", "rules",	    NULL};
 enum {
 	TOP_LOG_FORMAT,
 	TOP_LOG_LEVEL,
@@ -40,6 +41,7 @@ enum {
 	TOP_OTLP,
 	TOP_PROBE_BUDGET,
 	TOP_RECORD,
+	TOP_K8S_PODS_DIR,
 	TOP_RULES,
 	TOP_N
 };
@@ -610,6 +612,18 @@ static int load_top(struct zt_yaml *y, const yaml_node_t *root, struct zt_agent_
 		return ret;
 	if (v[TOP_RECORD] && (ret = load_record(y, v[TOP_RECORD], &c->record)))
 		return ret;
+	if (v[TOP_K8S_PODS_DIR]) {
+		free(c->k8s_pods_dir);
+		c->k8s_pods_dir = NULL;
+		ret = zt_yaml_strdup(y, v[TOP_K8S_PODS_DIR], "k8s_pods_dir", "", &c->k8s_pods_dir);
+		if (ret)
+			return ret;
+		if (c->k8s_pods_dir[0] != '/')
+			return zt_yaml_fail(
+			    y, v[TOP_K8S_PODS_DIR],
+			    "k8s_pods_dir '%s' must be absolute (the agent runs in /)",
+			    c->k8s_pods_dir);
+	}
 	return load_rules(y, root, v[TOP_RULES], c);
 }
 
@@ -644,6 +658,12 @@ int zt_agent_config_load(const char *path, struct zt_agent_config *out, char *er
 	out->otlp.gzip = -1;
 	out->record.max_size = ZT_AGENT_DEFAULT_RECORD_MAX_SIZE;
 	out->record.keep = ZT_AGENT_DEFAULT_RECORD_KEEP;
+	out->k8s_pods_dir = strdup(ZT_K8S_PODS_DIR_DEFAULT);
+	if (!out->k8s_pods_dir) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
 	ret = load_top(&y, root, out);
 	if (ret == -ENOMEM)
 		snprintf(err, errlen, "%s: out of memory", path);
@@ -685,5 +705,6 @@ void zt_agent_config_free(struct zt_agent_config *c)
 	free(c->otlp.endpoint);
 	free(c->otlp.headers);
 	free(c->record.path);
+	free(c->k8s_pods_dir);
 	memset(c, 0, sizeof(*c));
 }

@@ -8,7 +8,7 @@
  *   max_memory: SIZE                    metrics_addr: [HOST:]PORT
  *   probe_budget: PERCENT%, NS per second or off (the overhead governor, user/governor.h)
  *   otlp:   { endpoint, protocol, headers, gzip, timeout }
- *   record: { path, max_size, keep }
+ *   record: { path, max_size, keep }   k8s_pods_dir: PATH (default /var/log/pods)
  *   rules:  [ { name, match: { exe, comm, cgroup, container_id, k8s_namespace, k8s_pod,
  *               k8s_pod_label }, probes, syscalls, min_duration, sample, error_if, ret32 } ]
  *
@@ -84,6 +84,7 @@ struct zt_agent_config {
 	char *metrics_addr;  /* "[HOST:]PORT" (checked), or NULL for no listener */
 	struct zt_agent_otlp otlp;
 	struct zt_agent_record record;
+	char *k8s_pods_dir; /* the kubelet's pods directory (k8s namespace and pod names) */
 	struct zt_agent_rule *rules; /* in file order; at least one */
 	size_t nrules;
 };
@@ -94,9 +95,9 @@ struct zt_agent_config {
  * match. Nothing is owned.
  */
 struct zt_proc_identity {
-	const char *exe; /* executable path as seen from the host (/proc/PID/exe) */
-	const char
-	    *exe_in_ns; /* the same path inside the process's mount namespace, if different */
+	const char *exe; /* executable path in the host's mount namespace (proc_identity.h) */
+	const char *
+	    exe_in_ns; /* the same file's path inside the process's mount namespace, if different */
 	const char *comm;
 	const char *cgroup;	  /* cgroup v2 path from /proc/PID/cgroup ("0::" line) */
 	const char *container_id; /* 64 lowercase hex digits */
@@ -131,10 +132,22 @@ const struct zt_agent_rule *zt_agent_config_find_rule(const struct zt_agent_conf
 bool zt_agent_rule_matches(const struct zt_agent_rule *r, const struct zt_proc_identity *p);
 
 /*
- * Whether a and b select and trace exactly the same (their line may differ): on a reload, a
- * rule that is equal to the old rule of the same name is left attached as it is.
+ * Whether r selects every process of the file at host path exe, whatever else is known of it:
+ * r has no selector but exe (no name, cgroup, container or pod) and its glob matches the host
+ * path (a path seen only inside some mount namespace does not say that of every process).
+ * The kernel can then select the file's processes at their exec.
  */
+bool zt_agent_rule_selects_file(const struct zt_agent_rule *r, const char *exe);
+
+/* Whether a and b select and trace exactly the same (their line may differ). */
 bool zt_agent_rule_equal(const struct zt_agent_rule *a, const struct zt_agent_rule *b);
+
+/*
+ * Whether a and b have the same name, selection and probes (their policies, error_if, ret32,
+ * min_duration and sample, may differ): on a reload such a rule is left attached as it is and
+ * only its processes' policy changes.
+ */
+bool zt_agent_rule_same_probes(const struct zt_agent_rule *a, const struct zt_agent_rule *b);
 
 /*
  * Overlay the OTLP settings the file gives (endpoint, protocol, gzip, headers, timeout) on o;

@@ -78,7 +78,7 @@ static bool list_eq(char *const *a, size_t na, char *const *b, size_t nb)
 	return true;
 }
 
-bool zt_agent_rule_equal(const struct zt_agent_rule *a, const struct zt_agent_rule *b)
+bool zt_agent_rule_same_probes(const struct zt_agent_rule *a, const struct zt_agent_rule *b)
 {
 	const struct zt_agent_match *ma = &a->match, *mb = &b->match;
 
@@ -88,9 +88,13 @@ bool zt_agent_rule_equal(const struct zt_agent_rule *a, const struct zt_agent_ru
 	       list_eq(ma->k8s_pod_labels, ma->n_k8s_pod_labels, mb->k8s_pod_labels,
 		       mb->n_k8s_pod_labels) &&
 	       list_eq(a->probes, a->nprobes, b->probes, b->nprobes) &&
-	       a->syscalls == b->syscalls && str_eq(a->syscall_list, b->syscall_list) &&
-	       a->min_duration_ns == b->min_duration_ns && a->sample == b->sample &&
-	       a->has_error_rule == b->has_error_rule &&
+	       a->syscalls == b->syscalls && str_eq(a->syscall_list, b->syscall_list);
+}
+
+bool zt_agent_rule_equal(const struct zt_agent_rule *a, const struct zt_agent_rule *b)
+{
+	return zt_agent_rule_same_probes(a, b) && a->min_duration_ns == b->min_duration_ns &&
+	       a->sample == b->sample && a->has_error_rule == b->has_error_rule &&
 	       (!a->has_error_rule || (a->error_rule.op == b->error_rule.op &&
 				       a->error_rule.value == b->error_rule.value)) &&
 	       a->ret32 == b->ret32;
@@ -167,4 +171,12 @@ int zt_parse_size(const char *text, uint64_t *bytes)
 		return 0;
 	}
 	return -EINVAL;
+}
+
+bool zt_agent_rule_selects_file(const struct zt_agent_rule *r, const char *exe)
+{
+	const struct zt_agent_match *m = &r->match;
+
+	return m->exe && !m->comm && !m->cgroup && !m->container_id && !m->k8s_namespace &&
+	       !m->k8s_pod && m->n_k8s_pod_labels == 0 && glob_ok(m->exe, exe);
 }

@@ -29,6 +29,7 @@ enum {
 	OPT_LIST_USDT,
 	OPT_CHECK_CONFIG,
 	OPT_AGGREGATE,
+	OPT_CAPTURE,
 	OPT_PROBE_BUDGET,
 	OPT_MAX_MEMORY,
 };
@@ -58,6 +59,7 @@ static const struct option long_options[] = {
 	{ "list-usdt", no_argument, NULL, OPT_LIST_USDT },
 	{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
 	{ "aggregate", no_argument, NULL, OPT_AGGREGATE },
+	{ "capture", required_argument, NULL, OPT_CAPTURE },
 	{ "probe-budget", required_argument, NULL, OPT_PROBE_BUDGET },
 	{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
 	{ "usdt", no_argument, NULL, OPT_LIST_USDT },
@@ -80,7 +82,8 @@ void zt_cli_usage(FILE *out)
 	      "                [--format text|json] [--error-if 'ret<0'] [--otlp URL]\n"
 	      "                [--metrics-addr [HOST:]PORT] [--min-duration DUR] [-q] [-v]\n"
 	      "                [--syscall-spans] [--aggregate] [--ret32]\n"
-	      "                [--probe-budget PCT%|NS] [--kprobe-mechanism auto|fentry|kprobe]\n"
+	      "                [--capture 'FUNC_GLOB:argN,strN[/LEN],...'] [--probe-budget PCT%|NS]\n"
+	      "                [--kprobe-mechanism auto|fentry|kprobe]\n"
 	      "                [-- COMMAND ARGS...]\n"
 	      "  ztrace record -o FILE (same selection options as trace)\n"
 	      "  ztrace report FILE [--top N]\n"
@@ -146,6 +149,25 @@ static int parse_pids(const char *text, struct zt_options *o, char *err, size_t 
 		p = *end ? end + 1 : end;
 	}
 	return 0;
+}
+
+/* One more --capture FUNC_GLOB:LIST. Returns 0 or -errno with err. */
+static int add_capture(struct zt_options *o, const char *text, char *err, size_t errlen)
+{
+	struct zt_capture_spec *v = realloc(o->captures, (o->ncaptures + 1) * sizeof(*v));
+	int ret;
+
+	if (!v) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	o->captures = v;
+	ret = zt_capture_spec_parse(text, &v[o->ncaptures], err, errlen);
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	if (!ret)
+		o->ncaptures++;
+	return ret;
 }
 
 static int parse_option(int c, struct zt_options *o, char *err, size_t errlen)
@@ -281,6 +303,8 @@ static int parse_option(int c, struct zt_options *o, char *err, size_t errlen)
 	case OPT_AGGREGATE:
 		o->aggregate = true;
 		return 0;
+	case OPT_CAPTURE:
+		return add_capture(o, optarg, err, errlen);
 	case OPT_PROBE_BUDGET:
 		return zt_governor_parse_budget(optarg, &o->probe_budget_ns, err, errlen);
 	case OPT_MAX_MEMORY:
@@ -443,18 +467,31 @@ static int cli_parse(int argc, char **argv, struct zt_options *o, char *err, siz
 	return 0;
 }
 
+static void free_captures(struct zt_options *o)
+{
+	for (size_t i = 0; i < o->ncaptures; i++)
+		zt_capture_spec_free(&o->captures[i]);
+	free(o->captures);
+	o->captures = NULL;
+	o->ncaptures = 0;
+}
+
 void zt_options_free(struct zt_options *o)
 {
 	free(o->specs);
 	o->specs = NULL;
 	o->nspecs = 0;
+	free_captures(o);
 }
 
 int zt_cli_parse(int argc, char **argv, struct zt_options *o, char *err, size_t errlen)
 {
 	int ret = cli_parse(argc, argv, o, err, errlen);
 
-	if (ret)
+	if (ret) {
 		zt_msg_clean(err); /* messages quote arguments, which may hold anything */
+		/* specs may still point into cli_parse's frame: only the captures are ours */
+		free_captures(o);
+	}
 	return ret;
 }

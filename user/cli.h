@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "capture_spec.h"
 #include "error_rule.h"
 #include "ztrace/limits.h"
 
@@ -47,6 +48,8 @@ struct zt_options {
 	const char *syscall_list; /* --syscalls=LIST, NULL = all */
 	bool syscall_spans;
 	bool aggregate; /* --aggregate: count in the kernel, spans only for slow or failed calls */
+	struct zt_capture_spec *captures; /* --capture, in order; freed by zt_options_free() */
+	size_t ncaptures;
 	uint64_t probe_budget_ns; /* --probe-budget: overhead governor, BPF ns/s per probe; 0 off */
 	bool quiet; /* no per-call lines, summary only */
 	int verbose;

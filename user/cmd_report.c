@@ -246,15 +246,42 @@ out:
 	return code;
 }
 
+/* The last process recorded with pid, or NULL. */
+static const struct zt_store_process *last_process(const struct zt_store_reader *r, uint32_t pid)
+{
+	size_t n;
+	const struct zt_store_process *procs = zt_store_processes(r, &n);
+
+	while (n--)
+		if (procs[n].pid == pid)
+			return &procs[n];
+	return NULL;
+}
+
 /* JSON lines, streamed: nothing but the reader's strings is kept. */
 static int export_jsonl(struct loaded *l, FILE *out)
 {
+	const struct zt_store_process *p = NULL;
+	size_t nprocs = 0, seen = SIZE_MAX; /* no lookup yet */
 	struct zt_span s;
+	uint32_t pid = 0;
 	uint64_t n = 0;
 	int ret;
 
 	while ((ret = zt_store_next_span(l->r, &s)) > 0) {
-		ret = zt_json_write_span(out, &s);
+		struct zt_json_container c = {0};
+
+		/* spans come in runs of one process: look it up again when the run or the
+		 * process list (which the reader may have moved) changes */
+		zt_store_processes(l->r, &nprocs);
+		if (s.pid != pid || nprocs != seen) {
+			p = last_process(l->r, s.pid);
+			pid = s.pid;
+			seen = nprocs;
+		}
+		/* the record file keeps the container id of a process, not its pod */
+		c.id = p ? p->container_id : NULL;
+		ret = zt_json_write_span(out, &s, &c);
 		if (ret)
 			break;
 		n++;
@@ -276,18 +303,6 @@ static int span_pid_cmp(const void *a, const void *b)
 	if (x->start_ns != y->start_ns)
 		return x->start_ns < y->start_ns ? -1 : 1;
 	return x->span_id < y->span_id ? -1 : x->span_id > y->span_id;
-}
-
-/* The last process recorded with pid, or NULL. */
-static const struct zt_store_process *last_process(const struct zt_store_reader *r, uint32_t pid)
-{
-	size_t n;
-	const struct zt_store_process *procs = zt_store_processes(r, &n);
-
-	while (n--)
-		if (procs[n].pid == pid)
-			return &procs[n];
-	return NULL;
 }
 
 /*

@@ -17,6 +17,12 @@ static void to_metrics(struct zt_collect *c, const struct zt_agg_entry *e)
 	pi = zt_proctable_get(c->procs, e->key.tgid, NULL, NULL);
 	if (!pi)
 		return;
+	if (pi->container_id || pi->k8s_namespace) {
+		struct zt_metrics_container mc = {pi->container_id, pi->k8s_namespace,
+						  pi->k8s_pod_name};
+
+		zt_metrics_set_container(c->metrics, pi->pid, pi->start_time, pi->comm, &mc);
+	}
 	if (id >= ZT_AGG_SYSCALL_BASE) {
 		zt_metrics_set_syscall(c->metrics, pi->pid, pi->start_time, pi->comm,
 				       (int)(id - ZT_AGG_SYSCALL_BASE), &e->val);

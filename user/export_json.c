@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include "export_json.h"
+#include "span_args.h"
 
 /*
  * Length of the well-formed UTF-8 sequence at s (1 to 4), or 0 if the bytes there are not one
@@ -88,8 +89,38 @@ void zt_json_write_string(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-int zt_json_write_span(FILE *out, const struct zt_span *span)
+void zt_json_write_args(FILE *out, const struct zt_args_part *a, const char *sep)
 {
+	struct zt_arg_view v[ZT_ARGS_MAX];
+	size_t n = zt_span_args_list(a, v);
+
+	for (size_t i = 0; i < n; i++, sep = ",") {
+		if (!v[i].is_str) {
+			fprintf(out, "%s\"arg%u\":%" PRId64, sep, v[i].index, v[i].value);
+		} else if (!v[i].text) {
+			fprintf(out, "%s\"arg%u.unreadable\":true", sep, v[i].index);
+		} else {
+			fprintf(out, "%s\"arg%u\":", sep, v[i].index);
+			zt_json_write_string(out, v[i].text);
+			if (v[i].truncated)
+				fprintf(out, ",\"arg%u.truncated\":true", v[i].index);
+		}
+	}
+}
+
+/* Add "key":"value" to an attributes object unless value is NULL; *sep says what comes first. */
+static void write_attr(FILE *out, const char *key, const char *value, const char **sep)
+{
+	if (!value)
+		return;
+	fprintf(out, "%s\"%s\":", *sep, key);
+	zt_json_write_string(out, value);
+	*sep = ",";
+}
+
+int zt_json_write_span(FILE *out, const struct zt_span *span, const struct zt_json_container *c)
+{
+	const char *sep = "";
 	char trace_id[33];
 	char comm[ZT_COMM_LEN + 1];
 	uint64_t duration = span->end_ns > span->start_ns ? span->end_ns - span->start_ns : 0;
@@ -113,9 +144,19 @@ int zt_json_write_span(FILE *out, const struct zt_span *span)
 	zt_json_write_string(out, span->probe);
 	fprintf(out, ",\"ret\":%" PRId64 ",\"status\":\"%s\",\"attributes\":{", span->ret,
 		zt_span_status_name(span->status));
-	if (span->syscall_count)
+	if (span->syscall_count) {
 		fprintf(out, "\"syscall_count\":%" PRIu32 ",\"syscall_ns\":%" PRIu64,
 			span->syscall_count, span->syscall_ns);
+		sep = ",";
+	}
+	/* the names of the OTLP resource attributes (OpenTelemetry semantic conventions) */
+	if (c) {
+		write_attr(out, "container.id", c->id, &sep);
+		write_attr(out, "k8s.pod.uid", c->k8s_pod_uid, &sep);
+		write_attr(out, "k8s.namespace.name", c->k8s_namespace, &sep);
+		write_attr(out, "k8s.pod.name", c->k8s_pod_name, &sep);
+	}
+	zt_json_write_args(out, &span->args, sep);
 	fputs("}}\n", out);
 	return ferror(out) ? -EIO : 0;
 }

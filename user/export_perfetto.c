@@ -124,6 +124,7 @@ static void write_event(FILE *out, const struct zt_span *s, uint64_t start, uint
 	if (s->syscall_count)
 		fprintf(out, ",\"syscall_count\":%" PRIu32 ",\"syscall_ns\":%" PRIu64,
 			s->syscall_count, s->syscall_ns);
+	zt_json_write_args(out, &s->args, ",");
 	fputs("}}", out);
 }
 

@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include "export_text.h"
 #include "latency.h"
+#include "span_args.h"
 
 void zt_text_write_header(FILE *out)
 {
@@ -18,6 +19,7 @@ void zt_text_write_span(FILE *out, const struct zt_span *s, uint64_t t0_ns)
 	zt_format_duration(s->end_ns - s->start_ns, dur, sizeof(dur));
 	fprintf(out, "%-12.6f %-16s %-15s %10s  %*s%s", t, s->comm, pidtid, dur, 2 * s->depth, "",
 		s->name ? s->name : "?");
+	zt_span_args_print(out, &s->args);
 	if (s->status == ZT_STATUS_INCOMPLETE)
 		fputs(" (incomplete: did not return)\n", out);
 	else

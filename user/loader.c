@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "loader.h"
@@ -22,14 +23,18 @@ struct zt_loader {
 	struct syscall_bpf *sys; /* NULL without --syscalls */
 	struct bpf_link *sys_links[2];
 	struct bpf_link **links;
+	uint32_t *link_group; /* [cap]: the group each link was attached in */
 	size_t nlinks, cap;
 	size_t nuprobes;
+	uint32_t group; /* of the attachments made now (zt_loader_set_group) */
 	struct bpf_link *exit_link;
-	struct bpf_link *exec_link; /* agent discovery */
-	int *fds; /* uprobe_multi link fds */
+	struct bpf_link *exec_link;    /* agent discovery */
+	int *fds;		       /* uprobe_multi link fds */
+	uint32_t *fd_group, *fd_count; /* [fds_cap]: group, and functions the link probes */
 	size_t nfds, fds_cap;
 	bool multi; /* attach through uprobe_multi links */
 	struct zt_loader_config cfg;
+	uint8_t *captures; /* [ZT_MAX_PROBES]: probe ids with a --capture spec, NULL if none */
 	int ncpus;
 	/* read-only views of the ring buffer's consumer and producer positions */
 	const volatile unsigned long *rb_consumer, *rb_producer;
@@ -165,6 +170,9 @@ struct zt_loader *zt_loader_open(const struct zt_loader_config *cfg, char *err, 
 	}
 	ZT_SET_COMMON_RODATA(l->skel, cfg);
 	l->skel->rodata->report_execs = cfg->report_execs;
+	/* without --capture no slot is ever used: do not preallocate them */
+	if (!cfg->capture_args)
+		bpf_map__set_max_entries(l->skel->maps.arg_slots, 1);
 	l->multi = zt_uprobe_multi_supported() && !getenv("ZTRACE_NO_UPROBE_MULTI");
 	if (l->multi) {
 		bpf_program__set_expected_attach_type(l->skel->progs.zt_uprobe_multi_entry,
@@ -214,13 +222,65 @@ fail:
 	return NULL;
 }
 
-int zt_loader_add_target(struct zt_loader *l, int pid, uint8_t flags)
+int zt_loader_set_target(struct zt_loader *l, int pid, const struct zt_target_policy *target)
 {
 	__u32 key = (__u32)pid;
 
-	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.targets), &key, &flags, BPF_ANY))
+	/* one update replaces the whole value: the BPF side never sees half a policy */
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.targets), &key, target, BPF_ANY))
 		return -errno;
 	return 0;
+}
+
+void zt_loader_target_policy(const struct zt_error_rule *rule, bool ret32, uint64_t span_min_ns,
+			     uint8_t flags, struct zt_target_policy *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->flags = flags;
+	out->err_op = (uint8_t)rule->op;
+	out->err_val = rule->value;
+	out->ret32 = ret32;
+	out->span_min_ns = span_min_ns;
+}
+
+int zt_loader_add_target(struct zt_loader *l, int pid, uint8_t flags)
+{
+	struct zt_target_policy t;
+
+	/* the session's global policy; its min duration is the control's (aggregate mode) */
+	zt_loader_target_policy(&l->cfg.error_rule, l->cfg.ret32, 0, flags, &t);
+	return zt_loader_set_target(l, pid, &t);
+}
+
+/* The kernel's name of a file (struct zt_file_key) from stat(2)'s. */
+static struct zt_file_key file_key(uint64_t st_dev, uint64_t st_ino)
+{
+	/* user space sees dev_t through new_encode_dev(); the kernel keeps MKDEV's 20-bit minor */
+	struct zt_file_key k = {.dev = ((uint64_t)major(st_dev) << 20) | minor(st_dev),
+				.ino = st_ino};
+
+	return k;
+}
+
+int zt_loader_select_file(struct zt_loader *l, uint64_t st_dev, uint64_t st_ino,
+			  const struct zt_target_policy *policy)
+{
+	struct zt_file_key key = file_key(st_dev, st_ino);
+
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.exec_files), &key, policy, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+void zt_loader_clear_files(struct zt_loader *l)
+{
+	int fd = bpf_map__fd(l->skel->maps.exec_files);
+	struct zt_file_key key;
+
+	/* deleting the first key each time: iterating while deleting could skip entries */
+	while (bpf_map_get_next_key(fd, NULL, &key) == 0)
+		if (bpf_map_delete_elem(fd, &key))
+			break;
 }
 
 int zt_loader_remove_target(struct zt_loader *l, int pid)
@@ -232,17 +292,28 @@ int zt_loader_remove_target(struct zt_loader *l, int pid)
 	return 0;
 }
 
+/* Grow *v (elements of size) to cap elements. Returns 0 or -ENOMEM. */
+static int grow(void *v, size_t size, size_t cap)
+{
+	void *n = realloc(*(void **)v, cap * size);
+
+	if (!n)
+		return -ENOMEM;
+	*(void **)v = n;
+	return 0;
+}
+
 static int push_link(struct zt_loader *l, struct bpf_link *link)
 {
 	if (l->nlinks == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct bpf_link **v = realloc(l->links, cap * sizeof(*v));
 
-		if (!v)
+		if (grow(&l->links, sizeof(*l->links), cap) ||
+		    grow(&l->link_group, sizeof(*l->link_group), cap))
 			return -ENOMEM;
-		l->links = v;
 		l->cap = cap;
 	}
+	l->link_group[l->nlinks] = l->group;
 	l->links[l->nlinks++] = link;
 	return 0;
 }
@@ -250,11 +321,34 @@ static int push_link(struct zt_loader *l, struct bpf_link *link)
 /* The kernel's ENOTSUPP (include/linux/errno.h): not in the uapi headers. */
 #define ZT_ENOTSUPP 524
 
+int zt_loader_set_args(struct zt_loader *l, uint32_t probe_id, const struct zt_arg_spec *spec)
+{
+	if (probe_id >= ZT_MAX_PROBES || !l->cfg.capture_args)
+		return -EINVAL;
+	if (!l->captures) {
+		l->captures = calloc(ZT_MAX_PROBES, 1);
+		if (!l->captures)
+			return -ENOMEM;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.arg_specs), &probe_id, spec, BPF_ANY))
+		return -errno;
+	l->captures[probe_id] = 1;
+	return 0;
+}
+
+/* The BPF cookie of probe_id: the id, and whether the probe captures arguments. */
+static uint64_t probe_cookie(const struct zt_loader *l, uint32_t probe_id)
+{
+	bool capture = l->captures && probe_id < ZT_MAX_PROBES && l->captures[probe_id];
+
+	return probe_id | (capture ? ZT_COOKIE_ARGS : 0);
+}
+
 /* One uprobe+uretprobe pair through perf-event links. Returns 0 or -errno. */
 static int attach_pair_perf(struct zt_loader *l, const char *path, uint64_t offset, int pid,
-			    uint32_t probe_id)
+			    uint64_t cookie)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = probe_id);
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie);
 	struct bpf_link *entry, *ret_link;
 	int ret;
 
@@ -280,17 +374,19 @@ static int attach_pair_perf(struct zt_loader *l, const char *path, uint64_t offs
 	return 0;
 }
 
-static int push_fd(struct zt_loader *l, int fd)
+static int push_fd(struct zt_loader *l, int fd, uint32_t nfuncs)
 {
 	if (l->nfds == l->fds_cap) {
 		size_t cap = l->fds_cap ? l->fds_cap * 2 : 16;
-		int *v = realloc(l->fds, cap * sizeof(*v));
 
-		if (!v)
+		if (grow(&l->fds, sizeof(*l->fds), cap) ||
+		    grow(&l->fd_group, sizeof(*l->fd_group), cap) ||
+		    grow(&l->fd_count, sizeof(*l->fd_count), cap))
 			return -ENOMEM;
-		l->fds = v;
 		l->fds_cap = cap;
 	}
+	l->fd_group[l->nfds] = l->group;
+	l->fd_count[l->nfds] = nfuncs;
 	l->fds[l->nfds++] = fd;
 	return 0;
 }
@@ -311,9 +407,10 @@ static int attach_range_multi(struct zt_loader *l, const char *path, int pid,
 		close(ret_fd);
 		return entry_fd;
 	}
-	ret = push_fd(l, ret_fd);
+	/* the return link carries the count: a pair is one function */
+	ret = push_fd(l, ret_fd, (uint32_t)n);
 	if (!ret)
-		ret = push_fd(l, entry_fd);
+		ret = push_fd(l, entry_fd, 0);
 	if (ret) {
 		close(entry_fd);
 		close(ret_fd);
@@ -383,14 +480,14 @@ int zt_loader_attach_uprobes(struct zt_loader *l, const char *path, int pid,
 		if (refused[i])
 			continue;
 		offs[m] = offsets[i];
-		cookies[m] = ids[i];
+		cookies[m] = probe_cookie(l, ids[i]);
 		where[m++] = i;
 	}
 	if (l->multi) {
 		attached = m ? attach_bisect(l, path, pid, offs, cookies, 0, m, res) : 0;
 	} else {
 		for (size_t k = 0; k < m; k++) {
-			res[k] = attach_pair_perf(l, path, offs[k], pid, (uint32_t)cookies[k]);
+			res[k] = attach_pair_perf(l, path, offs[k], pid, cookies[k]);
 			attached += res[k] == 0;
 		}
 	}
@@ -429,6 +526,48 @@ bool zt_loader_uses_uprobe_multi(const struct zt_loader *l)
 size_t zt_loader_uprobe_count(const struct zt_loader *l)
 {
 	return l->nuprobes;
+}
+
+void zt_loader_set_group(struct zt_loader *l, uint32_t group)
+{
+	l->group = group;
+}
+
+void zt_loader_detach_group(struct zt_loader *l, uint32_t group)
+{
+	size_t kept = 0;
+
+	/* newest first, as below; the kept ones stay in their order */
+	for (size_t i = l->nlinks; i-- > 0;) {
+		if (l->link_group[i] != group)
+			continue;
+		bpf_link__destroy(l->links[i]);
+		l->links[i] = NULL;
+		l->nuprobes -= i % 2 == 0; /* perf links come in (return, entry) pairs */
+	}
+	for (size_t i = 0; i < l->nlinks; i++) {
+		if (!l->links[i])
+			continue;
+		l->link_group[kept] = l->link_group[i];
+		l->links[kept++] = l->links[i];
+	}
+	l->nlinks = kept;
+	for (size_t i = l->nfds; i-- > 0;) {
+		if (l->fd_group[i] != group)
+			continue;
+		close(l->fds[i]);
+		l->fds[i] = -1;
+		l->nuprobes -= l->fd_count[i];
+	}
+	kept = 0;
+	for (size_t i = 0; i < l->nfds; i++) {
+		if (l->fds[i] < 0)
+			continue;
+		l->fd_group[kept] = l->fd_group[i];
+		l->fd_count[kept] = l->fd_count[i];
+		l->fds[kept++] = l->fds[i];
+	}
+	l->nfds = kept;
 }
 
 void zt_loader_detach_uprobes(struct zt_loader *l)
@@ -472,6 +611,7 @@ int zt_loader_probe_stats(struct zt_loader *l, uint32_t probe_id, struct zt_prob
 	for (int i = 0; i < l->ncpus; i++) {
 		out->lost += percpu[i].lost;
 		out->overflow += percpu[i].overflow;
+		out->args_lost += percpu[i].args_lost;
 		out->calls += percpu[i].calls;
 		out->sampled_out += percpu[i].sampled_out;
 	}
@@ -519,7 +659,11 @@ void zt_loader_close(struct zt_loader *l)
 	if (l->rb_producer)
 		munmap((void *)l->rb_producer, (size_t)sysconf(_SC_PAGESIZE));
 	free(l->links);
+	free(l->link_group);
 	free(l->fds);
+	free(l->fd_group);
+	free(l->fd_count);
+	free(l->captures);
 	syscall_bpf__destroy(l->sys);
 	uprobe_bpf__destroy(l->skel);
 	free(l);

@@ -26,6 +26,7 @@ struct zt_loader_config {
 	bool report_execs;	      /* ZT_REC_EXEC records for every exec (agent discovery) */
 	bool aggregate;		      /* --aggregate: spans only for slow or failed calls */
 	uint64_t span_min_ns;	      /* with aggregate: "slow" */
+	bool capture_args;	      /* some probe has a --capture spec (zt_loader_set_args) */
 };
 
 struct zt_loader;
@@ -33,9 +34,30 @@ struct zt_loader;
 /* Load the BPF programs. Returns NULL with a one-line reason in err. */
 struct zt_loader *zt_loader_open(const struct zt_loader_config *cfg, char *err, size_t errlen);
 
-/* Add pid to the kernel's target filter for flags (enum zt_target_flags). Returns 0 or -errno. */
+/*
+ * Add pid to the kernel's target filter for flags (enum zt_target_flags), its calls judged by
+ * the loader's config (error rule, ret32). Returns 0 or -errno.
+ */
 int zt_loader_add_target(struct zt_loader *l, int pid, uint8_t flags);
+
+/* Add pid, or replace its entry, with a policy of its own (the agent's rules). 0 or -errno. */
+int zt_loader_set_target(struct zt_loader *l, int pid, const struct zt_target_policy *target);
+
+/* Fill out: a targets map value for flags with that error rule, ret32 and min duration. */
+void zt_loader_target_policy(const struct zt_error_rule *rule, bool ret32, uint64_t span_min_ns,
+			     uint8_t flags, struct zt_target_policy *out);
 int zt_loader_remove_target(struct zt_loader *l, int pid);
+
+/*
+ * Have the kernel make every process that execs the file (st_dev, st_ino as stat(2) gives
+ * them) a target with policy at the exec itself, before its first instruction runs (the agent
+ * still matches it afterwards and may correct it). Needs report_execs. Returns 0 or -errno
+ * (-E2BIG past ZT_MAX_EXEC_FILES files).
+ */
+int zt_loader_select_file(struct zt_loader *l, uint64_t st_dev, uint64_t st_ino,
+			  const struct zt_target_policy *policy);
+/* Forget every file given to zt_loader_select_file. */
+void zt_loader_clear_files(struct zt_loader *l);
 
 /*
  * Attach the entry and return programs to the functions at the n file offsets of path, for
@@ -49,11 +71,27 @@ int zt_loader_attach_uprobes(struct zt_loader *l, const char *path, int pid,
 			     const uint64_t *offsets, const uint32_t *ids, size_t n, int *refused,
 			     char *err, size_t errlen);
 
+/*
+ * Make probe_id capture spec's arguments at entry (the loader was opened with capture_args).
+ * Must come before the probe is attached: the capture is marked in its BPF cookie. Returns 0
+ * or -errno (-EINVAL for a probe id out of range or a loader without capture_args).
+ */
+int zt_loader_set_args(struct zt_loader *l, uint32_t probe_id, const struct zt_arg_spec *spec);
+
 /* Whether functions are attached through uprobe_multi links (for -v). */
 bool zt_loader_uses_uprobe_multi(const struct zt_loader *l);
 
 /* Number of uprobe pairs attached. */
 size_t zt_loader_uprobe_count(const struct zt_loader *l);
+
+/*
+ * Attachments made from now on belong to group (0 until set): the agent makes one group per
+ * rule, so a rule's uprobes can be removed without touching the others'.
+ */
+void zt_loader_set_group(struct zt_loader *l, uint32_t group);
+
+/* Remove the uprobes attached in group; every other attachment stays as it is. */
+void zt_loader_detach_group(struct zt_loader *l, uint32_t group);
 
 /* Remove every uprobe, keeping the hooks (thread exit, exec) and syscall programs. */
 void zt_loader_detach_uprobes(struct zt_loader *l);
@@ -101,6 +139,7 @@ int zt_loader_share_maps(struct zt_loader *l, struct bpf_object *obj);
 		(skel)->rodata->err_op = (cfg)->error_rule.op;                                     \
 		(skel)->rodata->err_val = (cfg)->error_rule.value;                                 \
 		(skel)->rodata->ret32 = (cfg)->ret32;                                              \
+		(skel)->rodata->capture_args = (cfg)->capture_args;                                \
 	} while (0)
 
 /* The configuration the loader was opened with (rodata of other objects must match it). */

@@ -19,6 +19,12 @@
 #define US_PER_SEC 1000000.0
 /* Bytes of a decimal uint32 label value (pid, syscall number), NUL included. */
 #define U32_TEXT_LEN 12
+/* Labels of a per-process series: pid, comm, what it counts (2), the container's (3). */
+#define SERIES_LABELS_MAX 7
+
+/* The container labels a process's series carry when known, in this order. */
+static const char *const container_label_names[ZT_METRICS_CONTAINER_LABELS] = {
+    "container_id", "k8s_namespace", "k8s_pod"};
 
 enum proc_state {
 	PROC_LIVE,
@@ -43,6 +49,7 @@ struct proc {
 	size_t nfns;
 	size_t fns_cap;
 	struct zt_agg_val **sys; /* [ZT_MAX_SYSCALLS], NULL until the first syscall */
+	char *container[ZT_METRICS_CONTAINER_LABELS]; /* values, NULL when not known */
 };
 
 struct probe_events {
@@ -54,17 +61,22 @@ struct probe_events {
 	uint64_t sample_period;
 };
 
-/* Entries one of the agent's caches evicted under the memory budget (see memory_budget.h). */
+/* Entries one of the agent's caches evicted under the memory budget (see membudget.h). */
 struct cache_evictions {
-	const char *cache; /* a string literal */
+	char *cache;
 	uint64_t evictions;
 };
 
 struct exporter_stats {
-	char *exporter;
+	char *exporter; /* first: see named_entry() */
 	uint64_t sent;
 	uint64_t dropped;
 	uint64_t failed;
+};
+
+struct sampled_out {
+	char *rule; /* first: see named_entry() */
+	uint64_t spans;
 };
 
 struct zt_metrics {
@@ -79,10 +91,14 @@ struct zt_metrics {
 	struct exporter_stats *exporters; /* in the order they were first set */
 	size_t nexporters;
 	size_t exporters_cap;
-	struct cache_evictions caches[ZT_METRICS_MAX_CACHES];
+	struct cache_evictions *caches; /* in the order they were first set */
 	size_t ncaches;
+	size_t caches_cap;
 	bool memory_set;
 	uint64_t memory_used, memory_budget;
+	struct sampled_out *sampled; /* in the order the rules first sampled */
+	size_t nsampled;
+	size_t sampled_cap;
 	bool fill_set;
 	double fill_peak; /* highest ratio since the last render */
 	double fill_last;
@@ -144,6 +160,8 @@ static void proc_free_series(struct proc *p)
 static void proc_free(struct proc *p)
 {
 	proc_free_series(p);
+	for (size_t i = 0; i < ZT_METRICS_CONTAINER_LABELS; i++)
+		free(p->container[i]);
 	free(p);
 }
 
@@ -160,6 +178,12 @@ void zt_metrics_free(struct zt_metrics *m)
 	for (size_t i = 0; i < m->nexporters; i++)
 		free(m->exporters[i].exporter);
 	free(m->exporters);
+	for (size_t i = 0; i < m->nsampled; i++)
+		free(m->sampled[i].rule);
+	free(m->sampled);
+	for (size_t i = 0; i < m->ncaches; i++)
+		free(m->caches[i].cache);
+	free(m->caches);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
@@ -353,6 +377,34 @@ out:
 	return err;
 }
 
+int zt_metrics_set_container(struct zt_metrics *m, uint32_t pid, uint64_t start_time,
+			     const char *comm, const struct zt_metrics_container *c)
+{
+	const char *values[ZT_METRICS_CONTAINER_LABELS] = {c->container_id, c->k8s_namespace,
+							   c->k8s_pod};
+	struct proc *p;
+	int err = 0;
+
+	pthread_mutex_lock(&m->lock);
+	p = proc_get(m, pid, start_time, comm, &err);
+	/* called at every refresh: copy only what changed */
+	for (size_t i = 0; p && i < ZT_METRICS_CONTAINER_LABELS; i++) {
+		char *copy = NULL;
+
+		if (!values[i] ? !p->container[i]
+			       : p->container[i] && !strcmp(p->container[i], values[i]))
+			continue;
+		if (values[i] && !(copy = strdup(values[i]))) {
+			err = -ENOMEM;
+			break;
+		}
+		free(p->container[i]);
+		p->container[i] = copy;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return err;
+}
+
 /* Delete processes whose grace period after exit is over. Called with the lock held. */
 static void prune(struct zt_metrics *m)
 {
@@ -525,25 +577,6 @@ int zt_metrics_set_sampling(struct zt_metrics *m, const char *probe, uint64_t sa
 	return e ? 0 : -ENOMEM;
 }
 
-int zt_metrics_set_evictions(struct zt_metrics *m, const char *cache, uint64_t evictions)
-{
-	size_t i;
-	int err = 0;
-
-	pthread_mutex_lock(&m->lock);
-	for (i = 0; i < m->ncaches && strcmp(m->caches[i].cache, cache); i++)
-		;
-	if (i == m->ncaches && m->ncaches == ZT_METRICS_MAX_CACHES) {
-		err = -ENOSPC;
-	} else {
-		m->caches[i].cache = cache;
-		m->caches[i].evictions = evictions;
-		m->ncaches += i == m->ncaches;
-	}
-	pthread_mutex_unlock(&m->lock);
-	return err;
-}
-
 void zt_metrics_set_memory(struct zt_metrics *m, uint64_t used_bytes, uint64_t budget_bytes)
 {
 	pthread_mutex_lock(&m->lock);
@@ -553,36 +586,71 @@ void zt_metrics_set_memory(struct zt_metrics *m, uint64_t used_bytes, uint64_t b
 	pthread_mutex_unlock(&m->lock);
 }
 
+/*
+ * The element named name of arr (n elements of elem bytes, each starting with its owned
+ * char *name), added zeroed at the end when missing. Returns it, or NULL for lack of memory.
+ */
+static void *named_entry(void **arr, size_t *n, size_t *cap, size_t elem, const char *name)
+{
+	char *e;
+
+	for (size_t i = 0; i < *n; i++) {
+		e = (char *)*arr + i * elem;
+		if (strcmp(*(char **)e, name) == 0)
+			return e;
+	}
+	if (grow(arr, cap, *n, elem))
+		return NULL;
+	e = (char *)*arr + *n * elem;
+	memset(e, 0, elem);
+	*(char **)e = strdup(name);
+	if (!*(char **)e)
+		return NULL;
+	(*n)++;
+	return e;
+}
+
 int zt_metrics_set_exported(struct zt_metrics *m, const char *exporter, uint64_t sent,
 			    uint64_t dropped, uint64_t failed)
 {
-	struct exporter_stats *x = NULL;
-	int err = 0;
+	struct exporter_stats *x;
 
 	pthread_mutex_lock(&m->lock);
-	for (size_t i = 0; i < m->nexporters; i++)
-		if (strcmp(m->exporters[i].exporter, exporter) == 0)
-			x = &m->exporters[i];
-	if (!x) {
-		if (grow((void **)&m->exporters, &m->exporters_cap, m->nexporters,
-			 sizeof(*m->exporters))) {
-			err = -ENOMEM;
-			goto out;
-		}
-		x = &m->exporters[m->nexporters];
-		x->exporter = strdup(exporter);
-		if (!x->exporter) {
-			err = -ENOMEM;
-			goto out;
-		}
-		m->nexporters++;
+	x = named_entry((void **)&m->exporters, &m->nexporters, &m->exporters_cap,
+			sizeof(*m->exporters), exporter);
+	if (x) {
+		x->sent = sent;
+		x->dropped = dropped;
+		x->failed = failed;
 	}
-	x->sent = sent;
-	x->dropped = dropped;
-	x->failed = failed;
-out:
 	pthread_mutex_unlock(&m->lock);
-	return err;
+	return x ? 0 : -ENOMEM;
+}
+
+int zt_metrics_add_sampled_out(struct zt_metrics *m, const char *rule, uint64_t spans)
+{
+	struct sampled_out *x;
+
+	pthread_mutex_lock(&m->lock);
+	x = named_entry((void **)&m->sampled, &m->nsampled, &m->sampled_cap, sizeof(*m->sampled),
+			rule);
+	if (x)
+		x->spans += spans;
+	pthread_mutex_unlock(&m->lock);
+	return x ? 0 : -ENOMEM;
+}
+
+int zt_metrics_set_evictions(struct zt_metrics *m, const char *cache, uint64_t evictions)
+{
+	struct cache_evictions *x;
+
+	pthread_mutex_lock(&m->lock);
+	x = named_entry((void **)&m->caches, &m->ncaches, &m->caches_cap, sizeof(*m->caches),
+			cache);
+	if (x)
+		x->evictions = evictions;
+	pthread_mutex_unlock(&m->lock);
+	return x ? 0 : -ENOMEM;
 }
 
 void zt_metrics_set_ringbuf_fill(struct zt_metrics *m, uint64_t used_bytes, uint64_t size_bytes)
@@ -600,6 +668,26 @@ void zt_metrics_set_ringbuf_fill(struct zt_metrics *m, uint64_t used_bytes, uint
 /* What a per-process series is made of: one row of a family. */
 enum series_part { PART_CALLS, PART_ERRORS, PART_DURATION };
 
+/*
+ * The labels of one of p's series: pid, comm, then what (nwhat labels: function and binary,
+ * or syscall), then the container labels known for p. Returns how many.
+ */
+static size_t series_labels(const struct proc *p, const char *pid, const struct zt_prom_label *what,
+			    size_t nwhat, struct zt_prom_label out[SERIES_LABELS_MAX])
+{
+	size_t n = 0;
+
+	out[n++] = (struct zt_prom_label){"pid", pid};
+	out[n++] = (struct zt_prom_label){"comm", p->comm};
+	for (size_t i = 0; i < nwhat; i++)
+		out[n++] = what[i];
+	for (size_t i = 0; i < ZT_METRICS_CONTAINER_LABELS; i++)
+		if (p->container[i])
+			out[n++] =
+			    (struct zt_prom_label){container_label_names[i], p->container[i]};
+	return n;
+}
+
 /* Write part of every visible process's function series (one family's samples). */
 static void render_functions(struct zt_prom *out, struct zt_metrics *m, enum series_part part)
 {
@@ -613,13 +701,10 @@ static void render_functions(struct zt_prom *out, struct zt_metrics *m, enum ser
 		snprintf(pid, sizeof(pid), "%u", p->pid);
 		for (size_t f = 0; f < p->nfns; f++) {
 			const struct fn_series *s = &p->fns[f];
-			struct zt_prom_label labels[] = {
-			    {"pid", pid},
-			    {"comm", p->comm},
-			    {"function", s->function},
-			    {"binary", s->binary},
-			};
-			size_t n = sizeof(labels) / sizeof(labels[0]);
+			struct zt_prom_label what[] = {{"function", s->function},
+						       {"binary", s->binary}};
+			struct zt_prom_label labels[SERIES_LABELS_MAX];
+			size_t n = series_labels(p, pid, what, 2, labels);
 
 			if (part == PART_CALLS)
 				zt_prom_sample_u64(out, labels, n, s->v.count);
@@ -646,7 +731,8 @@ static void render_syscalls(struct zt_prom *out, struct zt_metrics *m, enum seri
 		for (int nr = 0; nr < ZT_MAX_SYSCALLS; nr++) {
 			const struct zt_agg_val *v = p->sys[nr];
 			const char *name = zt_syscall_name(nr);
-			struct zt_prom_label labels[3];
+			struct zt_prom_label what, labels[SERIES_LABELS_MAX];
+			size_t n;
 
 			if (!v)
 				continue;
@@ -656,15 +742,14 @@ static void render_syscalls(struct zt_prom *out, struct zt_metrics *m, enum seri
 				snprintf(number, sizeof(number), "%d", nr);
 				name = number;
 			}
-			labels[0] = (struct zt_prom_label){"pid", pid};
-			labels[1] = (struct zt_prom_label){"comm", p->comm};
-			labels[2] = (struct zt_prom_label){"syscall", name};
+			what = (struct zt_prom_label){"syscall", name};
+			n = series_labels(p, pid, &what, 1, labels);
 			if (part == PART_CALLS)
-				zt_prom_sample_u64(out, labels, 3, v->count);
+				zt_prom_sample_u64(out, labels, n, v->count);
 			else if (part == PART_ERRORS)
-				zt_prom_sample_u64(out, labels, 3, v->errors);
+				zt_prom_sample_u64(out, labels, n, v->errors);
 			else
-				zt_prom_histogram_log2(out, labels, 3, v->buckets, ZT_HIST_BUCKETS,
+				zt_prom_histogram_log2(out, labels, n, v->buckets, ZT_HIST_BUCKETS,
 						       v->sum_ns);
 		}
 	}
@@ -746,6 +831,17 @@ static void render_own(struct zt_prom *out, struct zt_metrics *m)
 		zt_prom_sample_u64(out, sent, 2, x->sent);
 		zt_prom_sample_u64(out, dropped, 2, x->dropped);
 		zt_prom_sample_u64(out, failed, 2, x->failed);
+	}
+
+	/* only where a rule samples: ztrace trace keeps every span */
+	if (m->nsampled)
+		zt_prom_family(out, "ztrace_spans_sampled_out_total", ZT_PROM_COUNTER,
+			       "Spans not exported because their trace was left out by the sample "
+			       "fraction of the rule tracing the process.");
+	for (size_t i = 0; i < m->nsampled; i++) {
+		struct zt_prom_label rule[] = {{"rule", m->sampled[i].rule}};
+
+		zt_prom_sample_u64(out, rule, 1, m->sampled[i].spans);
 	}
 
 	zt_prom_family(

@@ -50,6 +50,24 @@ int zt_metrics_set_function(struct zt_metrics *m, uint32_t pid, uint64_t start_t
 int zt_metrics_set_syscall(struct zt_metrics *m, uint32_t pid, uint64_t start_time,
 			   const char *comm, int nr, const struct zt_agg_val *v);
 
+/* Labels a process's series carry when it runs in a container (container_id, k8s_...). */
+#define ZT_METRICS_CONTAINER_LABELS 3
+
+/* The container and Kubernetes pod of a process; NULL for what is not known. */
+struct zt_metrics_container {
+	const char *container_id;
+	const char *k8s_namespace;
+	const char *k8s_pod;
+};
+
+/*
+ * Label the series of process (pid, start_time) with its container: the labels container_id,
+ * k8s_namespace and k8s_pod follow the others, each only when known. Creates the process like
+ * zt_metrics_set_function. Returns 0, -ESRCH (exited and removed), -ENOMEM.
+ */
+int zt_metrics_set_container(struct zt_metrics *m, uint32_t pid, uint64_t start_time,
+			     const char *comm, const struct zt_metrics_container *c);
+
 /*
  * Process (pid, start_time) ended: its series stay for one more render at least, then go (see
  * the lifecycle above).
@@ -83,8 +101,8 @@ int zt_metrics_set_events(struct zt_metrics *m, const char *probe, uint64_t deli
 int zt_metrics_set_sampling(struct zt_metrics *m, const char *probe, uint64_t sampled_out,
 			    uint64_t period);
 
-/* Entries cache (a string literal) evicted under the memory budget, cumulative:
- * ztrace_cache_evictions_total{cache}. Returns 0, or -ENOSPC past ZT_METRICS_MAX_CACHES caches. */
+/* Entries cache evicted under the memory budget, cumulative:
+ * ztrace_cache_evictions_total{cache}. Returns 0 or -ENOMEM. */
 int zt_metrics_set_evictions(struct zt_metrics *m, const char *cache, uint64_t evictions);
 
 /* The caches' memory and its budget: ztrace_cache_memory_bytes, ..._budget_bytes. */
@@ -102,6 +120,9 @@ int zt_metrics_set_exported(struct zt_metrics *m, const char *exporter, uint64_t
  * ztrace_ringbuf_fill_ratio shows the highest fill seen since the previous render, since the
  * consumer drains far more often than anyone scrapes and the fill at scrape time is ~0.
  */
+/* Count spans rule's sample fraction left out (ztrace_spans_sampled_out_total). 0/-ENOMEM. */
+int zt_metrics_add_sampled_out(struct zt_metrics *m, const char *rule, uint64_t spans);
+
 void zt_metrics_set_ringbuf_fill(struct zt_metrics *m, uint64_t used_bytes, uint64_t size_bytes);
 
 /*

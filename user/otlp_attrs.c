@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "otlp_attrs.h"
+#include "span_args.h"
 
 /* Protobuf strings must be UTF-8 and collectors reject a whole request otherwise, while
  * process command lines and names are arbitrary bytes: the encoders check every string. */
@@ -138,8 +139,17 @@ int zt_otlp_resource_attrs(const struct zt_otlp_batch *b, const struct zt_otlp_g
 		attr_set_string(set, "process.executable.path", p->exe);
 	if (p && p->cmdline)
 		attr_set_string(set, "process.command_line", p->cmdline);
-	if (p && p->container_id)
-		attr_set_string(set, "container.id", p->container_id);
+	if (p) {
+		/* the container, and OpenTelemetry's k8s.* conventions for a pod (k8s_pod.h) */
+		const char *const where[][2] = {{"container.id", p->container_id},
+						{"k8s.pod.uid", p->k8s_pod_uid},
+						{"k8s.namespace.name", p->k8s_namespace},
+						{"k8s.pod.name", p->k8s_pod_name}};
+
+		for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++)
+			if (where[i][1])
+				attr_set_string(set, where[i][0], where[i][1]);
+	}
 	if (b->resource_attrs) {
 		err = zt_otlp_parse_kv_list(b->resource_attrs, attr_set_env_entry, set);
 		if (err < 0)
@@ -153,6 +163,45 @@ int zt_otlp_resource_attrs(const struct zt_otlp_batch *b, const struct zt_otlp_g
 	if (p && p->service_name && p->service_name_from_env)
 		attr_set_string(set, "service.name", p->service_name);
 	return 0;
+}
+
+#define ARG_KEYS(suffix)                                                                           \
+	{                                                                                          \
+		"ztrace.arg0" suffix, "ztrace.arg1" suffix, "ztrace.arg2" suffix,                  \
+		    "ztrace.arg3" suffix, "ztrace.arg4" suffix, "ztrace.arg5" suffix               \
+	}
+_Static_assert(ZT_ARGS_MAX == 6, "one key per register argument");
+
+/* The captured arguments (--capture) into out: ztrace.argN, with ztrace.argN.truncated for a
+ * string cut at its limit and ztrace.argN.unreadable (no value) for one that could not be read.
+ * Returns how many. */
+static size_t arg_attrs(const struct zt_args_part *a, struct zt_otlp_attr *out)
+{
+	static const char *const keys[] = ARG_KEYS(""), *const cut[] = ARG_KEYS(".truncated");
+	static const char *const unreadable[] = ARG_KEYS(".unreadable");
+	struct zt_arg_view v[ZT_ARGS_MAX];
+	size_t n = zt_span_args_list(a, v), k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned idx = v[i].index;
+
+		if (!v[i].is_str) {
+			out[k++] = (struct zt_otlp_attr){
+			    .key = keys[idx], .type = ZT_ATTR_INT, .num = v[i].value};
+		} else if (!v[i].text) {
+			out[k++] = (struct zt_otlp_attr){
+			    .key = unreadable[idx], .type = ZT_ATTR_BOOL, .num = 1};
+		} else {
+			out[k++] = (struct zt_otlp_attr){.key = keys[idx],
+							 .type = ZT_ATTR_STRING,
+							 .str = v[i].text,
+							 .str_len = v[i].len};
+			if (v[i].truncated)
+				out[k++] = (struct zt_otlp_attr){
+				    .key = cut[idx], .type = ZT_ATTR_BOOL, .num = 1};
+		}
+	}
+	return k;
 }
 
 size_t zt_otlp_span_attrs(const struct zt_span *s, struct zt_otlp_attr out[ZT_OTLP_SPAN_ATTRS_MAX])
@@ -189,7 +238,7 @@ size_t zt_otlp_span_attrs(const struct zt_span *s, struct zt_otlp_attr out[ZT_OT
 		out[n++] = (struct zt_otlp_attr){.key = "ztrace.syscall.duration_ns",
 						 .type = ZT_ATTR_INT,
 						 .num = (int64_t)s->syscall_ns};
-	return n;
+	return n + arg_attrs(&s->args, out + n);
 }
 
 void zt_otlp_status_message(const struct zt_span *s, char message[ZT_OTLP_STATUS_MESSAGE_LEN])

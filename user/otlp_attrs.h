@@ -10,8 +10,9 @@
 #include <stdint.h>
 #include "otlp_encode.h"
 
-/* Span attributes ztrace sets at most (see zt_otlp_span_attrs()). */
-#define ZT_OTLP_SPAN_ATTRS_MAX 10
+/* Span attributes ztrace sets at most (see zt_otlp_span_attrs()): 7, and the captured
+ * arguments with a flag for each string. */
+#define ZT_OTLP_SPAN_ATTRS_MAX (7 + ZT_ARGS_MAX + ZT_ARGS_MAX_STRS)
 /* Bytes of a status message ("returned <int64>") with its NUL. */
 #define ZT_OTLP_STATUS_MESSAGE_LEN 32
 

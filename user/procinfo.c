@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "k8s_pod.h"
 #include "procinfo.h"
 
 /* Systemd scope prefixes that container runtimes put in front of the container id. */
@@ -14,11 +15,7 @@ static const char *const scope_prefixes[] = {
     "docker-", "cri-containerd-", "crio-", "libpod-", "containerd-",
 };
 
-/*
- * Read at most max bytes of the file at path into a malloc'ed, NUL-terminated buffer
- * (/proc files report size 0, so read until EOF). Returns 0 with *out and *len set, or -errno.
- */
-static int read_file(const char *path, size_t max, char **out, size_t *len)
+int zt_read_proc_file(const char *path, size_t max, char **out, size_t *len)
 {
 	size_t cap = 4096, n = 0;
 	char *buf = NULL, *tmp;
@@ -217,7 +214,7 @@ static int read_environ(const char *root, int pid, struct zt_process_info *out)
 	int err;
 
 	proc_path(path, sizeof(path), root, pid, "environ");
-	err = read_file(path, ZT_PROC_FILE_MAX, &env, &len);
+	err = zt_read_proc_file(path, ZT_PROC_FILE_MAX, &env, &len);
 	if (err)
 		return err;
 	v = zt_environ_get(env, len, "OTEL_SERVICE_NAME", &vlen);
@@ -243,7 +240,7 @@ out:
 int zt_procinfo_read_at(const char *root, int pid, struct zt_process_info *out)
 {
 	char path[PATH_MAX], exe[PATH_MAX], *text = NULL;
-	char id[ZT_CONTAINER_ID_LEN + 1];
+	char id[ZT_CONTAINER_ID_LEN + 1], uid[ZT_K8S_POD_UID_LEN + 1];
 	size_t len;
 	ssize_t n;
 	int err;
@@ -251,7 +248,7 @@ int zt_procinfo_read_at(const char *root, int pid, struct zt_process_info *out)
 	memset(out, 0, sizeof(*out));
 	out->pid = pid;
 	proc_path(path, sizeof(path), root, pid, "stat");
-	err = read_file(path, ZT_PROC_FILE_MAX, &text, &len);
+	err = zt_read_proc_file(path, ZT_PROC_FILE_MAX, &text, &len);
 	if (err)
 		return err;
 	err = zt_proc_stat_parse(text, out->comm, &out->start_time);
@@ -270,7 +267,7 @@ int zt_procinfo_read_at(const char *root, int pid, struct zt_process_info *out)
 			goto nomem;
 	}
 	proc_path(path, sizeof(path), root, pid, "cmdline");
-	if (!read_file(path, ZT_PROC_FILE_MAX, &text, &len)) {
+	if (!zt_read_proc_file(path, ZT_PROC_FILE_MAX, &text, &len)) {
 		out->cmdline = join_cmdline(text, len);
 		free(text);
 		text = NULL;
@@ -285,10 +282,15 @@ int zt_procinfo_read_at(const char *root, int pid, struct zt_process_info *out)
 			goto nomem;
 	}
 	proc_path(path, sizeof(path), root, pid, "cgroup");
-	if (!read_file(path, ZT_PROC_FILE_MAX, &text, &len)) {
+	if (!zt_read_proc_file(path, ZT_PROC_FILE_MAX, &text, &len)) {
 		if (!zt_cgroup_container_id(text, id, sizeof(id))) {
 			out->container_id = strdup(id);
 			if (!out->container_id)
+				goto nomem;
+		}
+		if (!zt_cgroup_pod_uid(text, uid, sizeof(uid))) {
+			out->k8s_pod_uid = strdup(uid);
+			if (!out->k8s_pod_uid)
 				goto nomem;
 		}
 	}
@@ -305,6 +307,27 @@ int zt_procinfo_read(int pid, struct zt_process_info *out)
 	return zt_procinfo_read_at("/proc", pid, out);
 }
 
+int zt_procinfo_add_pod_names(struct zt_process_info *info, const char *pods_dir)
+{
+	struct zt_pod_ref pod;
+	char *ns, *name;
+
+	if (!info->k8s_pod_uid || !pods_dir || zt_pods_dir_find(pods_dir, info->k8s_pod_uid, &pod))
+		return 0; /* not in a pod, or not one of this node's kubelet */
+	ns = strdup(pod.namespace);
+	name = strdup(pod.pod);
+	if (!ns || !name) {
+		free(ns);
+		free(name);
+		return -ENOMEM;
+	}
+	free(info->k8s_namespace);
+	free(info->k8s_pod_name);
+	info->k8s_namespace = ns;
+	info->k8s_pod_name = name;
+	return 0;
+}
+
 void zt_procinfo_free(struct zt_process_info *info)
 {
 	if (!info)
@@ -313,6 +336,9 @@ void zt_procinfo_free(struct zt_process_info *info)
 	free(info->cmdline);
 	free(info->service_name);
 	free(info->container_id);
+	free(info->k8s_pod_uid);
+	free(info->k8s_namespace);
+	free(info->k8s_pod_name);
 	free(info->resource_attrs);
 	memset(info, 0, sizeof(*info));
 }
@@ -339,6 +365,9 @@ int zt_procinfo_copy(struct zt_process_info *dst, const struct zt_process_info *
 	dst->cmdline = dup_or_null(src->cmdline, &failed);
 	dst->service_name = dup_or_null(src->service_name, &failed);
 	dst->container_id = dup_or_null(src->container_id, &failed);
+	dst->k8s_pod_uid = dup_or_null(src->k8s_pod_uid, &failed);
+	dst->k8s_namespace = dup_or_null(src->k8s_namespace, &failed);
+	dst->k8s_pod_name = dup_or_null(src->k8s_pod_name, &failed);
 	dst->resource_attrs = dup_or_null(src->resource_attrs, &failed);
 	if (failed) {
 		zt_procinfo_free(dst);

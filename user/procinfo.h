@@ -23,6 +23,9 @@ struct zt_process_info {
 	char *service_name; /* OTEL_SERVICE_NAME of the target, else basename(exe), else comm */
 	bool service_name_from_env; /* service_name came from the target's OTEL_SERVICE_NAME */
 	char *container_id;   /* 64 hex digits from /proc/PID/cgroup, or NULL outside containers */
+	char *k8s_pod_uid;    /* the Kubernetes pod uid in the cgroup path, or NULL */
+	char *k8s_namespace;  /* the pod's namespace and name from the kubelet's pods directory */
+	char *k8s_pod_name;   /* (zt_procinfo_add_pod_names), or NULL */
 	char *resource_attrs; /* the target's OTEL_RESOURCE_ATTRIBUTES, raw, or NULL */
 };
 
@@ -36,6 +39,20 @@ int zt_procinfo_read(int pid, struct zt_process_info *out);
 
 /* Read from the /proc tree rooted at proc_root (e.g. a fixture directory) instead of /proc. */
 int zt_procinfo_read_at(const char *proc_root, int pid, struct zt_process_info *out);
+
+/*
+ * Fill info's k8s_namespace and k8s_pod_name from the entry of its pod uid in pods_dir (the
+ * kubelet's /var/log/pods, see k8s_pod.h). Nothing to do without a uid or an entry. Returns 0
+ * or -ENOMEM.
+ */
+int zt_procinfo_add_pod_names(struct zt_process_info *info, const char *pods_dir);
+
+/*
+ * Read at most max bytes of the file at path into a malloc'ed, NUL-terminated buffer that the
+ * caller frees (/proc files report size 0, so read until EOF). Returns 0 with *out and *len
+ * set, or -errno.
+ */
+int zt_read_proc_file(const char *path, size_t max, char **out, size_t *len);
 
 /* Free the strings of info (not info itself) and zero it. NULL and zeroed infos are fine. */
 void zt_procinfo_free(struct zt_process_info *info);

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include "k8s_pod.h"
 #include "proctable.h"
 
 /* Buckets of the pid hash; chains stay short for the few thousand processes of a host. */
@@ -20,6 +21,7 @@ struct zt_proctable {
 	uint64_t clock;
 	uint64_t bytes;
 	size_t n;
+	char *pods_dir; /* NULL: ZT_K8S_PODS_DIR_DEFAULT */
 };
 
 static size_t str_bytes(const char *s)
@@ -77,7 +79,22 @@ void zt_proctable_free(struct zt_proctable *pt)
 			free(n);
 		}
 	}
+	free(pt->pods_dir);
 	free(pt);
+}
+
+int zt_proctable_set_pods_dir(struct zt_proctable *pt, const char *dir)
+{
+	char *copy;
+
+	if (!dir || (pt->pods_dir && !strcmp(pt->pods_dir, dir)))
+		return 0;
+	copy = strdup(dir);
+	if (!copy)
+		return -ENOMEM;
+	free(pt->pods_dir);
+	pt->pods_dir = copy;
+	return 0;
 }
 
 const struct zt_process_info *zt_proctable_peek(const struct zt_proctable *pt, uint32_t pid)
@@ -111,6 +128,9 @@ const struct zt_process_info *zt_proctable_get(struct zt_proctable *pt, uint32_t
 		if (comm)
 			strncpy(n->info.comm, comm, sizeof(n->info.comm) - 1);
 		n->info.service_name = strdup(n->info.comm[0] ? n->info.comm : "unknown");
+	} else {
+		zt_procinfo_add_pod_names(&n->info,
+					  pt->pods_dir ? pt->pods_dir : ZT_K8S_PODS_DIR_DEFAULT);
 	}
 	node_add(pt, n);
 	return &n->info;

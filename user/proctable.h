@@ -21,6 +21,13 @@ void zt_proctable_free(struct zt_proctable *pt);
 const struct zt_process_info *zt_proctable_get(struct zt_proctable *pt, uint32_t pid,
 					       const char *comm, bool *created);
 
+/*
+ * Where the namespace and name of a process's pod are looked up for the entries read from now
+ * on (the kubelet's pods directory; ZT_K8S_PODS_DIR_DEFAULT until set). dir NULL keeps the
+ * current one. Returns 0 or -ENOMEM.
+ */
+int zt_proctable_set_pods_dir(struct zt_proctable *pt, const char *dir);
+
 /* The entry of pid if there is one, without reading /proc. */
 const struct zt_process_info *zt_proctable_peek(const struct zt_proctable *pt, uint32_t pid);
 

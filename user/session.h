@@ -32,6 +32,13 @@
 
 #define ZT_SESSION_ERRLEN 512
 
+/* How one process's spans are judged and sampled on the user side (the agent's rules). */
+struct zt_span_policy {
+	struct zt_error_rule error_rule; /* span status: the kernel counts errors by the same */
+	double sample;			 /* fraction of traces kept, (0, 1] */
+	const char *rule;		 /* names the policy in ztrace_spans_sampled_out_total */
+};
+
 struct zt_session {
 	const struct zt_options *opts;
 	struct zt_target *targets;
@@ -70,6 +77,9 @@ struct zt_session {
 	void (*on_exec)(struct zt_session *t, uint32_t pid);
 	void (*on_exit)(struct zt_session *t, uint32_t pid);
 	void (*on_reload)(struct zt_session *t);
+	/* The span policy of pid (the agent's rule for it); false: the options' policy. */
+	bool (*policy_of)(struct zt_session *t, uint32_t pid, struct zt_span_policy *out);
+	uint64_t spans_sampled_out; /* spans of traces a policy's sample left out */
 	char err[ZT_SESSION_ERRLEN];
 };
 
@@ -98,7 +108,16 @@ int zt_session_resolve(struct zt_session *t, int *code);
 /* session_attach.c: attach what was resolved, and the event probes. As above. */
 int zt_session_attach(struct zt_session *t, int *code);
 
+/* session_capture.c: every --capture must match a traced function; else -ENOENT, t->err. */
+int zt_session_check_captures(struct zt_session *t);
+/* session_capture.c: hand each function's --capture to the loader, before it is attached. */
+int zt_session_apply_captures(struct zt_session *t);
+
 /* session_sinks.c */
+/* The process table's entry of pid (made at first sight, and then written to the record
+ * file), or NULL. comm may be NULL. */
+const struct zt_process_info *zt_session_process(struct zt_session *t, uint32_t pid,
+						 const char *comm);
 /* The ring buffer callback: validate, stitch and hand a record on. */
 int zt_session_handle_record(void *ctx, void *data, size_t size);
 /* Report calls still open at detach as incomplete spans. */

@@ -336,6 +336,8 @@ int zt_session_resolve(struct zt_session *t, int *code)
 
 	if (!ret)
 		ret = resolve_kernel_specs(t, &nk);
+	if (!ret)
+		ret = zt_session_check_captures(t);
 	/* bad specs are the user's to fix */
 	if (ret)
 		*code = ret == -ENOMEM ? ZT_EXIT_FAILURE : ZT_EXIT_USAGE;
@@ -344,7 +346,10 @@ int zt_session_resolve(struct zt_session *t, int *code)
 
 int zt_session_attach(struct zt_session *t, int *code)
 {
-	int ret = attach_probes(t);
+	int ret = zt_session_apply_captures(t);
+
+	if (!ret)
+		ret = attach_probes(t);
 
 	if (ret) {
 		*code = ZT_EXIT_FAILURE; /* a refused attach is ours */

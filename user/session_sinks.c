@@ -10,6 +10,7 @@
 #include "export_json.h"
 #include "export_text.h"
 #include "session.h"
+#include "span_args.h"
 #include "syscall_names.h"
 
 uint64_t zt_realtime_ns(void)
@@ -71,10 +72,17 @@ static void emit_span(struct zt_session *t, struct zt_span *s, bool syscall)
 		 */
 		if (__fpending(t->out) > ZT_OUT_FLUSH_BYTES)
 			fflush(t->out);
-		if (t->opts->format == ZT_FORMAT_JSON)
-			zt_json_write_span(t->out, s);
-		else
+		if (t->opts->format == ZT_FORMAT_JSON) {
+			const struct zt_process_info *pi = t->current_proc;
+			struct zt_json_container c = {0};
+
+			if (pi)
+				c = (struct zt_json_container){pi->container_id, pi->k8s_pod_uid,
+							       pi->k8s_namespace, pi->k8s_pod_name};
+			zt_json_write_span(t->out, s, &c);
+		} else {
 			zt_text_write_span(t->out, s, t->t0_ns);
+		}
 	}
 	if (t->store)
 		zt_store_add_span(t->store, s);
@@ -85,15 +93,32 @@ static void emit_span(struct zt_session *t, struct zt_span *s, bool syscall)
 		zt_summary_add(t->summary, s);
 }
 
+const struct zt_process_info *zt_session_process(struct zt_session *t, uint32_t pid,
+						 const char *comm)
+{
+	const struct zt_process_info *pi;
+	bool created;
+
+	pi = zt_proctable_get(t->procs, pid, comm, &created);
+	if (created && pi && t->store) {
+		struct zt_store_process sp;
+
+		zt_store_process_from_info(&sp, pi);
+		zt_store_add_process(t->store, &sp);
+	}
+	return pi;
+}
+
 int zt_session_handle_record(void *ctx, void *data, size_t size)
 {
 	const struct zt_rec_hdr *hdr = data;
 	struct zt_session *t = ctx;
 	const struct zt_span_rec *rec = data;
+	const struct zt_args_part *args = NULL;
 	struct zt_span span = {0};
 	const struct zt_process_info *pi;
+	struct zt_span_policy policy;
 	struct zt_probe *p;
-	bool created;
 
 	/* The kernel side is ours, but a mismatched build must not be trusted blindly. */
 	if (size < sizeof(*hdr) || hdr->size != size) {
@@ -113,27 +138,42 @@ int zt_session_handle_record(void *ctx, void *data, size_t size)
 			t->on_exec(t, ((const struct zt_exit_rec *)data)->pid);
 		return 0;
 	}
-	if (hdr->type != ZT_REC_SPAN || size != sizeof(*rec)) {
+	if (hdr->type != ZT_REC_SPAN) {
+		t->invalid_records++;
+		return 0;
+	}
+	/* the arguments a probe captured (--capture) trail its record; others keep its size */
+	if (hdr->flags & ZT_SPAN_ARGS) {
+		args = (const struct zt_args_part *)(rec + 1);
+		if (size != sizeof(*rec) + sizeof(*args) || zt_span_args_check(args)) {
+			t->invalid_records++;
+			return 0;
+		}
+	} else if (size != sizeof(*rec)) {
 		t->invalid_records++;
 		return 0;
 	}
 	/* first sight of a process: read its /proc facts while it is surely alive */
-	pi = zt_proctable_get(t->procs, rec->pid, rec->comm, &created);
-	if (t->otlp)
-		t->current_proc = pi;
-	if (created && pi && t->store) {
-		struct zt_store_process sp;
-
-		zt_store_process_from_info(&sp, pi);
-		zt_store_add_process(t->store, &sp);
-	}
+	pi = zt_session_process(t, rec->pid, rec->comm);
+	t->current_proc = pi;
 	if (rec->hdr.flags & ZT_SPAN_SYSCALL) {
 		t->syscall_delivered++;
 	} else if (rec->probe_id < t->probes.n) {
 		p = &t->probes.v[rec->probe_id];
 		p->delivered++;
 	}
-	zt_stitch_span(&t->stitch, rec, &span);
+	if (t->policy_of && t->policy_of(t, rec->pid, &policy)) {
+		if (!zt_stitch_sampled_in(&t->stitch, rec->root_id, policy.sample)) {
+			t->spans_sampled_out++;
+			if (t->metrics)
+				zt_metrics_add_sampled_out(t->metrics, policy.rule, 1);
+			return 0;
+		}
+		zt_stitch_span(&t->stitch, rec, args, &span);
+		span.status = zt_stitch_status(&policy.error_rule, rec);
+	} else {
+		zt_stitch_span(&t->stitch, rec, args, &span);
+	}
 	emit_span(t, &span, rec->hdr.flags & ZT_SPAN_SYSCALL);
 	return 0;
 }

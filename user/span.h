@@ -8,7 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "ztrace/limits.h"
+#include "ztrace/record.h"
 
 enum zt_span_kind {
 	ZT_KIND_FUNCTION,
@@ -43,6 +43,7 @@ struct zt_span {
 	const char *name;  /* function or syscall name; owned by the probe table */
 	const char *probe; /* the probe as written in DESIGN.md form, e.g. "u:/usr/bin/x:main" */
 	const char *binary; /* absolute path of the file the function lives in, or NULL */
+	struct zt_args_part args; /* --capture: arguments at entry (span_args.h); zero if none */
 };
 
 const char *zt_span_kind_name(enum zt_span_kind kind);

@@ -59,7 +59,8 @@ uint64_t zt_stitch_span_id(const struct zt_stitch *st, uint64_t kernel_id)
 	return id ? id : 1;
 }
 
-void zt_stitch_span(const struct zt_stitch *st, const struct zt_span_rec *rec, struct zt_span *out)
+void zt_stitch_span(const struct zt_stitch *st, const struct zt_span_rec *rec,
+		    const struct zt_args_part *args, struct zt_span *out)
 {
 	uint64_t hi = mix64(rec->root_id ^ st->salt[1]);
 	uint64_t lo = mix64(rec->root_id ^ st->salt[2]);
@@ -81,12 +82,29 @@ void zt_stitch_span(const struct zt_stitch *st, const struct zt_span_rec *rec, s
 	out->depth = rec->depth;
 	memcpy(out->comm, rec->comm, sizeof(out->comm));
 	out->comm[sizeof(out->comm) - 1] = '\0';
-	if (rec->hdr.flags & ZT_SPAN_INCOMPLETE)
-		out->status = ZT_STATUS_INCOMPLETE;
-	else if (rec->hdr.flags & ZT_SPAN_INSTANT)
-		out->status = ZT_STATUS_OK; /* a point event returns nothing to judge */
-	else if (zt_error_rule_match(&st->rule, rec->ret))
-		out->status = ZT_STATUS_ERROR;
+	if (args)
+		out->args = *args;
 	else
-		out->status = ZT_STATUS_OK;
+		memset(&out->args, 0, sizeof(out->args));
+	out->status = zt_stitch_status(&st->rule, rec);
+}
+
+enum zt_span_status zt_stitch_status(const struct zt_error_rule *rule,
+				     const struct zt_span_rec *rec)
+{
+	if (rec->hdr.flags & ZT_SPAN_INCOMPLETE)
+		return ZT_STATUS_INCOMPLETE;
+	if (rec->hdr.flags & ZT_SPAN_INSTANT)
+		return ZT_STATUS_OK; /* a point event returns nothing to judge */
+	return zt_error_rule_match(rule, rec->ret) ? ZT_STATUS_ERROR : ZT_STATUS_OK;
+}
+
+bool zt_stitch_sampled_in(const struct zt_stitch *st, uint64_t root_id, double fraction)
+{
+	/* a keyed hash of the root: every span of a trace gets the same answer */
+	uint64_t h = mix64(root_id ^ st->salt[0] ^ st->salt[1]);
+
+	if (fraction >= 1)
+		return true;
+	return (double)h < fraction * 18446744073709551616.0; /* 2^64 */
 }

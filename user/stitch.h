@@ -24,7 +24,21 @@ void zt_stitch_init(struct zt_stitch *st, const struct zt_error_rule *rule);
 /* Exported form of a kernel span id (0 stays 0). */
 uint64_t zt_stitch_span_id(const struct zt_stitch *st, uint64_t kernel_id);
 
-/* Fill out from rec; out->name/probe/binary/kind are left for the caller (probe table). */
-void zt_stitch_span(const struct zt_stitch *st, const struct zt_span_rec *rec, struct zt_span *out);
+/*
+ * Fill out from rec; out->name/probe/binary/kind are left for the caller (probe table). args is
+ * the record's trailing part (ZT_SPAN_ARGS), checked by the caller, or NULL.
+ */
+void zt_stitch_span(const struct zt_stitch *st, const struct zt_span_rec *rec,
+		    const struct zt_args_part *args, struct zt_span *out);
+
+/* rec's status under error rule rule (incomplete and point events are not judged by it). */
+enum zt_span_status zt_stitch_status(const struct zt_error_rule *rule,
+				     const struct zt_span_rec *rec);
+
+/*
+ * Whether the trace of root span root_id is kept when fraction (0, 1] of traces are: decided
+ * from the root id alone, so a trace is kept or dropped whole and the same way every time.
+ */
+bool zt_stitch_sampled_in(const struct zt_stitch *st, uint64_t root_id, double fraction);
 
 #endif

@@ -2,6 +2,7 @@
 /* The record file writer. The layout is described in store.h, its constants in store_format.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <zlib.h>
+#include "log.h"
 #include "store_format.h"
 
 /* Fastest zlib level: the writer runs beside the ring-buffer consumer and spans compress well
@@ -49,6 +51,12 @@ struct zt_store_writer {
 	uint32_t *slots; /* open addressing: def index + 1, 0 = free */
 	size_t nslots;
 	struct zt_store_stats stats;
+	/* rotation (zt_store_set_rotation): off while path is NULL */
+	char *path;
+	uint64_t max_size;
+	unsigned keep;
+	int64_t boot_offset_ns;
+	struct store_buf replay; /* process entries, written again at the top of a new file */
 };
 
 /* Write all of buf to fd, retrying short writes. Returns 0 or -errno. */
@@ -81,14 +89,12 @@ static void header_encode(uint8_t hdr[HDR_SIZE], int64_t boot_offset_ns, uint64_
 	le32_put(hdr + HDR_SIZE - 4, crc32(0, hdr, HDR_SIZE - 4));
 }
 
+static int open_file(struct zt_store_writer *w, const char *path, char *err, size_t errlen);
+
 struct zt_store_writer *zt_store_create(const char *path, int64_t boot_offset_ns, char *err,
 					size_t errlen)
 {
 	struct zt_store_writer *w;
-	uint8_t hdr[HDR_SIZE];
-	char host[ZT_STORE_HOSTNAME_LEN] = "";
-	struct timespec now;
-	struct stat st;
 	int ret;
 
 	w = calloc(1, sizeof(*w));
@@ -97,6 +103,25 @@ struct zt_store_writer *zt_store_create(const char *path, int64_t boot_offset_ns
 		errno = ENOMEM;
 		return NULL;
 	}
+	w->boot_offset_ns = boot_offset_ns;
+	ret = open_file(w, path, err, errlen);
+	if (ret) {
+		free(w);
+		errno = -ret;
+		return NULL;
+	}
+	return w;
+}
+
+/* Create path (0600, never through a symlink) as w's file and write its header. 0 or -errno. */
+static int open_file(struct zt_store_writer *w, const char *path, char *err, size_t errlen)
+{
+	uint8_t hdr[HDR_SIZE];
+	char host[ZT_STORE_HOSTNAME_LEN] = "";
+	struct timespec now;
+	struct stat st;
+	int ret;
+
 	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (w->fd < 0) {
 		ret = -errno;
@@ -116,7 +141,7 @@ struct zt_store_writer *zt_store_create(const char *path, int64_t boot_offset_ns
 	}
 	gethostname(host, sizeof(host) - 1);
 	clock_gettime(CLOCK_REALTIME, &now);
-	header_encode(hdr, boot_offset_ns, (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec,
+	header_encode(hdr, w->boot_offset_ns, (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec,
 		      host);
 	ret = write_all(w->fd, hdr, sizeof(hdr));
 	if (ret) {
@@ -124,14 +149,15 @@ struct zt_store_writer *zt_store_create(const char *path, int64_t boot_offset_ns
 		goto fail;
 	}
 	w->stats.bytes = sizeof(hdr);
-	return w;
+	return 0;
 fail:
 	if (w->fd >= 0)
 		close(w->fd);
-	free(w);
-	errno = -ret;
-	return NULL;
+	w->fd = -1;
+	return ret;
 }
+
+static int rotate(struct zt_store_writer *w);
 
 int zt_store_flush(struct zt_store_writer *w)
 {
@@ -169,6 +195,8 @@ int zt_store_flush(struct zt_store_writer *w)
 	w->stats.bytes += BLOCK_HDR_SIZE + clen;
 	w->stats.blocks++;
 	w->payload.len = 0;
+	if (w->path && w->stats.bytes >= w->max_size)
+		return rotate(w);
 	return 0;
 }
 
@@ -304,15 +332,50 @@ static int64_t def_intern(struct zt_store_writer *w, const struct zt_span *s)
 	return w->ndefs - 1;
 }
 
+/* Bytes the captured arguments of a take in a span entry (0 without any). */
+static size_t span_args_size(const struct zt_args_part *a)
+{
+	size_t n;
+
+	if (!zt_span_args_present(a))
+		return 0;
+	n = SPAN_ARGS_FIXED_SIZE;
+	for (unsigned k = 0; k < a->spec.nstr && k < ZT_ARGS_MAX_STRS; k++)
+		n += SPAN_ARG_STR_HDR_SIZE + a->strs[k].len;
+	return n;
+}
+
+/* Write a's arguments at p (span_args_size(a) bytes; see store_format.h). */
+static void put_span_args(uint8_t *p, const struct zt_args_part *a)
+{
+	p[0] = a->spec.int_mask;
+	p[1] = a->spec.int32_mask;
+	p[2] = a->spec.nstr;
+	p[3] = 0;
+	p += 4;
+	for (unsigned i = 0; i < ZT_ARGS_MAX; i++, p += 8)
+		le64_put(p, a->regs[i]);
+	for (unsigned k = 0; k < a->spec.nstr && k < ZT_ARGS_MAX_STRS; k++) {
+		const struct zt_arg_str *s = &a->strs[k];
+
+		p[0] = s->arg;
+		p[1] = s->flags;
+		le16_put(p + 2, s->len);
+		memcpy(p + SPAN_ARG_STR_HDR_SIZE, s->text, s->len);
+		p += SPAN_ARG_STR_HDR_SIZE + s->len;
+	}
+}
+
 int zt_store_add_span(struct zt_store_writer *w, const struct zt_span *s)
 {
 	int64_t id = def_intern(w, s);
+	size_t args = span_args_size(&s->args);
 	uint8_t *p;
 	int ret;
 
 	if (id < 0)
 		return id;
-	ret = entry_begin(w, ENTRY_SPAN, SPAN_BODY_SIZE);
+	ret = entry_begin(w, ENTRY_SPAN, SPAN_BODY_SIZE + args);
 	if (ret)
 		return ret;
 	p = buf_put(&w->payload, SPAN_BODY_SIZE);
@@ -332,8 +395,124 @@ int zt_store_add_span(struct zt_store_writer *w, const struct zt_span *s)
 	p[86] = s->kind;
 	p[87] = s->status;
 	memcpy(p + 88, s->comm, ZT_COMM_LEN);
+	if (args)
+		put_span_args(buf_put(&w->payload, args), &s->args);
 	w->stats.spans++;
 	return entry_end(w);
+}
+
+/* Keep a process entry for the next file; past the budget the oldest half goes. */
+static void replay_keep(struct zt_store_writer *w, const uint8_t *entry, size_t len)
+{
+	struct store_buf *r = &w->replay;
+
+	if (r->len + len > ZT_STORE_REPLAY_MAX_BYTES) {
+		size_t cut = 0;
+
+		/* whole entries only: walk their headers to the middle */
+		while (cut < r->len / 2)
+			cut += ENTRY_HDR_SIZE + le32_get(r->data + cut + 4);
+		for (size_t at = 0; at < cut; at += ENTRY_HDR_SIZE + le32_get(r->data + at + 4))
+			w->stats.processes_forgotten++;
+		memmove(r->data, r->data + cut, r->len - cut);
+		r->len -= cut;
+	}
+	if (r->len + len > ZT_STORE_REPLAY_MAX_BYTES || buf_reserve(r, len)) {
+		w->stats.processes_forgotten++;
+		return;
+	}
+	memcpy(buf_put(r, len), entry, len);
+}
+
+/* Forget the definitions: a new file must define its names again. */
+static void defs_reset(struct zt_store_writer *w)
+{
+	for (size_t i = 0; i < w->ndefs; i++) {
+		free(w->defs[i].name);
+		free(w->defs[i].probe);
+		free(w->defs[i].binary);
+	}
+	w->ndefs = 0;
+	if (w->slots)
+		memset(w->slots, 0, w->nslots * sizeof(*w->slots));
+}
+
+/* PATH.n of the rotation (PATH for 0), in buf. */
+static void rotated_name(const char *path, unsigned n, char *buf, size_t len)
+{
+	if (n)
+		snprintf(buf, len, "%s.%u", path, n);
+	else
+		snprintf(buf, len, "%s", path);
+}
+
+int zt_store_shift(const char *path, unsigned keep)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+
+	for (unsigned n = keep; n > 0; n--) {
+		rotated_name(path, n - 1, from, sizeof(from));
+		rotated_name(path, n, to, sizeof(to));
+		/* rename() replaces PATH.<keep>, the oldest; a missing PATH.n is a gap, fine */
+		if (rename(from, to) < 0 && errno != ENOENT)
+			return -errno;
+	}
+	if (keep == 0 && unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/*
+ * The file reached max_size: close it, shift PATH -> PATH.1 -> .. PATH.<keep> (the oldest
+ * dropped) and start a new PATH that begins with the processes seen so far. Returns 0 or
+ * -errno (then sticky: the writer stops).
+ */
+static int rotate(struct zt_store_writer *w)
+{
+	char err[256] = "";
+	int ret = 0;
+
+	if (fdatasync(w->fd) < 0 && errno != EINVAL && errno != EROFS)
+		ret = -errno;
+	if (close(w->fd) < 0 && !ret)
+		ret = -errno;
+	w->fd = -1;
+	if (!ret)
+		ret = zt_store_shift(w->path, w->keep);
+	if (!ret)
+		ret = open_file(w, w->path, err, sizeof(err));
+	if (ret) {
+		/* a long-running writer has no caller to tell at once: say it here */
+		zt_err("record file rotation failed, nothing more is recorded: %s",
+		       err[0] ? err : strerror(-ret));
+		w->error = ret;
+		return ret;
+	}
+	defs_reset(w);
+	w->stats.rotations++;
+	if (w->replay.len) {
+		ret = buf_reserve(&w->payload, w->replay.len);
+		if (ret) {
+			w->error = ret;
+			return ret;
+		}
+		memcpy(buf_put(&w->payload, w->replay.len), w->replay.data, w->replay.len);
+	}
+	return 0;
+}
+
+int zt_store_set_rotation(struct zt_store_writer *w, const char *path, uint64_t max_size,
+			  unsigned keep)
+{
+	char *copy = strdup(path);
+
+	if (!copy)
+		return -ENOMEM;
+	free(w->path);
+	w->path = copy;
+	w->max_size = max_size;
+	w->keep = keep;
+	return 0;
 }
 
 int zt_store_add_process(struct zt_store_writer *w, const struct zt_store_process *p)
@@ -359,6 +538,8 @@ int zt_store_add_process(struct zt_store_writer *w, const struct zt_store_proces
 	for (int i = 0; i < PROC_NSTRINGS; i++)
 		str_put(&w->payload, strs[i]);
 	w->stats.processes++;
+	if (w->path)
+		replay_keep(w, q - ENTRY_HDR_SIZE, ENTRY_HDR_SIZE + len);
 	return entry_end(w);
 }
 
@@ -408,16 +589,16 @@ int zt_store_close(struct zt_store_writer *w)
 		return 0;
 	ret = zt_store_flush(w);
 	/* The point of the file is to survive the run: make it durable before saying so. */
-	if (!ret && fdatasync(w->fd) < 0 && errno != EINVAL && errno != EROFS)
-		ret = -errno;
-	if (close(w->fd) < 0 && !ret)
-		ret = -errno;
-	for (size_t i = 0; i < w->ndefs; i++) {
-		free(w->defs[i].name);
-		free(w->defs[i].probe);
-		free(w->defs[i].binary);
+	if (w->fd >= 0) {
+		if (!ret && fdatasync(w->fd) < 0 && errno != EINVAL && errno != EROFS)
+			ret = -errno;
+		if (close(w->fd) < 0 && !ret)
+			ret = -errno;
 	}
+	defs_reset(w);
 	free(w->defs);
+	free(w->path);
+	free(w->replay.data);
 	free(w->slots);
 	free(w->payload.data);
 	free(w->block.data);

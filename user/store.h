@@ -24,7 +24,9 @@
 #include "procinfo.h"
 #include "span.h"
 
-#define ZT_STORE_VERSION 1
+/* 2: a span entry may end with the arguments its call captured (--capture); version 1 files,
+ * whose spans have none, read the same. */
+#define ZT_STORE_VERSION 2
 
 struct zt_store_writer;
 struct zt_store_reader;
@@ -82,7 +84,9 @@ struct zt_store_stats {
 	uint64_t processes;
 	uint64_t metric_snapshots;
 	uint64_t blocks;
-	uint64_t bytes; /* written to the file so far, header included */
+	uint64_t bytes;		      /* written to the current file so far, header included */
+	uint64_t rotations;	      /* files closed and renamed (zt_store_set_rotation) */
+	uint64_t processes_forgotten; /* not carried into later files (ZT_STORE_REPLAY_MAX_BYTES) */
 };
 
 /*
@@ -106,6 +110,23 @@ int zt_store_add_process(struct zt_store_writer *w, const struct zt_store_proces
 /* Buffer a metric snapshot of n samples taken at time_ns. Returns 0 or -errno. */
 int zt_store_add_metrics(struct zt_store_writer *w, uint64_t time_ns,
 			 const struct zt_store_metric *samples, size_t n);
+
+/*
+ * Rotate the file at path (the one w was created at) by size: once a written block brings it
+ * to max_size bytes, it is closed and renamed PATH.1, PATH.1 becomes PATH.2 .. up to
+ * PATH.<keep> (the oldest is dropped; keep 0 keeps none), and a new PATH is started (0600,
+ * never through a symlink) with its own header, definitions and the processes seen so far, so
+ * every file reads on its own. A file may pass max_size by one block. Returns 0 or -ENOMEM.
+ */
+int zt_store_set_rotation(struct zt_store_writer *w, const char *path, uint64_t max_size,
+			  unsigned keep);
+
+/*
+ * Move PATH to PATH.1, PATH.1 to PATH.2 .. up to PATH.<keep> (the oldest dropped; keep 0
+ * removes PATH): what a rotation does, and what a restarted agent does before writing PATH
+ * anew. Missing files are skipped. Returns 0 or -errno of rename/unlink.
+ */
+int zt_store_shift(const char *path, unsigned keep);
 
 /* Compress and write whatever is buffered as one block (nothing if empty). Returns 0 or -errno. */
 int zt_store_flush(struct zt_store_writer *w);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "span_args.h"
 #include "store.h"
 
 static const uint8_t store_magic[8] = {'Z', 'T', 'R', 'A', 'C', 'E', 0x1a, '\n'};
@@ -38,6 +39,14 @@ enum entry_type {
 
 /* Span body: ids, times, counters, def id, depth, kind, status, comm (see zt_store_add_span). */
 #define SPAN_BODY_SIZE (16 + 8 * 6 + 4 * 5 + 2 + 1 + 1 + ZT_COMM_LEN)
+
+/*
+ * Captured arguments (version 2), after the span body when the span has any: int_mask,
+ * int32_mask, string count, a zero byte, ZT_ARGS_MAX registers (u64), then per string its
+ * argument, flags (enum zt_arg_str_flags), length (u16) and that many bytes.
+ */
+#define SPAN_ARGS_FIXED_SIZE  (4 + 8 * ZT_ARGS_MAX)
+#define SPAN_ARG_STR_HDR_SIZE 4
 
 /* Presence bits for optional strings, in the order they are written. */
 #define DEF_HAS_NAME	      (1u << 0)

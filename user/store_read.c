@@ -327,6 +327,41 @@ static int decode_def(struct zt_store_reader *r, struct cursor *c)
 }
 
 /* Fill s from a span body. Returns 0 or 1 if malformed. */
+/* The captured arguments after a span body (version 2) into a. Returns 0, or 1 if malformed. */
+static int decode_span_args(struct cursor *c, struct zt_args_part *a)
+{
+	const uint8_t *p = cur_take(c, SPAN_ARGS_FIXED_SIZE);
+
+	if (!p)
+		return 1;
+	a->spec.int_mask = p[0];
+	a->spec.int32_mask = p[1];
+	a->spec.nstr = p[2];
+	if (a->spec.nstr > ZT_ARGS_MAX_STRS)
+		return 1;
+	for (unsigned i = 0; i < ZT_ARGS_MAX; i++)
+		a->regs[i] = le64_get(p + 4 + 8 * i);
+	for (unsigned k = 0; k < a->spec.nstr; k++) {
+		struct zt_arg_str *s = &a->strs[k];
+		const uint8_t *t;
+
+		p = cur_take(c, SPAN_ARG_STR_HDR_SIZE);
+		if (!p)
+			return 1;
+		s->arg = p[0];
+		s->flags = p[1];
+		s->len = le16_get(p + 2);
+		if (s->len > ZT_ARG_STR_MAX)
+			return 1;
+		t = cur_take(c, s->len);
+		if (!t)
+			return 1;
+		memcpy(s->text, t, s->len);
+	}
+	/* the checks a record from the kernel gets: indexes, one value per argument, no NUL */
+	return zt_span_args_check(a) || c->left ? 1 : 0;
+}
+
 static int decode_span(struct zt_store_reader *r, struct cursor *c, struct zt_span *s)
 {
 	const uint8_t *p = cur_take(c, SPAN_BODY_SIZE);
@@ -353,6 +388,8 @@ static int decode_span(struct zt_store_reader *r, struct cursor *c, struct zt_sp
 	memcpy(s->comm, p + 88, ZT_COMM_LEN);
 	s->comm[ZT_COMM_LEN - 1] = '\0';
 	if (id >= r->ndefs)
+		return 1;
+	if (c->left && decode_span_args(c, &s->args))
 		return 1;
 	s->name = r->defs[id].name;
 	s->probe = r->defs[id].probe;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "latency.h"
+#include "span_args.h"
 #include "trace_tree.h"
 
 /* A trace: a run of spans sharing a trace id in the sorted order. */
@@ -76,6 +77,7 @@ static void print_line(FILE *out, const struct zt_span *s, uint64_t trace_start,
 	zt_format_duration(s->start_ns - trace_start, off, sizeof(off));
 	zt_format_duration(span_duration(s), dur, sizeof(dur));
 	fprintf(out, "  %8s  %8s  %*s%s", off, dur, (int)(2 * depth), "", s->name ? s->name : "?");
+	zt_span_args_print(out, &s->args);
 	if (s->kind != ZT_KIND_FUNCTION)
 		fprintf(out, " (%s)", zt_span_kind_name(s->kind));
 	if (s->status == ZT_STATUS_ERROR)

@@ -251,7 +251,7 @@ static void warn_sampled(struct zt_session *t)
 
 void zt_session_finish(struct zt_session *t)
 {
-	uint64_t delivered = 0, lost = 0, overflow = 0;
+	uint64_t delivered = 0, lost = 0, overflow = 0, args_lost = 0;
 
 	zt_kprobes_detach(t->kprobes);
 	zt_points_detach(t->points);
@@ -293,6 +293,7 @@ void zt_session_finish(struct zt_session *t)
 		delivered += p->delivered;
 		lost += st.lost;
 		overflow += st.overflow;
+		args_lost += st.args_lost;
 	}
 	if (t->opts->syscalls) {
 		struct zt_probe_stats st = {0};
@@ -305,20 +306,30 @@ void zt_session_finish(struct zt_session *t)
 		}
 	}
 	fflush(t->out);
+	if (t->spans_sampled_out)
+		fprintf(stderr,
+			"ztrace: %llu spans sampled out (whole traces, by the rules' sample)\n",
+			(unsigned long long)t->spans_sampled_out);
 	/*
 	 * With every call a span, the span-fed table has exact percentiles; when spans were not all
-	 * made or some were lost, the kernel's counts are the exact ones.
+	 * made, some were lost or sampled out, the kernel's counts are the exact ones.
 	 */
-	if (t->aggregated || lost)
-		fprintf(summary_out(t), "(calls counted in the kernel%s: percentiles from log2 "
-					"buckets)\n",
+	if (t->aggregated || lost || t->spans_sampled_out)
+		fprintf(summary_out(t),
+			"(calls counted in the kernel%s: percentiles from log2 "
+			"buckets)\n",
 			lost ? " because span records were lost" : "");
-	zt_summary_print(t->aggregated || lost ? t->exact : t->summary, summary_out(t));
+	zt_summary_print(t->aggregated || lost || t->spans_sampled_out ? t->exact : t->summary,
+			 summary_out(t));
 	if (t->governor)
 		warn_sampled(t);
 	if (overflow)
 		zt_warn("%llu calls nested deeper than %d traced calls were not recorded",
 			(unsigned long long)overflow, ZT_MAX_DEPTH);
+	if (args_lost)
+		zt_warn("%llu calls were recorded without their --capture arguments: more than %d "
+			"calls with captured arguments were open at once",
+			(unsigned long long)args_lost, ZT_MAX_ARG_SLOTS);
 	if (t->invalid_records)
 		zt_warn("%llu malformed records from the kernel were ignored",
 			(unsigned long long)t->invalid_records);
@@ -357,6 +368,7 @@ int zt_cmd_trace(const struct zt_options *o)
 			goto fail;
 	}
 	lcfg.syscalls = o->syscalls;
+	lcfg.capture_args = o->ncaptures > 0;
 	lcfg.syscall_selected = t.syscall_selected;
 	lcfg.syscall_spans = o->syscall_spans;
 	lcfg.syscall_min_ns = o->min_duration_ns;

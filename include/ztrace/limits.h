@@ -21,6 +21,8 @@
 #define ZT_MAX_THREADS 16384
 /* Processes the kernel filter can hold. */
 #define ZT_MAX_TARGETS 1024
+/* Executable files the kernel selects processes by at their exec (the agent's exe rules). */
+#define ZT_MAX_EXEC_FILES 1024
 /* Ring buffer size in bytes (power of two, multiple of the page size). */
 #define ZT_RINGBUF_BYTES (4u << 20)
 /* The consumer is woken at most once per this many bytes of backlog; otherwise it polls. */
@@ -44,6 +46,18 @@
 #define ZT_MAX_AGGS 16384
 /* (process, syscall, errno) triples counted at once. */
 #define ZT_MAX_ERRNO_KEYS 16384
+/* --capture: integer arguments are the first this many System V x86-64 argument registers
+ * (di, si, dx, cx, r8, r9), read at entry. */
+#define ZT_ARGS_MAX 6
+/* --capture: strings one probe may capture. */
+#define ZT_ARGS_MAX_STRS 2
+/* --capture: bytes of a string kept when the spec gives no /LEN, and the most a spec may ask;
+ * a longer string is cut there and marked truncated. */
+#define ZT_ARG_STR_DEFAULT 32
+#define ZT_ARG_STR_MAX	   64
+/* --capture: calls with captured arguments open at once (kept by span id until they return);
+ * a call past this is traced without its arguments and counted. */
+#define ZT_MAX_ARG_SLOTS 8192
 /* Length of a task's comm, as in the kernel. */
 #define ZT_COMM_LEN 16
 
@@ -108,9 +122,6 @@
  */
 #define ZT_METRICS_EXITED_LINGER_S 60
 
-/* Metrics: caches whose evictions are shown (ztrace_cache_evictions_total). */
-#define ZT_METRICS_MAX_CACHES 8
-
 /* Overhead governor: how often probe costs are measured and sampling decided, in ms. */
 #define ZT_GOVERNOR_INTERVAL_MS 1000
 /* Overhead governor: default probe budget, BPF run time per second of one CPU (2%). */
@@ -134,8 +145,16 @@
 /* Agent config: rotated record files kept by default, and at most. */
 #define ZT_AGENT_DEFAULT_RECORD_KEEP 3
 #define ZT_AGENT_MAX_RECORD_KEEP 100
+/*
+ * Record file rotation: process entries kept to start every new file with (so each file
+ * reports on its own), in bytes; past it the oldest are forgotten (counted in the stats).
+ */
+#define ZT_STORE_REPLAY_MAX_BYTES (4u << 20)
 /* Container ids: hex digits of a full id, and the shortest prefix a rule may give (docker ps). */
 #define ZT_CONTAINER_ID_LEN 64
 #define ZT_CONTAINER_ID_MIN_PREFIX 12
+/* Kubernetes: characters of a pod uid (a UUID), and of a namespace or pod name (DNS subdomain). */
+#define ZT_K8S_POD_UID_LEN 36
+#define ZT_K8S_NAME_MAX 253
 
 #endif

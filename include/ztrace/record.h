@@ -36,11 +36,35 @@ enum zt_target_flags {
 	ZT_TARGET_SYSCALLS = 1 << 1, /* syscalls */
 };
 
+/*
+ * A targets map value: what is traced in that process and how its function calls are judged
+ * (the agent's per-rule policy; ztrace trace gives every target its global options).
+ */
+struct zt_target_policy {
+	zt_u8 flags;  /* enum zt_target_flags */
+	zt_u8 err_op; /* enum zt_err_op: which return values are errors */
+	zt_u8 ret32;  /* return values are 32-bit ints */
+	zt_u8 pad0;
+	zt_u32 pad1;
+	zt_s64 err_val;	    /* compared with the return value by err_op */
+	zt_u64 span_min_ns; /* no span for a call that succeeded faster (still aggregated) */
+};
+
+/*
+ * An executable file as the kernel names it, the key of the exec_files map: a process that
+ * execs it is made a target at once, before its first instruction (see zt_loader_select_file).
+ */
+struct zt_file_key {
+	zt_u64 dev; /* super_block s_dev: the kernel's MKDEV encoding, major << 20 | minor */
+	zt_u64 ino;
+};
+
 /* zt_span_rec.flags */
 enum zt_span_flags {
 	ZT_SPAN_INCOMPLETE = 1 << 0, /* thread ended before the call returned */
 	ZT_SPAN_SYSCALL = 1 << 1,    /* probe_id is a syscall number, not a function probe */
 	ZT_SPAN_INSTANT = 1 << 2,    /* a point event (tracepoint, USDT hit): start == end */
+	ZT_SPAN_ARGS = 1 << 3,	     /* a struct zt_args_part follows (hdr.size includes it) */
 };
 
 struct zt_rec_hdr {
@@ -68,6 +92,42 @@ struct zt_span_rec {
 	zt_u16 pad0;
 	zt_u32 pad1;
 	char comm[ZT_COMM_LEN];
+};
+
+/*
+ * Argument capture (--capture). Nothing of a traced process's memory is read unless its probe
+ * asked: the agent sets ZT_COOKIE_ARGS in the uprobe cookie of such probes only (the low half
+ * is the probe id) and their zt_arg_spec in a map indexed by probe id.
+ */
+#define ZT_COOKIE_ARGS (1ULL << 32)
+
+/* What one probe captures. */
+struct zt_arg_spec {
+	zt_u8 int_mask;			 /* bit i: register argument i, as an integer */
+	zt_u8 nstr;			 /* strings, at most ZT_ARGS_MAX_STRS */
+	zt_u8 str_arg[ZT_ARGS_MAX_STRS]; /* register argument holding each string's pointer */
+	zt_u8 str_len[ZT_ARGS_MAX_STRS]; /* bytes kept of each, 1..ZT_ARG_STR_MAX */
+	zt_u8 int32_mask;		 /* of int_mask: a 32-bit int, sign-extended by the agent */
+	zt_u8 pad[5 - 2 * ZT_ARGS_MAX_STRS];
+};
+
+enum zt_arg_str_flags {
+	ZT_ARG_STR_TRUNCATED = 1 << 0, /* longer than its limit: the first len bytes are kept */
+	ZT_ARG_STR_FAULT = 1 << 1,     /* the pointer could not be read (NULL, unmapped) */
+};
+
+struct zt_arg_str {
+	zt_u8 arg;		       /* register argument index */
+	zt_u8 flags;		       /* enum zt_arg_str_flags */
+	zt_u16 len;		       /* bytes of text, the NUL not counted */
+	char text[ZT_ARG_STR_MAX + 4]; /* NUL-terminated; zeroed past the NUL */
+};
+
+/* The trailing part of a span record with ZT_SPAN_ARGS. */
+struct zt_args_part {
+	struct zt_arg_spec spec;		  /* what was asked */
+	zt_u64 regs[ZT_ARGS_MAX];		  /* spec.int_mask's registers; the others are 0 */
+	struct zt_arg_str strs[ZT_ARGS_MAX_STRS]; /* the first spec.nstr */
 };
 
 struct zt_exit_rec {
@@ -137,6 +197,7 @@ struct zt_control {
 struct zt_probe_stats {
 	zt_u64 lost;	 /* ring buffer full: a completed span could not be recorded */
 	zt_u64 overflow; /* call deeper than ZT_MAX_DEPTH: not recorded */
+	zt_u64 args_lost; /* --capture: no room for the arguments (ZT_MAX_ARG_SLOTS) */
 	zt_u64 calls;	 /* entries of the probe by traced processes (function probes) */
 	zt_u64 sampled_out; /* of those, left out by the overhead governor's sampling */
 };

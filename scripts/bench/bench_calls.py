@@ -18,6 +18,9 @@ FLAVOURS = [
 NOP5_BYTES = '0f 1f 44 00 00'
 
 TOOLS = ['none', 'floor', 'ztrace', 'ztrace-agg', 'bpftrace', 'funclatency']
+# The cost of --capture: the same probe without and with 2 integers and a 32-byte string.
+CAPTURE_TOOLS = ['none', 'floor', 'ztrace', 'ztrace-capture']
+CAPTURE_SPEC = 'bench_args:arg0,arg1,str2/32'
 
 
 def first_instruction(binary, func):
@@ -49,10 +52,11 @@ def tracer_spec(ctx, tool, binary, func):
     if tool == 'floor':
         return (lambda pid: [ctx.empty_probe, 'uprobe', binary, func], (r'^attached$', 'out'),
                 'stdin')
-    if tool in ('ztrace', 'ztrace-agg'):
+    if tool in ('ztrace', 'ztrace-agg', 'ztrace-capture'):
         if tool == 'ztrace-agg' and not ctx.ztrace_aggregate:
             return None
-        extra = ['--aggregate'] if tool == 'ztrace-agg' else []
+        extra = {'ztrace-agg': ['--aggregate'],
+                 'ztrace-capture': ['--capture', CAPTURE_SPEC]}.get(tool, [])
         return (lambda pid: [ctx.ztrace, 'trace', '-q', *extra, '-p', str(pid), func],
                 (r'^ztrace: tracing ', 'err'), 'exit')
     if tool == 'bpftrace':
@@ -90,7 +94,7 @@ def measure_once(ctx, flavour, tool):
     if tracer and tracer.p.returncode != 0:
         # An exit code (or -signal) other than 0 is a tracer bug the table must show.
         res['tracer_exit'] = tracer.p.returncode
-    if tool == 'ztrace':
+    if tool in ('ztrace', 'ztrace-capture'):
         delivered, lost = parse_events(tracer.text())
         res['count_exact'] = delivered is not None and delivered + lost == calls
         res['count_detail'] = f'spans {delivered} + {lost} lost != {calls} calls'
@@ -101,6 +105,30 @@ def measure_once(ctx, flavour, tool):
         res['count_exact'] = counted == calls
         res['count_detail'] = f'calls counted {counted} != {calls}'
     return res
+
+
+def measure_capture(ctx):
+    """The cost of --capture on bench_args (push %rbp): ztrace with and without it. Prints its
+    table and returns the pooled results."""
+    tools = measure_interleaved(ctx, 'args', CAPTURE_TOOLS,
+                                lambda tool: measure_once(ctx, 'args', tool))
+    add_ratios(tools, ['floor'])
+    z, c = tools['ztrace'], tools['ztrace-capture']
+    rows = []
+    for tool in CAPTURE_TOOLS:
+        t = tools[tool]
+        note = t.get('error', t.get('skipped', ''))[:60]
+        if 'count_exact' in t:
+            note = 'spans exact' if t['count_exact'] else t['count_detail']
+        rows.append([tool, fmt(t.get('cpu_ns_per_call')), fmt(t.get('ns_per_call')),
+                     fmt(t.get('added_cpu_ns')), note])
+    print(f'\n-- --capture {CAPTURE_SPEC} (bench_args, first instruction push %rbp) --')
+    print_table(['tool', 'cpu ns/call', 'wall ns/call', 'added cpu ns', 'check'], rows)
+    if z.get('cpu_ns_per_call') is not None and c.get('cpu_ns_per_call') is not None:
+        tools['capture_cpu_ns'] = c['cpu_ns_per_call'] - z['cpu_ns_per_call']
+        print(f'capture of 2 integers and a 32-byte string adds '
+              f'{fmt(tools["capture_cpu_ns"])} cpu ns per call')
+    return tools
 
 
 def run(ctx):
@@ -138,6 +166,7 @@ def run(ctx):
                          fmt(t.get('vs_floor'), 2), note])
     print_table(['flavour', 'first instruction', 'tool', 'cpu ns/call', 'wall ns/call',
                  'added cpu ns', 'x floor (cpu)', 'x floor (wall)', 'check'], rows)
+    capture = measure_capture(ctx)
     print('cpu: the calling thread\'s CPU time, which holds all of a uprobe\'s cost and none '
           'of other programs\' (the goal is judged on it); wall: elapsed time. x floor: added '
           'cost / the empty uprobe+uretprobe pair\'s added cost.')
@@ -145,6 +174,7 @@ def run(ctx):
         print('ztrace-agg: n/a, this ztrace has no --aggregate mode')
     summary = {'benchmark': 'call_cost', 'unit': 'ns_per_call', 'runs': ctx.runs,
                'rounds_per_run': ctx.rounds, 'round_ms': ctx.round_ms,
-               'warmup_ms': ctx.warmup_ms, 'env': env, 'flavours': flavours}
+               'warmup_ms': ctx.warmup_ms, 'env': env, 'flavours': flavours,
+               'capture': capture}
     emit_json(summary)
     return summary

@@ -1,10 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Test helper: a free loopback port, an HTTP GET, and a sample read from an exposition. */
+/* Test helper: an HTTP GET, and a sample read from an exposition (zt_free_port: testenv.h). */
 #ifndef ZT_TEST_SCRAPE_H
 #define ZT_TEST_SCRAPE_H
-
-/* A TCP port on 127.0.0.1 that nobody listens on right now (the kernel's pick). */
-unsigned int zt_free_port(void);
 
 /* GET url, giving up after timeout_ms. Returns the HTTP status (0 when nothing answered);
  * *body is malloc'd (the caller frees it) or NULL. */

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "testenv.h"
 
@@ -24,4 +27,17 @@ void zt_argv_add(struct zt_argv *a, const char *arg)
 	cr_assert_lt(a->n, ZT_ARGV_MAX, "too many arguments");
 	a->v[a->n++] = (char *)arg;
 	a->v[a->n] = NULL;
+}
+
+int zt_free_port(void)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	close(fd);
+	return ntohs(sin.sin_port);
 }

@@ -21,4 +21,7 @@ struct zt_argv {
 /* Append arg (not copied); fails the test past ZT_ARGV_MAX. */
 void zt_argv_add(struct zt_argv *a, const char *arg);
 
+/* A port on 127.0.0.1 where nothing listens (for now): bound, read back and closed. */
+int zt_free_port(void);
+
 #endif

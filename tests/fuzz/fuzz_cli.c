@@ -73,13 +73,17 @@ static void check_same(const struct zt_options *a, const struct zt_options *b)
 	ZT_FUZZ_CHECK(a->metrics_addr == b->metrics_addr && a->output == b->output);
 	ZT_FUZZ_CHECK(a->file == b->file && a->export_format == b->export_format);
 	ZT_FUZZ_CHECK(a->top == b->top && a->glob == b->glob && a->config == b->config);
+	ZT_FUZZ_CHECK(a->ncaptures == b->ncaptures);
+	for (size_t i = 0; i < a->ncaptures; i++)
+		ZT_FUZZ_CHECK(!strcmp(a->captures[i].glob, b->captures[i].glob) &&
+			      !memcmp(&a->captures[i].args, &b->captures[i].args,
+				      sizeof(a->captures[i].args)));
 }
 
-/* specs is allocated by zt_cli_parse when there are any (see cli.c); the caller frees it. */
+/* What zt_cli_parse allocated on success (specs, --capture specs). */
 static void release(struct zt_options *o)
 {
-	if (o->nspecs)
-		free(o->specs);
+	zt_options_free(o);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -97,6 +97,14 @@ static void fill_span(struct zt_span *s, uint32_t i)
 	s->name = names[i % 3];
 	s->probe = i % 3 == 2 ? "syscall:read" : "u:/opt/orders:*_order";
 	s->binary = i % 3 == 2 ? NULL : "/opt/orders";
+	/* captured arguments (--capture) on the first function span: an integer and a string */
+	if (i == 1) {
+		s->args.spec.int_mask = 0x01;
+		s->args.spec.nstr = 1;
+		s->args.regs[0] = 42;
+		s->args.strs[0] = (struct zt_arg_str){.arg = 1, .len = 3};
+		memcpy(s->args.strs[0].text, "abc", 3);
+	}
 }
 
 /* A record file at PATH with NSPANS spans, a process and a metric snapshot. */

@@ -10,8 +10,10 @@
  *   bench_nop    assembly: first instruction the 5-byte `nopl 0x0(%rax,%rax,1)` that Linux
  *                6.18 rewrites into a call (its optimized uprobe path for USDT-style nops)
  *
- * All three compute i * 3 + 1. The nop flavour is written in assembly because clang's
- * patchable_function_entry emits `nopl 0x8(%rax,%rax,1)`, which is not the kernel's nop5.
+ * All three compute i * 3 + 1. A fourth, `args`, calls bench_args(i, i + 1, a 32-byte string)
+ * (first instruction `push %rbp`) for the cost of argument capture (--capture). The nop flavour is
+ * written in assembly because clang's patchable_function_entry emits `nopl 0x8(%rax,%rax,1)`, which
+ * is not the kernel's nop5.
  *
  *   bench_call FLAVOUR [--rounds R] [--round-ms MS] [--warmup-ms MS] [--wait]
  *
@@ -43,6 +45,21 @@ ZT_TARGET_FN long bench_push(long i)
 long bench_lea(long i);
 long bench_nop(long i);
 
+/* --capture's benchmark: 2 integers and a 32-byte string. */
+#define ARGS_STR "0123456789abcdefghijklmnopqrstuv"
+_Static_assert(sizeof(ARGS_STR) - 1 == 32, "the string capture benchmark reads 32 bytes");
+
+ZT_TARGET_FN long bench_args(long i, long j, const char *s)
+{
+	return i * 3 + j + s[0];
+}
+
+/* The args flavour: the same one-argument signature as the others. */
+static long bench_args_call(long i)
+{
+	return bench_args(i, i + 1, ARGS_STR);
+}
+
 __asm__(".text\n"
 	".globl bench_lea\n"
 	".type bench_lea, @function\n"
@@ -65,6 +82,7 @@ static const struct {
     {"push", bench_push},
     {"lea", bench_lea},
     {"nop", bench_nop},
+    {"args", bench_args_call},
 };
 
 /* Reads @clock in ns: CLOCK_MONOTONIC (vDSO, no syscall) or the thread's CPU clock. */
@@ -163,7 +181,7 @@ int main(int argc, char **argv)
 	       flavour, rounds, total, per_call[rounds / 2], sum);
 	return 0;
 usage:
-	fprintf(stderr, "usage: bench_call push|lea|nop [--rounds R] [--round-ms MS] "
+	fprintf(stderr, "usage: bench_call push|lea|nop|args [--rounds R] [--round-ms MS] "
 			"[--warmup-ms MS] [--wait]\n");
 	return 2;
 }

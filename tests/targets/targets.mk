@@ -13,7 +13,8 @@ TARGET_CFLAGS := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -fno-opti
 		 -fcf-protection=none -Wall -Wextra -MMD -MP
 TARGET_BINS := $(TARGET_DIR)/libpricing.so $(TARGET_DIR)/orders $(TARGET_DIR)/spin \
 	       $(TARGET_DIR)/dlopener $(TARGET_DIR)/sysload $(TARGET_DIR)/usdt_app $(TARGET_DIR)/crasher \
-	       $(TARGET_DIR)/recurse $(TARGET_DIR)/threads $(TARGET_DIR)/hotcold
+	       $(TARGET_DIR)/recurse $(TARGET_DIR)/threads $(TARGET_DIR)/args_app \
+	       $(TARGET_DIR)/hotcold
 # Rebuild the targets when their flags change.
 TARGET_MK := tests/targets/targets.mk
 
@@ -54,6 +55,10 @@ $(TARGET_DIR)/crasher: tests/targets/crasher.c $(TARGET_MK) | $(TARGET_DIR)
 	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) $< -o $@
 
 $(TARGET_DIR)/recurse: tests/targets/recurse.c $(TARGET_MK) | $(TARGET_DIR)
+	$(call msg,CC,$@)
+	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) $< -o $@
+
+$(TARGET_DIR)/args_app: tests/targets/args_app.c $(TARGET_MK) | $(TARGET_DIR)
 	$(call msg,CC,$@)
 	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) $< -o $@
 

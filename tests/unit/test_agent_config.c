@@ -145,6 +145,7 @@ Test(agent_config, minimal_file_gets_defaults)
 	assert_str(c.otlp.headers, NULL, "otlp.headers");
 	cr_assert_eq(c.otlp.timeout_ms, 0);
 	assert_str(c.record.path, NULL, "record.path");
+	assert_str(c.k8s_pods_dir, "/var/log/pods", "k8s_pods_dir");
 	cr_assert_eq(c.record.max_size, ZT_AGENT_DEFAULT_RECORD_MAX_SIZE);
 	cr_assert_eq(c.record.keep, ZT_AGENT_DEFAULT_RECORD_KEEP);
 	cr_assert_eq(c.nrules, 1);
@@ -227,7 +228,7 @@ static const struct bad_case bad[] = {
      "min_duration, sample, error_if, ret32)"},
     {"log_formt: json\nrules:\n" RULE_OK,
      "1:1: unknown key 'log_formt' (expected one of: log_format, log_level, max_memory, "
-     "metrics_addr, otlp, probe_budget, record, rules)"},
+     "metrics_addr, otlp, probe_budget, record, k8s_pods_dir, rules)"},
     {"otlp:\n  endpoint: http://c:4318\n  compression: gzip\nrules:\n" RULE_OK,
      "3:3: unknown key 'compression' in otlp (expected one of: endpoint, protocol, headers, gzip, "
      "timeout)"},
@@ -330,6 +331,8 @@ static const struct bad_case bad[] = {
     {"metrics_addr: \"127.0.0.1:99999\"\nrules:\n" RULE_OK, "1:15: bad metrics_addr: "},
     {"record: {max_size: 1GiB}\nrules:\n" RULE_OK,
      "1:9: record has no path: give one like /var/lib/ztrace/agent.zt"},
+    {"k8s_pods_dir: pods\nrules:\n" RULE_OK,
+     "1:15: k8s_pods_dir 'pods' must be absolute (the agent runs in /)"},
     {"record: {path: agent.zt}\nrules:\n" RULE_OK,
      "1:16: record path 'agent.zt' must be absolute (the agent runs in /)"},
     /* durations and sizes */
@@ -387,6 +390,16 @@ static const struct bad_case bad[] = {
     {"log_format: \"\\0\"\nrules:\n" RULE_OK, "1:13: 'log_format' contains a NUL character"},
     {"log_format: \xff\nrules:\n" RULE_OK, "1:13: invalid YAML: invalid leading UTF-8 octet"},
 };
+
+Test(agent_config, k8s_pods_dir_given)
+{
+	struct zt_agent_config c;
+	char err[ERRLEN];
+
+	cr_assert_eq(load_text("k8s_pods_dir: /srv/pods\nrules:\n" RULE_OK, &c, err), 0, "%s", err);
+	assert_str(c.k8s_pods_dir, "/srv/pods", "k8s_pods_dir");
+	zt_agent_config_free(&c);
+}
 
 Test(agent_config, errors_name_file_line_column)
 {
@@ -579,6 +592,11 @@ Test(agent_config, rules_compare_for_reload)
 	cr_assert_not(zt_agent_rule_equal(&a.rules[1], &b.rules[1]));
 	cr_assert_not(zt_agent_rule_equal(&a.rules[2], &b.rules[2]));
 	cr_assert_not(zt_agent_rule_equal(&a.rules[0], &a.rules[2]));
+	/* z differs only in its policy: it stays attached over a reload; y traces more */
+	cr_assert(zt_agent_rule_same_probes(&a.rules[0], &b.rules[0]));
+	cr_assert(zt_agent_rule_same_probes(&a.rules[2], &b.rules[2]));
+	cr_assert_not(zt_agent_rule_same_probes(&a.rules[1], &b.rules[1]));
+	cr_assert_not(zt_agent_rule_same_probes(&a.rules[0], &a.rules[2]));
 	zt_agent_config_free(&a);
 	zt_agent_config_free(&b);
 }

@@ -166,7 +166,7 @@ static char *direct_jsonl(unsigned n)
 	for (unsigned i = 0; i < n; i++) {
 		struct zt_span s = make_span(i);
 
-		cr_assert_eq(zt_json_write_span(f, &s), 0);
+		cr_assert_eq(zt_json_write_span(f, &s, NULL), 0);
 	}
 	cr_assert_eq(fclose(f), 0);
 	return buf;

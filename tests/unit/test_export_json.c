@@ -30,17 +30,23 @@ static struct zt_span root_span(void)
 	return s;
 }
 
-/* The JSON line of s, as a string the caller frees. */
-static char *line_of(const struct zt_span *s)
+/* The JSON line of s in container c (may be NULL), as a string the caller frees. */
+static char *line_in(const struct zt_span *s, const struct zt_json_container *c)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
 	cr_assert_not_null(f);
-	cr_assert_eq(zt_json_write_span(f, s), 0);
+	cr_assert_eq(zt_json_write_span(f, s, c), 0);
 	cr_assert_eq(fclose(f), 0);
 	return buf;
+}
+
+/* The JSON line of s, as a string the caller frees. */
+static char *line_of(const struct zt_span *s)
+{
+	return line_in(s, NULL);
 }
 
 /* zt_json_write_string's output for s, as a string the caller frees. */
@@ -69,6 +75,35 @@ Test(export_json, root_span_line)
 			 "\"duration_ns\":1000000,\"pid\":4242,\"tid\":4243,\"comm\":\"orders\","
 			 "\"probe\":\"u:/opt/orders:process_order\",\"ret\":0,\"status\":\"ok\","
 			 "\"attributes\":{}}\n");
+	free(line);
+}
+
+/* A process in a pod's container: the OTLP resource attribute names, each only when known. */
+Test(export_json, container_and_pod_attributes)
+{
+	const struct zt_json_container pod = {
+	    "9e8d7c6b5a4f", "5b2e9f3c-1a7d-4e8b-9c0d-2f6a4b8e1d3c", "shop", "orders-7d9f"};
+	const struct zt_json_container container = {.id = "9e8d7c6b5a4f"}, none = {0};
+	struct zt_span s = root_span();
+	char *line;
+
+	line = line_in(&s, &pod);
+	cr_assert(strstr(line,
+			 "\"attributes\":{\"container.id\":\"9e8d7c6b5a4f\","
+			 "\"k8s.pod.uid\":\"5b2e9f3c-1a7d-4e8b-9c0d-2f6a4b8e1d3c\","
+			 "\"k8s.namespace.name\":\"shop\",\"k8s.pod.name\":\"orders-7d9f\"}}\n"),
+		  "%s", line);
+	free(line);
+	s.syscall_count = 2;
+	s.syscall_ns = 300;
+	line = line_in(&s, &container);
+	cr_assert(strstr(line, "\"attributes\":{\"syscall_count\":2,\"syscall_ns\":300,"
+			       "\"container.id\":\"9e8d7c6b5a4f\"}}\n"),
+		  "%s", line);
+	free(line);
+	line = line_in(&s, &none);
+	cr_assert(strstr(line, "\"attributes\":{\"syscall_count\":2,\"syscall_ns\":300}}\n"), "%s",
+		  line);
 	free(line);
 }
 
@@ -160,6 +195,6 @@ Test(export_json, write_error_is_eio)
 	FILE *f = fopen("/dev/null", "r"); /* writes to a read-only stream fail */
 
 	cr_assert_not_null(f);
-	cr_assert_eq(zt_json_write_span(f, &s), -EIO);
+	cr_assert_eq(zt_json_write_span(f, &s, NULL), -EIO);
 	fclose(f);
 }

@@ -157,9 +157,12 @@ static void expect_golden(const char *text, const char *name)
 	free(want);
 }
 
-/* The registry the golden file shows: two processes, functions, syscalls, own metrics. */
+/* The registry the golden file shows: three processes (one in a Kubernetes pod), functions,
+ * syscalls, own metrics. */
 static void populate(struct zt_metrics *m)
 {
+	const struct zt_metrics_container pod = {
+	    "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e8d", "shop", "api-7d9f"};
 	struct zt_agg_val v;
 
 	v = agg(3, 1, 12, 9000);
@@ -178,6 +181,11 @@ static void populate(struct zt_metrics *m)
 	cr_assert_eq(zt_metrics_set_syscall(m, 4242, 77, "orders", 257 /* openat */, &v), 0);
 	v = agg(2, 0, 9, 600);
 	cr_assert_eq(zt_metrics_set_syscall(m, 17, 5, "a\\b\nc", 0 /* read */, &v), 0);
+	/* a process in a pod's container: its series carry the container labels */
+	cr_assert_eq(zt_metrics_set_container(m, 900, 3, "api", &pod), 0);
+	v = agg(4, 1, 13, 4 * 9000ull);
+	cr_assert_eq(zt_metrics_set_function(m, 900, 3, "api", "handle", "/app/api", &v), 0);
+	cr_assert_eq(zt_metrics_set_syscall(m, 900, 3, "api", 0 /* read */, &v), 0);
 	cr_assert_eq(zt_metrics_set_events(m, "u:/opt/shop/orders:process_order", 6, 1), 0);
 	cr_assert_eq(zt_metrics_set_events(m, "syscalls", 152, 0), 0);
 	cr_assert_eq(zt_metrics_set_exported(m, "otlp", 7, 1, 2), 0);

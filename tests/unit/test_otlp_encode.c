@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "common/otlp_receiver.h"
 #include "golden/golden.h"
 #include "otlp_attrs.h"
 #include "otlp_encode.h"
@@ -30,25 +31,6 @@
 #define HEX_LINE_BYTES 32
 /* Longest output of decode.js we accept. */
 #define DECODE_OUT_MAX (1 << 20)
-/* Columns of a decode.js --tsv line (see tests/peers/otlp-receiver/otlp.js). */
-#define TSV_COLS 14
-
-enum {
-	C_SEQ,
-	C_SERVICE,
-	C_PID,
-	C_TRACE,
-	C_SPAN,
-	C_PARENT,
-	C_NAME,
-	C_KIND,
-	C_STATUS,
-	C_MESSAGE,
-	C_START,
-	C_END,
-	C_ATTRS,
-	C_RESOURCE
-};
 
 static const struct zt_process_info proc_orders = {
     .pid = 4242,

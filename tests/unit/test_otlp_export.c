@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
+#include "common/testenv.h"
 #include "export_otlp.h"
 #include "otlp_encode.h"
 
@@ -482,20 +483,6 @@ Test(otlp_export, gives_up_after_give_up_ms)
 	zt_otlp_free(e);
 }
 
-/* A port on 127.0.0.1 where nothing listens. */
-static int closed_port(void)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	close(fd);
-	return ntohs(sin.sin_port);
-}
-
 Test(otlp_export, endpoint_down_warns_and_drops_at_stop)
 {
 	struct zt_otlp_config c;
@@ -506,7 +493,7 @@ Test(otlp_export, endpoint_down_warns_and_drops_at_stop)
 	ssize_t n;
 
 	cr_assert_geq(log_fd, 0);
-	config(&c, closed_port(), url, sizeof(url));
+	config(&c, zt_free_port(), url, sizeof(url));
 	dup2(log_fd, 2);
 	e = zt_otlp_start(&c, err, sizeof(err));
 	cr_assert_not_null(e, "an endpoint that is down is not an error: %s", err);

@@ -21,7 +21,9 @@
 #define EXEC_WAIT_TRIES	  100
 #define EXEC_WAIT_STEP_US 10000
 
-#define ID_B "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define ID_B	   "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define POD_UID	   "5b2e9f3c-1a7d-4e8b-9c0d-2f6a4b8e1d3c"
+#define POD_UID_US "5b2e9f3c_1a7d_4e8b_9c0d_2f6a4b8e1d3c"
 
 static int container_id(const char *text, char out[ZT_CONTAINER_ID_LEN + 1])
 {
@@ -248,6 +250,43 @@ Test(procinfo, fake_proc_tree)
 	cr_expect_str_eq(info.container_id, ID_A);
 	zt_procinfo_free(&info);
 	cr_expect_null(info.exe);
+	remove_fake_proc(root);
+}
+
+/* A pod's container: uid from the cgroup, namespace and name from the pods directory. */
+Test(procinfo, pod_of_a_kubernetes_container)
+{
+	static const char cgroup[] =
+	    "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" POD_UID_US
+	    ".slice/cri-containerd-" ID_B ".scope\n";
+	struct zt_process_info info, copy;
+	char root[PATH_MAX], dir[PATH_MAX + 8], pods[] = "/tmp/zt-pods-procinfo-XXXXXX";
+	char entry[PATH_MAX];
+
+	fake_proc(root, false);
+	snprintf(dir, sizeof(dir), "%s/4242", root);
+	write_file(dir, "cgroup", cgroup, sizeof(cgroup) - 1);
+	cr_assert_eq(zt_procinfo_read_at(root, 4242, &info), 0);
+	cr_expect_str_eq(info.container_id, ID_B);
+	cr_expect_str_eq(info.k8s_pod_uid, POD_UID);
+	cr_expect_null(info.k8s_namespace, "names come from the pods directory");
+	cr_assert_not_null(mkdtemp(pods));
+	cr_assert_eq(zt_procinfo_add_pod_names(&info, pods), 0);
+	cr_expect_null(info.k8s_namespace, "no entry for the uid yet");
+	snprintf(entry, sizeof(entry), "%s/shop_orders-7d9f_" POD_UID, pods);
+	cr_assert_eq(mkdir(entry, 0755), 0);
+	cr_assert_eq(zt_procinfo_add_pod_names(&info, pods), 0);
+	cr_expect_str_eq(info.k8s_namespace, "shop");
+	cr_expect_str_eq(info.k8s_pod_name, "orders-7d9f");
+	cr_assert_eq(zt_procinfo_copy(&copy, &info), 0);
+	cr_expect_str_eq(copy.k8s_pod_uid, POD_UID);
+	cr_expect_str_eq(copy.k8s_pod_name, "orders-7d9f");
+	cr_expect_neq(copy.k8s_pod_name, info.k8s_pod_name);
+	zt_procinfo_free(&copy);
+	zt_procinfo_free(&info);
+	cr_expect_null(info.k8s_pod_uid);
+	rmdir(entry);
+	rmdir(pods);
 	remove_fake_proc(root);
 }
 

@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <zlib.h>
+
 #include "store.h"
 
 /* Size of the version-1 header, as laid out in store.h. */
@@ -77,6 +79,19 @@ static struct zt_span make_span(unsigned i)
 	snprintf(s.comm, sizeof(s.comm), "worker-%u", i % 7);
 	if (i % 13 == 0)
 		memcpy(s.comm, "sixteen-chars-xy", ZT_COMM_LEN); /* a full comm, no NUL */
+	/* captured arguments on some: integers, a string cut at its limit, an unreadable one */
+	if (i % 6 == 1) {
+		s.args.spec.int_mask = 0x05;
+		s.args.spec.int32_mask = 0x04;
+		s.args.regs[0] = x;
+		s.args.regs[2] = 0xfffffff9;
+		s.args.spec.nstr = 1 + i % 2;
+		s.args.strs[0] = (struct zt_arg_str){.arg = 1, .len = (uint16_t)(i % 65)};
+		memset(s.args.strs[0].text, 'a' + i % 26, s.args.strs[0].len);
+		s.args.strs[0].flags =
+		    s.args.strs[0].len == ZT_ARG_STR_MAX ? ZT_ARG_STR_TRUNCATED : 0;
+		s.args.strs[1] = (struct zt_arg_str){.arg = 5, .flags = ZT_ARG_STR_FAULT};
+	}
 	return s;
 }
 
@@ -107,6 +122,7 @@ static void assert_span_eq(const struct zt_span *got, const struct zt_span *want
 	cr_assert(str_same(got->name, want->name), "span %u name %s", i, got->name);
 	cr_assert(str_same(got->probe, want->probe), "span %u probe %s", i, got->probe);
 	cr_assert(str_same(got->binary, want->binary), "span %u binary %s", i, got->binary);
+	cr_assert_eq(memcmp(&got->args, &want->args, sizeof(got->args)), 0, "span %u args", i);
 }
 
 /*
@@ -594,7 +610,7 @@ Test(store, damaged_header_is_reported)
 Test(store, newer_version_is_refused)
 {
 	char path[256];
-	uint8_t v2[4] = {2, 0, 0, 0};
+	uint8_t v2[4] = {3, 0, 0, 0};
 	int fd;
 
 	write_three();
@@ -605,7 +621,53 @@ Test(store, newer_version_is_refused)
 	cr_assert_eq(pwrite(fd, v2, 4, 8), 4);
 	close(fd);
 	expect_open_error(path, -EPROTONOSUPPORT,
-			  "record file version 2 is newer than this ztrace reads (version 1)");
+			  "record file version 3 is newer than this ztrace reads (version 2)");
+}
+
+/* Files written before arguments were captured (version 1) read the same. */
+Test(store, version_1_file_reads)
+{
+	char path[256], err[256] = "";
+	struct zt_store_writer *w;
+	struct zt_store_reader *r;
+	uint8_t hdr[HEADER_BYTES];
+	struct zt_span s;
+	unsigned n = 0;
+	int fd, ret;
+
+	tmp_path(path, sizeof(path), "v1.zt");
+	w = zt_store_create(path, BOOT_OFFSET, err, sizeof(err));
+	cr_assert_not_null(w, "%s", err);
+	for (unsigned i = 0; i < 20; i++) {
+		s = make_span(i);
+		memset(&s.args, 0, sizeof(s.args)); /* version 1 had none */
+		cr_assert_eq(zt_store_add_span(w, &s), 0);
+	}
+	cr_assert_eq(zt_store_close(w), 0);
+	fd = open(path, O_RDWR);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pread(fd, hdr, sizeof(hdr), 0), (ssize_t)sizeof(hdr));
+	hdr[8] = 1; /* version, then the header's CRC over everything before it */
+	{
+		uint32_t crc = (uint32_t)crc32(0, hdr, sizeof(hdr) - 4);
+
+		for (int b = 0; b < 4; b++)
+			hdr[sizeof(hdr) - 4 + b] = (uint8_t)(crc >> (8 * b));
+	}
+	cr_assert_eq(pwrite(fd, hdr, sizeof(hdr), 0), (ssize_t)sizeof(hdr));
+	close(fd);
+	cr_assert_eq(zt_store_open(path, &r, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(zt_store_get_header(r)->version, 1);
+	while ((ret = zt_store_next_span(r, &s)) == 1) {
+		struct zt_span want = make_span(n);
+
+		memset(&want.args, 0, sizeof(want.args));
+		assert_span_eq(&s, &want, n);
+		n++;
+	}
+	cr_assert_eq(ret, 0);
+	cr_assert_eq(n, 20);
+	zt_store_reader_close(r);
 }
 
 Test(store, creates_private_file_and_refuses_symlinks)
