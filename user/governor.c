@@ -25,7 +25,9 @@ struct zt_governor {
 	uint64_t last_ms;
 	struct prog_stats progs[NPROGS];
 	uint64_t calls[ZT_MAX_PROBES]; /* at the last tick */
+	uint64_t cost[ZT_MAX_PROBES];  /* ns/s over the last interval */
 	uint8_t shift[ZT_MAX_PROBES];
+	uint8_t old_shift[ZT_MAX_PROBES]; /* before the last tick's decisions */
 };
 
 int zt_governor_parse_budget(const char *text, uint64_t *ns_per_s, char *err, size_t errlen)
@@ -123,33 +125,49 @@ static uint64_t mean_call_ns(struct zt_governor *g)
 	return mean[0] + mean[1];
 }
 
-/* Set probe p's sampling to shift, show it in m (may be NULL), then say why. */
-static void apply(struct zt_governor *g, const struct zt_probe *p, uint64_t cost, uint32_t shift,
-		  struct zt_metrics *m, uint64_t sampled_out)
+/* Say why probe p's sampling went from old to its shift now. */
+static void log_decision(const struct zt_governor *g, const struct zt_probe *p, uint32_t old)
 {
-	int ret = zt_loader_set_sample_shift(g->loader, p->id, shift);
+	unsigned long long cost = g->cost[p->id], budget = g->budget_ns, n = 1ull << g->shift[p->id];
 
-	if (ret) {
-		zt_warn("probe %s: cannot set its sampling: %s", p->text, strerror(-ret));
-		return;
-	}
-	/* before the log line: whoever reads it finds the metrics already saying so */
-	if (m)
-		zt_metrics_set_sampling(m, p->text, sampled_out, 1ull << shift);
-	if (shift > g->shift[p->id])
+	if (g->shift[p->id] > old)
 		zt_notice("probe %s costs %llu ns/s over budget %llu ns/s: sampling 1 in %llu",
-			  p->text, (unsigned long long)cost, (unsigned long long)g->budget_ns,
-			  1ull << shift);
-	else if (shift)
+			  p->text, cost, budget, n);
+	else if (g->shift[p->id])
 		zt_notice("probe %s costs %llu ns/s, under budget %llu ns/s: sampling relaxed to "
 			  "1 in %llu",
-			  p->text, (unsigned long long)cost, (unsigned long long)g->budget_ns,
-			  1ull << shift);
+			  p->text, cost, budget, n);
 	else
 		zt_notice("probe %s costs %llu ns/s, under budget %llu ns/s: sampling lifted, "
 			  "every call kept",
-			  p->text, (unsigned long long)cost, (unsigned long long)g->budget_ns);
-	g->shift[p->id] = (uint8_t)shift;
+			  p->text, cost, budget);
+}
+
+/* Measure probe p over the interval and set its sampling. Returns the shift it had before. */
+static uint32_t govern(struct zt_governor *g, const struct zt_probe *p, uint64_t mean,
+		       uint64_t interval_ms, struct zt_metrics *m)
+{
+	uint32_t old = g->shift[p->id], shift;
+	struct zt_probe_stats st;
+	int ret;
+
+	if (zt_loader_probe_stats(g->loader, p->id, &st))
+		return old;
+	/* ns/s = calls in the interval x mean ns per call / interval in seconds */
+	g->cost[p->id] = (uint64_t)((double)(st.calls - g->calls[p->id]) * (double)mean * 1000.0 /
+				    (double)interval_ms);
+	g->calls[p->id] = st.calls;
+	shift = zt_governor_decide(g->cost[p->id], g->budget_ns, old);
+	if (shift != old) {
+		ret = zt_loader_set_sample_shift(g->loader, p->id, shift);
+		if (ret)
+			zt_warn("probe %s: cannot set its sampling: %s", p->text, strerror(-ret));
+		else
+			g->shift[p->id] = (uint8_t)shift;
+	}
+	if (m)
+		zt_metrics_set_sampling(m, p->text, st.sampled_out, 1ull << g->shift[p->id]);
+	return old;
 }
 
 void zt_governor_tick(struct zt_governor *g, const struct zt_probe_table *probes,
@@ -168,23 +186,17 @@ void zt_governor_tick(struct zt_governor *g, const struct zt_probe_table *probes
 	mean = mean_call_ns(g);
 	for (size_t i = 0; i < probes->n; i++) {
 		const struct zt_probe *p = &probes->v[i];
-		struct zt_probe_stats st;
-		uint64_t cost;
-		uint32_t shift;
 
-		if (p->kind != ZT_KIND_FUNCTION || p->id >= ZT_MAX_PROBES ||
-		    zt_loader_probe_stats(g->loader, p->id, &st))
-			continue;
-		/* ns/s = calls in the interval x mean ns per call / interval in seconds */
-		cost = (uint64_t)((double)(st.calls - g->calls[p->id]) * (double)mean * 1000.0 /
-				  (double)interval_ms);
-		g->calls[p->id] = st.calls;
-		shift = zt_governor_decide(cost, g->budget_ns, g->shift[p->id]);
-		if (shift != g->shift[p->id])
-			apply(g, p, cost, shift, m, st.sampled_out);
-		if (m)
-			zt_metrics_set_sampling(m, p->text, st.sampled_out,
-						1ull << g->shift[p->id]);
+		if (p->kind == ZT_KIND_FUNCTION && p->id < ZT_MAX_PROBES)
+			g->old_shift[p->id] = (uint8_t)govern(g, p, mean, interval_ms, m);
+	}
+	/* logged once every probe's metrics say so: whoever reads a line finds them current */
+	for (size_t i = 0; i < probes->n; i++) {
+		const struct zt_probe *p = &probes->v[i];
+
+		if (p->kind == ZT_KIND_FUNCTION && p->id < ZT_MAX_PROBES &&
+		    g->old_shift[p->id] != g->shift[p->id])
+			log_decision(g, p, g->old_shift[p->id]);
 	}
 }
 

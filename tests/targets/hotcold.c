@@ -35,14 +35,6 @@ ZT_TARGET_FN long hot(long i)
 	return i * 3 + 1;
 }
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * ZT_NS_PER_SEC + ts.tv_nsec;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -64,9 +56,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: hotcold [--seconds S] [--wait]\n");
 		return 2;
 	}
-	end = now_ns() + seconds * ZT_NS_PER_SEC;
+	end = zt_target_now_ns() + seconds * ZT_NS_PER_SEC;
 	for (i = 0;; i++) {
-		if (i % COLD_EVERY == 0 && now_ns() >= end)
+		if (i % COLD_EVERY == 0 && zt_target_now_ns() >= end)
 			break;
 		sum += hot(i);
 	}
