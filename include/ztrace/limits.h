@@ -21,6 +21,8 @@
 #define ZT_MAX_THREADS 16384
 /* Processes the kernel filter can hold. */
 #define ZT_MAX_TARGETS 1024
+/* Scripts followed to their interpreter ("#!" lines), as the kernel's BINPRM recursion limit. */
+#define ZT_MAX_INTERP_DEPTH 4
 /* Executable files the kernel selects processes by at their exec (the agent's exe rules). */
 #define ZT_MAX_EXEC_FILES 1024
 /* Ring buffer size in bytes (power of two, multiple of the page size). */
