@@ -79,14 +79,21 @@ static __always_inline void zt_select_by_file(__u32 tgid)
 		bpf_map_update_elem(&targets, &tgid, policy, BPF_ANY);
 }
 
+/*
+ * A process replaced its image. Calls open in the old image never return: end them as
+ * incomplete now, or the new image's calls would nest under them. Then tell user space, which
+ * forgets what it cached about the old image (and the agent matches the new one).
+ */
 SEC("raw_tp/sched_process_exec")
 int zt_exec(void *ctx)
 {
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct zt_exit_rec *r;
 
-	if (!report_execs)
+	zt_flush_thread();
+	if (!report_execs && !zt_traced_for(tgid, ZT_TARGET_FUNCS | ZT_TARGET_SYSCALLS))
 		return 0;
-	zt_select_by_file(bpf_get_current_pid_tgid() >> 32);
+	zt_select_by_file(tgid);
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
 		struct zt_probe_stats *s = zt_stats(ZT_EXEC_STATS_ID);
@@ -99,7 +106,7 @@ int zt_exec(void *ctx)
 	r->hdr.flags = 0;
 	r->hdr.size = sizeof(*r);
 	r->hdr.ts_ns = bpf_ktime_get_ns();
-	r->pid = bpf_get_current_pid_tgid() >> 32;
+	r->pid = tgid;
 	r->pad = 0;
 	/* the agent must attach before the program gets far: wake it now */
 	bpf_ringbuf_submit(r, BPF_RB_FORCE_WAKEUP);

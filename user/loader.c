@@ -28,7 +28,7 @@ struct zt_loader {
 	size_t nuprobes;
 	uint32_t group; /* of the attachments made now (zt_loader_set_group) */
 	struct bpf_link *exit_link;
-	struct bpf_link *exec_link;    /* agent discovery */
+	struct bpf_link *exec_link;    /* ends open calls at exec; agent discovery */
 	int *fds;		       /* uprobe_multi link fds */
 	uint32_t *fd_group, *fd_count; /* [fds_cap]: group, and functions the link probes */
 	size_t nfds, fds_cap;
@@ -207,14 +207,13 @@ struct zt_loader *zt_loader_open(const struct zt_loader_config *cfg, char *err, 
 			 strerror(errno));
 		goto fail;
 	}
-	if (cfg->report_execs) {
-		l->exec_link = bpf_program__attach_raw_tracepoint(l->skel->progs.zt_exec,
-								  "sched_process_exec");
-		if (!l->exec_link) {
-			snprintf(err, errlen, "cannot attach to the sched_process_exec tracepoint: %s",
-				 strerror(errno));
-			goto fail;
-		}
+	/* An exec ends the calls open in the old image, and the agent discovers processes. */
+	l->exec_link =
+	    bpf_program__attach_raw_tracepoint(l->skel->progs.zt_exec, "sched_process_exec");
+	if (!l->exec_link) {
+		snprintf(err, errlen, "cannot attach to the sched_process_exec tracepoint: %s",
+			 strerror(errno));
+		goto fail;
 	}
 	return l;
 fail:
@@ -702,6 +701,44 @@ int zt_check_privileges(char *err, size_t errlen)
 		 n ? missing[0] : "CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN", n > 1 ? ", " : "",
 		 n > 1 ? missing[1] : "", n > 2 ? ", " : "", n > 2 ? missing[2] : "");
 	return -EPERM;
+}
+
+/* Where the kernel publishes its own BTF; CO-RE relocations need it. */
+#define ZT_KERNEL_BTF_PATH "/sys/kernel/btf/vmlinux"
+
+/*
+ * ZTRACE_TEST_HIDE_FEATURE=btf|ringbuf makes the check below see that feature missing, so the
+ * tests can reach its messages on a kernel that has both; nothing else reads it.
+ */
+static bool feature_hidden(const char *name)
+{
+	const char *hide = getenv("ZTRACE_TEST_HIDE_FEATURE");
+
+	return hide && strcmp(hide, name) == 0;
+}
+
+int zt_check_kernel_features(char *err, size_t errlen)
+{
+	int ret;
+
+	if (feature_hidden("btf") || access(ZT_KERNEL_BTF_PATH, R_OK)) {
+		snprintf(err, errlen,
+			 "this kernel has no BTF (%s: %s): ztrace needs a kernel built with "
+			 "CONFIG_DEBUG_INFO_BTF=y",
+			 ZT_KERNEL_BTF_PATH,
+			 feature_hidden("btf") ? strerror(ENOENT) : strerror(errno));
+		return -EOPNOTSUPP;
+	}
+	ret = feature_hidden("ringbuf") ? 0 : libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL);
+	if (ret != 1) {
+		snprintf(
+		    err, errlen,
+		    "this kernel has no BPF ring buffer (BPF_MAP_TYPE_RINGBUF%s%s): ztrace needs "
+		    "Linux 5.8 or later",
+		    ret < 0 ? ": " : "", ret < 0 ? strerror(-ret) : "");
+		return -EOPNOTSUPP;
+	}
+	return 0;
 }
 
 int zt_tracefs_ensure(void)

@@ -23,7 +23,7 @@ struct zt_loader_config {
 	const bool *syscall_selected; /* [ZT_MAX_SYSCALLS], NULL = all */
 	bool syscall_spans;	      /* a span for every syscall */
 	uint64_t syscall_min_ns;      /* else a span for syscalls at least this slow (0: none) */
-	bool report_execs;	      /* ZT_REC_EXEC records for every exec (agent discovery) */
+	bool report_execs;	      /* ZT_REC_EXEC for every exec, not only targets (agent) */
 	bool aggregate;		      /* --aggregate: spans only for slow or failed calls */
 	uint64_t span_min_ns;	      /* with aggregate: "slow" */
 	bool capture_args;	      /* some probe has a --capture spec (zt_loader_set_args) */
@@ -147,6 +147,12 @@ const struct zt_loader_config *zt_loader_get_config(const struct zt_loader *l);
 
 /* Whether the caller has the privileges BPF tracing needs; if not, err says which are missing. */
 int zt_check_privileges(char *err, size_t errlen);
+
+/*
+ * Whether the kernel has what ztrace cannot run without (BTF, the BPF ring buffer); if not,
+ * err names what is missing and -EOPNOTSUPP is returned. Call with the privileges checked.
+ */
+int zt_check_kernel_features(char *err, size_t errlen);
 
 /* Mount tracefs at /sys/kernel/tracing if it is not there. Returns 0 or -errno. */
 int zt_tracefs_ensure(void);

@@ -79,13 +79,18 @@ int zt_session_open_pipeline(struct zt_session *t, const struct zt_loader_config
 {
 	const struct zt_options *o = t->opts;
 
+	/* a kernel that lacks a feature is named, not left to a verifier error */
+	if (zt_check_kernel_features(t->err, sizeof(t->err))) {
+		*code = ZT_EXIT_USAGE;
+		return -EOPNOTSUPP;
+	}
 	t->loader = zt_loader_open(lcfg, t->err, sizeof(t->err));
 	if (!t->loader) {
 		*code = ZT_EXIT_FAILURE;
 		return -EINVAL;
 	}
-	t->rb = ring_buffer__new(bpf_map__fd(zt_loader_events(t->loader)),
-				 zt_session_handle_record, t, NULL);
+	t->rb = ring_buffer__new(bpf_map__fd(zt_loader_events(t->loader)), zt_session_drain_record,
+				 t, NULL);
 	t->summary = zt_summary_new();
 	t->exact = zt_summary_new();
 	t->procs = zt_proctable_new();

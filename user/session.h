@@ -67,6 +67,7 @@ struct zt_session {
 	FILE *out;
 	uint64_t t0_ns;
 	uint64_t invalid_records;
+	size_t drain_left; /* records this drain may still take (0: no limit) */
 	uint64_t syscall_delivered;
 	size_t kernel_attached;		      /* kernel functions */
 	size_t points_attached;	      /* tracepoints and USDT probes */
@@ -118,8 +119,15 @@ int zt_session_apply_captures(struct zt_session *t);
  * file), or NULL. comm may be NULL. */
 const struct zt_process_info *zt_session_process(struct zt_session *t, uint32_t pid,
 						 const char *comm);
-/* The ring buffer callback: validate, stitch and hand a record on. */
+/* Validate, stitch and hand a record on. */
 int zt_session_handle_record(void *ctx, void *data, size_t size);
+/* The ring buffer callback: zt_session_handle_record() within the drain's budget. */
+int zt_session_drain_record(void *ctx, void *data, size_t size);
+/*
+ * Hand on the records waiting in the ring buffer: all of them when @all, else at most
+ * ZT_DRAIN_BATCH_RECORDS. Returns how many, or -errno.
+ */
+int zt_session_drain(struct zt_session *t, bool all);
 /* Report calls still open at detach as incomplete spans. */
 void zt_session_flush_open_calls(struct zt_session *t);
 /* Refresh metrics and the record file's snapshot (every ZT_METRICS_REFRESH_MS). */

@@ -134,8 +134,12 @@ int zt_session_handle_record(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	if (hdr->type == ZT_REC_EXEC && size == sizeof(struct zt_exit_rec)) {
+		uint32_t pid = ((const struct zt_exit_rec *)data)->pid;
+
+		/* same process, new image: its exe, comm and command line are read again */
+		zt_proctable_remove(t->procs, pid);
 		if (t->on_exec)
-			t->on_exec(t, ((const struct zt_exit_rec *)data)->pid);
+			t->on_exec(t, pid);
 		return 0;
 	}
 	if (hdr->type != ZT_REC_SPAN) {
@@ -176,6 +180,36 @@ int zt_session_handle_record(void *ctx, void *data, size_t size)
 	}
 	emit_span(t, &span, rec->hdr.flags & ZT_SPAN_SYSCALL);
 	return 0;
+}
+
+/* Stops ring_buffer__consume() once the drain's budget is spent (the record is consumed). */
+#define DRAIN_BUDGET_SPENT (-EAGAIN)
+
+int zt_session_drain_record(void *ctx, void *data, size_t size)
+{
+	struct zt_session *t = ctx;
+
+	zt_session_handle_record(ctx, data, size);
+	if (t->drain_left && --t->drain_left == 0)
+		return DRAIN_BUDGET_SPENT;
+	return 0;
+}
+
+/*
+ * Under a flood the producers refill the ring buffer faster than a slow consumer (a JSON
+ * reader, a full pipe) empties it, and an unbounded drain would never return: the loop could
+ * not stop at -d or Ctrl-C, nor switch to aggregation as the ring buffer fills.
+ */
+int zt_session_drain(struct zt_session *t, bool all)
+{
+	int n;
+
+	t->drain_left = all ? 0 : ZT_DRAIN_BATCH_RECORDS;
+	n = ring_buffer__consume(t->rb);
+	if (n == DRAIN_BUDGET_SPENT)
+		n = ZT_DRAIN_BATCH_RECORDS;
+	t->drain_left = 0;
+	return n;
 }
 
 /* Calls still open when ztrace detaches never return as far as ztrace can see. */

@@ -34,8 +34,14 @@ int zt_target_attach_pid(int pid, struct zt_target *t, char *err, size_t errlen)
 	n = readlink(link, t->exe, sizeof(t->exe) - 1);
 	if (n < 0) {
 		int e = errno;
+		/* an exited process not yet reaped (a zombie) has no exe either */
+		bool gone = zt_target_poll_exit(t);
 
 		zt_target_close(t);
+		if (gone) {
+			snprintf(err, errlen, "pid %d has exited: nothing to trace", pid);
+			return -ESRCH;
+		}
 		if (e == ENOENT && kill(pid, 0) == 0) {
 			snprintf(err, errlen,
 				 "pid %d is a kernel thread: it has no user-space code to trace", pid);

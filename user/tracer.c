@@ -192,7 +192,7 @@ int zt_session_run(struct zt_session *t)
 					t->opts->min_duration_ns ? " and slow ones" : "");
 			}
 		}
-		ring_buffer__consume(t->rb);
+		zt_session_drain(t, false);
 		if (t->governor)
 			zt_governor_tick(t->governor, &t->probes, t->metrics, zt_monotonic_ms());
 		if ((t->metrics || t->store || t->membudget.max_bytes) &&
@@ -256,7 +256,7 @@ void zt_session_finish(struct zt_session *t)
 	zt_kprobes_detach(t->kprobes);
 	zt_points_detach(t->points);
 	zt_loader_detach(t->loader);
-	ring_buffer__consume(t->rb);
+	zt_session_drain(t, true);
 	zt_session_flush_open_calls(t);
 	zt_collect_finish(&t->collect);
 	zt_session_publish_final(t);
@@ -334,6 +334,25 @@ void zt_session_finish(struct zt_session *t)
 		zt_warn("%llu malformed records from the kernel were ignored",
 			(unsigned long long)t->invalid_records);
 	(void)delivered;
+}
+
+/*
+ * A -p target that exits while ztrace sets up makes a later step fail on its vanished /proc
+ * files; say what really happened. It is bad input: nothing could be traced.
+ */
+static void explain_target_exit(struct zt_session *t, int *code)
+{
+	for (size_t i = 0; i < t->ntargets; i++) {
+		struct zt_target *tg = &t->targets[i];
+
+		if (!tg->launched && zt_target_poll_exit(tg)) {
+			snprintf(t->err, sizeof(t->err),
+				 "pid %d exited while ztrace was attaching: nothing was traced",
+				 tg->pid);
+			*code = ZT_EXIT_USAGE;
+			return;
+		}
+	}
 }
 
 int zt_cmd_trace(const struct zt_options *o)
@@ -421,6 +440,7 @@ int zt_cmd_trace(const struct zt_options *o)
 	code = ret ? ZT_EXIT_FAILURE : ZT_EXIT_OK;
 	goto out;
 fail:
+	explain_target_exit(&t, &code);
 	zt_err("%s", t.err);
 out:
 	for (size_t i = 0; i < t.ntargets; i++) {

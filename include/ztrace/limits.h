@@ -21,6 +21,8 @@
 #define ZT_MAX_THREADS 16384
 /* Processes the kernel filter can hold. */
 #define ZT_MAX_TARGETS 1024
+/* Scripts followed to their interpreter ("#!" lines), as the kernel's BINPRM recursion limit. */
+#define ZT_MAX_INTERP_DEPTH 4
 /* Executable files the kernel selects processes by at their exec (the agent's exe rules). */
 #define ZT_MAX_EXEC_FILES 1024
 /* Ring buffer size in bytes (power of two, multiple of the page size). */
@@ -36,6 +38,9 @@
 #define ZT_OUT_BUF_BYTES 16384
 /* How often the consumer drains the ring buffer when nobody woke it, in milliseconds. */
 #define ZT_POLL_INTERVAL_MS 10
+/* Records the consumer takes from the ring buffer before it looks at its clock, signals and
+ * the ring buffer's fill again (about 10 ms of work). */
+#define ZT_DRAIN_BATCH_RECORDS 16384
 /* How often the metrics registry is refreshed from the kernel's aggregates, in ms. */
 #define ZT_METRICS_REFRESH_MS 1000
 /* Syscall numbers the syscall tracer knows (x86_64 has fewer than this). */

@@ -22,6 +22,17 @@ void zt_output_path(char *out, const char *rel)
 			   strerror(errno));
 }
 
+void zt_ztrace_path(char *out)
+{
+	const char *bin = getenv("ZT_ZTRACE");
+
+	if (!bin || !*bin) {
+		zt_output_path(out, "ztrace");
+		return;
+	}
+	cr_assert_not_null(realpath(bin, out), "ZT_ZTRACE=%s: %s", bin, strerror(errno));
+}
+
 void zt_argv_add(struct zt_argv *a, const char *arg)
 {
 	cr_assert_lt(a->n, ZT_ARGV_MAX, "too many arguments");

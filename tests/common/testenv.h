@@ -12,6 +12,10 @@
  * fails the test, saying how to build it, when it does not exist. */
 void zt_output_path(char *out, const char *rel);
 
+/* The ztrace binary to test into out (PATH_MAX bytes): $ZT_ZTRACE when set (another build of
+ * it, e.g. the AddressSanitizer one), else ztrace under $ZT_OUTPUT. */
+void zt_ztrace_path(char *out);
+
 /* An argv being built: always NULL-terminated. */
 struct zt_argv {
 	char *v[ZT_ARGV_MAX + 1];

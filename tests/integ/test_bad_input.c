@@ -30,13 +30,11 @@
 #include "common/procmem.h"
 #include "common/runproc.h"
 #include "common/testenv.h"
+#include "common/ztrun.h"
 #include "elf_sym.h"
 #include "procmaps.h"
 
 /* Deadlines, in milliseconds. */
-#define READY_MS	3000 /* a --wait target prints "ready <pid>" */
-#define ATTACH_MS	5000 /* ztrace prints "ztrace: tracing " */
-#define REFUSE_MS	5000 /* ztrace refuses bad input */
 #define EXIT_MS		8000 /* a traced run ends */
 #define CLEANUP_MS	3000 /* the kernel drops a killed tracer's links */
 #define CLEANUP_POLL_MS 20
@@ -45,8 +43,7 @@
 /* -d for runs that must be refused: bounds the test if ztrace wrongly accepts one. */
 #define REFUSED_DURATION "2"
 
-#define ARGV_MAX     32
-#define TRACING_LINE "ztrace: tracing "
+#define ARGV_MAX 32
 
 /* tests/targets/crasher.c */
 #define CRASHER_WARMUP_RET 42
@@ -83,7 +80,7 @@ static void setup(void)
 {
 	if (geteuid() != 0)
 		cr_skip_test("integration tests load BPF programs: run as root");
-	zt_output_path(ztrace_bin, "ztrace");
+	zt_ztrace_path(ztrace_bin);
 	zt_output_path(orders_bin, "targets/orders");
 	zt_output_path(pricing_lib, "targets/libpricing.so");
 	zt_output_path(crasher_bin, "targets/crasher");
@@ -95,94 +92,9 @@ TestSuite(bad_input, .init = setup, .timeout = 20);
 
 /* --- running things --- */
 
-/*
- * Runs @a (as nobody when @as_nobody) and checks the refusal contract: exit 2, nothing on
- * stdout, exactly one line on stderr starting "ztrace: " and containing every string of the
- * NULL-terminated @needles. Copies the line (without its newline) to @line when not NULL.
- */
-static void expect_refusal_as(struct zt_argv *a, bool as_nobody, const char *const *needles,
-			      char *line, size_t size)
-{
-	struct zt_spawn_opts opts = {.as_nobody = as_nobody};
-	struct zt_proc zt;
-	const char *err;
-	int code;
-
-	code = zt_run(&zt, a->v, &opts, REFUSE_MS);
-	err = zt_proc_text(&zt, ZT_STDERR);
-	cr_assert_eq(code, 2, "'%s %s ...' exited %d, want 2; stderr:\n%s", a->v[1],
-		     a->n > 2 ? a->v[2] : "", code, err);
-	cr_assert_eq(zt_count_lines(err), 1, "want one line on stderr, got:\n%s", err);
-	cr_assert_eq(strncmp(err, "ztrace: ", 8), 0, "message must start 'ztrace: ': %s", err);
-	cr_assert_str_eq(zt_proc_text(&zt, ZT_STDOUT), "", "a refusal printed on stdout");
-	for (; needles && *needles; needles++)
-		cr_assert_not_null(strstr(err, *needles), "message lacks '%s': %s", *needles, err);
-	if (line)
-		snprintf(line, size, "%.*s", (int)strcspn(err, "\n"), err);
-	zt_proc_free(&zt);
-}
-
 static void expect_refusal(struct zt_argv *a, const char *const *needles)
 {
-	expect_refusal_as(a, false, needles, NULL, 0);
-}
-
-/* Starts @bin --wait with the NULL-terminated @extra arguments; returns once it is ready. */
-static void start_waiting(struct zt_proc *p, const char *bin, const char *const *extra)
-{
-	struct zt_argv a = {0};
-	char line[128];
-	int ret, pid = 0;
-
-	zt_argv_add(&a, bin);
-	zt_argv_add(&a, "--wait");
-	for (; extra && *extra; extra++)
-		zt_argv_add(&a, *extra);
-	ret = zt_proc_spawn(p, a.v, NULL);
-	cr_assert_eq(ret, 0, "spawn %s: %s", bin, strerror(-ret));
-	ret = zt_proc_wait_line(p, ZT_STDOUT, "ready ", READY_MS, line, sizeof(line));
-	cr_assert_eq(ret, 0, "%s did not print 'ready' (%s); stderr: %s", bin, strerror(-ret),
-		     zt_proc_text(p, ZT_STDERR));
-	cr_assert_eq(sscanf(line, "ready %d", &pid), 1, "bad ready line '%s'", line);
-	cr_assert_eq(pid, p->pid);
-}
-
-static void release(struct zt_proc *target)
-{
-	int ret = zt_proc_write(target, "g", 1);
-
-	cr_assert_eq(ret, 0, "write to the target's stdin: %s", strerror(-ret));
-}
-
-/* Starts ztrace with @a and waits for its "ztrace: tracing " line on stderr. */
-static void start_tracing(struct zt_proc *zt, struct zt_argv *a)
-{
-	int ret = zt_proc_spawn(zt, a->v, NULL);
-
-	cr_assert_eq(ret, 0, "spawn %s: %s", ztrace_bin, strerror(-ret));
-	ret = zt_proc_wait_line(zt, ZT_STDERR, TRACING_LINE, ATTACH_MS, NULL, 0);
-	cr_assert_eq(ret, 0, "ztrace did not attach (%s); stderr:\n%s", strerror(-ret),
-		     zt_proc_text(zt, ZT_STDERR));
-}
-
-static void expect_exit(struct zt_proc *p, const char *what, int code, int timeout_ms)
-{
-	int ret = zt_proc_wait(p, timeout_ms);
-
-	cr_assert_eq(ret, code, "%s: exit %d, want %d; stderr:\n%s", what, ret, code,
-		     zt_proc_text(p, ZT_STDERR));
-}
-
-/* Parses ztrace's JSON stdout into @spans; every stdout line must be a span. */
-static void parse_spans(struct zt_proc *zt, struct zt_spans *spans)
-{
-	char err[512];
-
-	memset(spans, 0, sizeof(*spans));
-	cr_assert_eq(zt_jsonl_parse(zt_proc_text(zt, ZT_STDOUT), spans, err, sizeof(err)), 0,
-		     "ztrace's JSON output does not parse: %s", err);
-	cr_assert_eq(spans->other_lines, 0, "non-span lines on stdout:\n%s",
-		     zt_proc_text(zt, ZT_STDOUT));
+	zt_expect_refusal(a, NULL, needles, NULL, 0);
 }
 
 /* The pid of a process that existed and is gone (reaped): nothing has it now. */
@@ -312,15 +224,15 @@ Test(bad_input, not_root_names_capabilities)
 	struct zt_argv a = {0};
 	char pid[16];
 
-	start_waiting(&orders, orders_bin, extra);
+	zt_start_waiting(&orders, orders_bin, extra);
 	snprintf(pid, sizeof(pid), "%d", (int)orders.pid);
 	av_ztrace(&a, "trace");
 	zt_argv_add(&a, "-p");
 	zt_argv_add(&a, pid);
 	zt_argv_add(&a, "process_order");
-	expect_refusal_as(&a, true, needles, NULL, 0);
-	release(&orders);
-	expect_exit(&orders, "orders", 0, EXIT_MS);
+	zt_expect_refusal(&a, &(struct zt_spawn_opts){.as_nobody = true}, needles, NULL, 0);
+	zt_release(&orders);
+	zt_expect_exit(&orders, "orders", 0, EXIT_MS);
 	zt_proc_free(&orders);
 }
 
@@ -335,7 +247,7 @@ Test(bad_input, non_elf_file)
 	struct zt_argv a = {0};
 	char pid[16];
 
-	start_waiting(&orders, orders_bin, NULL);
+	zt_start_waiting(&orders, orders_bin, NULL);
 	snprintf(pid, sizeof(pid), "%d", (int)orders.pid);
 	av_ztrace(&a, "trace");
 	zt_argv_add(&a, "-p");
@@ -377,7 +289,7 @@ Test(bad_input, elf_of_another_architecture)
 	snprintf(spec, sizeof(spec), "u:%s:*", s.lib);
 	snprintf(named, sizeof(named), "%s is an ELF file for aarch64", s.lib);
 
-	start_waiting(&orders, orders_bin, NULL);
+	zt_start_waiting(&orders, orders_bin, NULL);
 	snprintf(pid, sizeof(pid), "%d", (int)orders.pid);
 	av_ztrace(&a, "trace");
 	zt_argv_add(&a, "-p");
@@ -399,7 +311,7 @@ Test(bad_input, stripped_binary)
 
 	scratch_make(&s);
 	strip_argv[1] = s.orders;
-	cr_assert_eq(zt_run(&strip, strip_argv, NULL, REFUSE_MS), 0, "strip: %s",
+	cr_assert_eq(zt_run(&strip, strip_argv, NULL, ZT_REFUSE_MS), 0, "strip: %s",
 		     zt_proc_text(&strip, ZT_STDERR));
 	zt_proc_free(&strip);
 
@@ -424,15 +336,15 @@ Test(bad_input, glob_matches_nothing)
 	struct zt_argv a = {0};
 	char pid[16];
 
-	start_waiting(&orders, orders_bin, extra);
+	zt_start_waiting(&orders, orders_bin, extra);
 	snprintf(pid, sizeof(pid), "%d", (int)orders.pid);
 	av_ztrace(&a, "trace");
 	zt_argv_add(&a, "-p");
 	zt_argv_add(&a, pid);
 	zt_argv_add(&a, "zz_no_such_fn_*");
 	expect_refusal(&a, needles);
-	release(&orders);
-	expect_exit(&orders, "orders", 0, EXIT_MS);
+	zt_release(&orders);
+	zt_expect_exit(&orders, "orders", 0, EXIT_MS);
 	cr_assert_not_null(strstr(zt_proc_text(&orders, ZT_STDOUT), "orders: threads=1 orders=1 "));
 	zt_proc_free(&orders);
 }
@@ -450,7 +362,7 @@ Test(bad_input, glob_matches_more_than_max_probes)
 	const char *needles[] = {"'u:libc:*'", count, "more than --max-probes 10", NULL};
 	size_t n = 0;
 
-	start_waiting(&orders, orders_bin, NULL);
+	zt_start_waiting(&orders, orders_bin, NULL);
 	snprintf(pid, sizeof(pid), "%d", (int)orders.pid);
 	/* the count ztrace must report: libc's functions as elf_sym.h lists them */
 	cr_assert_eq(zt_procmaps_read(orders.pid, &maps), 0);
@@ -640,6 +552,30 @@ Test(bad_input, command_not_found)
 	expect_refusal(&a, denied);
 }
 
+/* A script whose "#!" interpreter does not exist cannot run: said before anything loads. */
+Test(bad_input, script_with_a_missing_interpreter)
+{
+	static const char *const needles[] = {
+	    "probe spec 'u:libc:getenv': cannot tell which program",
+	    "runs (its \"#!\" interpreter): No such file or directory", NULL};
+	char script[PATH_MAX];
+	struct zt_argv a = {0};
+	FILE *f;
+
+	snprintf(script, sizeof(script), "/tmp/zt-badinterp-%d.sh", (int)getpid());
+	f = fopen(script, "w");
+	cr_assert_not_null(f);
+	fputs("#!/nonexistent/interpreter\n", f);
+	fclose(f);
+	cr_assert_eq(chmod(script, 0755), 0);
+	av_ztrace(&a, "trace");
+	zt_argv_add(&a, "u:libc:getenv");
+	zt_argv_add(&a, "--");
+	zt_argv_add(&a, script);
+	expect_refusal(&a, needles);
+	unlink(script);
+}
+
 /* A directory is no command either; ztrace exited 1 and blamed the probe spec. */
 Test(bad_input, command_is_a_directory)
 {
@@ -662,7 +598,7 @@ Test(bad_input, library_not_mapped)
 	struct scratch s;
 	char pid[16];
 
-	start_waiting(&orders, orders_bin, NULL);
+	zt_start_waiting(&orders, orders_bin, NULL);
 	snprintf(pid, sizeof(pid), "%d", (int)orders.pid);
 	av_ztrace(&a, "trace");
 	zt_argv_add(&a, "-p");
@@ -845,7 +781,7 @@ Test(bad_input, sigkill_while_recording)
 	unlink(file); /* ztrace creates it */
 	have_events = zt_uprobe_events_count(orders_bin, &events_before) == 0;
 
-	start_waiting(&orders, orders_bin, extra);
+	zt_start_waiting(&orders, orders_bin, extra);
 	cr_assert(orders_sites_are(orders.pid, ZT_X86_PUSH_RBP),
 		  "the traced functions must start with push %%rbp (tests/targets/targets.mk)");
 	snprintf(pid, sizeof(pid), "%d", (int)orders.pid);
@@ -857,16 +793,16 @@ Test(bad_input, sigkill_while_recording)
 	zt_argv_add(&a, "process_order");
 	zt_argv_add(&a, "slow_io");
 	zt_argv_add(&a, "u:libpricing.so:*");
-	start_tracing(&zt, &a);
+	zt_start_tracing(&zt, &a);
 	cr_assert(orders_sites_are(orders.pid, ZT_X86_INT3),
 		  "tracing, but a function has no uprobe");
 	cr_assert_eq(zt_fdinfo_bpf_ids(zt.pid, &ids), 0);
 	cr_assert_gt(ids.n_progs, 0, "ztrace holds no BPF program while tracing");
-	release(&orders);
+	zt_release(&orders);
 	usleep(RECORD_BEFORE_KILL_MS * 1000);
 	cr_assert_eq(zt_proc_wait(&orders, 0), -ETIMEDOUT, "orders finished before the kill");
 	cr_assert_eq(zt_proc_signal(&zt, SIGKILL), 0);
-	expect_exit(&zt, "ztrace", 128 + SIGKILL, EXIT_MS);
+	zt_expect_exit(&zt, "ztrace", 128 + SIGKILL, EXIT_MS);
 
 	deadline = zt_now_ms() + CLEANUP_MS;
 	while ((!bpf_ids_gone(&ids) || !orders_sites_are(orders.pid, ZT_X86_PUSH_RBP)) &&
@@ -881,7 +817,7 @@ Test(bad_input, sigkill_while_recording)
 		cr_assert_eq(events_after, events_before, "uprobe_events changed");
 	}
 	/* the target finishes its work normally */
-	expect_exit(&orders, "orders", 0, EXIT_MS);
+	zt_expect_exit(&orders, "orders", 0, EXIT_MS);
 	cr_assert_not_null(
 	    strstr(zt_proc_text(&orders, ZT_STDOUT), "orders: threads=1 orders=" KILL_ORDERS " "),
 	    "%s", zt_proc_text(&orders, ZT_STDOUT));
@@ -894,7 +830,7 @@ Test(bad_input, sigkill_while_recording)
 	zt_argv_add(&a, "jsonl");
 	cr_assert_eq(zt_run(&rd, a.v, NULL, EXIT_MS), 0, "export of the killed run failed: %s",
 		     zt_proc_text(&rd, ZT_STDERR));
-	parse_spans(&rd, &spans);
+	zt_parse_spans(&rd, &spans);
 	/* at least one flush happened while orders ran: whole spans, of the traced functions */
 	cr_assert_gt(spans.n, 0, "the record file holds no span");
 	cr_assert_eq(zt_spans_count(&spans, "process_order") + zt_spans_count(&spans, "slow_io") +
@@ -928,26 +864,17 @@ Test(bad_input, sigkill_while_recording)
  */
 Test(bad_input, target_crashes_mid_call)
 {
+	static const char *const args[] = {"crash_*", NULL};
 	struct zt_proc crasher, zt;
 	struct zt_spans spans;
-	struct zt_argv a = {0};
 	const struct zt_span *warm = NULL, *outer = NULL, *middle = NULL, *inner = NULL;
-	char pid[16];
 
-	start_waiting(&crasher, crasher_bin, NULL);
-	snprintf(pid, sizeof(pid), "%d", (int)crasher.pid);
-	av_ztrace(&a, "trace");
-	zt_argv_add(&a, "--format");
-	zt_argv_add(&a, "json");
-	zt_argv_add(&a, "-p");
-	zt_argv_add(&a, pid);
-	zt_argv_add(&a, "crash_*");
-	start_tracing(&zt, &a);
-	release(&crasher);
-	expect_exit(&crasher, "crasher", 128 + SIGSEGV, EXIT_MS);
-	expect_exit(&zt, "ztrace", 0, EXIT_MS);
+	zt_trace_waiting_json(ztrace_bin, &zt, &crasher, crasher_bin, NULL, args);
+	zt_release(&crasher);
+	zt_expect_exit(&crasher, "crasher", 128 + SIGSEGV, EXIT_MS);
+	zt_expect_exit(&zt, "ztrace", 0, EXIT_MS);
 
-	parse_spans(&zt, &spans);
+	zt_parse_spans(&zt, &spans);
 	cr_assert_eq(spans.n, 4, "want 4 spans, got %zu:\n%s", spans.n,
 		     zt_proc_text(&zt, ZT_STDOUT));
 	for (size_t i = 0; i < spans.n; i++) {
@@ -992,31 +919,23 @@ Test(bad_input, target_crashes_mid_call)
  */
 static void check_recursion(int depth)
 {
-	char depth_arg[16], pid[16], want[128], done[96];
+	char depth_arg[16], want[128], done[96];
 	const char *extra[] = {"--depth", depth_arg, NULL};
+	static const char *const args[] = {"dive", NULL};
 	const struct zt_span *by_level[SPAN_STACK_DEPTH + 1] = {0};
 	struct zt_proc target, zt;
 	struct zt_spans spans;
-	struct zt_argv a = {0};
 
 	snprintf(depth_arg, sizeof(depth_arg), "%d", depth);
-	start_waiting(&target, recurse_bin, extra);
-	snprintf(pid, sizeof(pid), "%d", (int)target.pid);
-	av_ztrace(&a, "trace");
-	zt_argv_add(&a, "--format");
-	zt_argv_add(&a, "json");
-	zt_argv_add(&a, "-p");
-	zt_argv_add(&a, pid);
-	zt_argv_add(&a, "dive");
-	start_tracing(&zt, &a);
-	release(&target);
-	expect_exit(&target, "recurse", 0, EXIT_MS);
+	zt_trace_waiting_json(ztrace_bin, &zt, &target, recurse_bin, extra, args);
+	zt_release(&target);
+	zt_expect_exit(&target, "recurse", 0, EXIT_MS);
 	snprintf(done, sizeof(done), "ready %d\nrecurse: depth=%d calls=%d\n", (int)target.pid,
 		 depth, depth);
 	cr_assert_str_eq(zt_proc_text(&target, ZT_STDOUT), done);
-	expect_exit(&zt, "ztrace", 0, EXIT_MS);
+	zt_expect_exit(&zt, "ztrace", 0, EXIT_MS);
 
-	parse_spans(&zt, &spans);
+	zt_parse_spans(&zt, &spans);
 	cr_assert_eq(spans.n, SPAN_STACK_DEPTH, "want %d spans, got %zu:\n%s", SPAN_STACK_DEPTH,
 		     spans.n, zt_proc_text(&zt, ZT_STDOUT));
 	for (size_t i = 0; i < spans.n; i++) {
@@ -1067,30 +986,22 @@ Test(bad_input, recursion_deeper_than_uretprobe_limit)
 Test(bad_input, many_short_lived_threads)
 {
 	static bool seen[THREADS];
+	static const char *const args[] = {"thread_work", NULL};
 	struct zt_proc target, zt;
 	struct zt_spans spans;
-	struct zt_argv a = {0};
-	char pid[16], want[96];
+	char want[96];
 	const char *out;
 
-	start_waiting(&target, threads_bin, NULL);
-	snprintf(pid, sizeof(pid), "%d", (int)target.pid);
-	av_ztrace(&a, "trace");
-	zt_argv_add(&a, "--format");
-	zt_argv_add(&a, "json");
-	zt_argv_add(&a, "-p");
-	zt_argv_add(&a, pid);
-	zt_argv_add(&a, "thread_work");
-	start_tracing(&zt, &a);
-	release(&target);
-	expect_exit(&target, "threads", 0, EXIT_MS);
-	expect_exit(&zt, "ztrace", 0, EXIT_MS);
+	zt_trace_waiting_json(ztrace_bin, &zt, &target, threads_bin, NULL, args);
+	zt_release(&target);
+	zt_expect_exit(&target, "threads", 0, EXIT_MS);
+	zt_expect_exit(&zt, "ztrace", 0, EXIT_MS);
 	out = zt_proc_text(&target, ZT_STDOUT);
 	snprintf(want, sizeof(want), "threads: threads=%d calls=%d distinct_tids=%d\n", THREADS,
 		 THREADS, THREADS);
 	cr_assert_not_null(strstr(out, want), "threads printed:\n%s", out);
 
-	parse_spans(&zt, &spans);
+	zt_parse_spans(&zt, &spans);
 	cr_assert_eq(spans.n, THREADS, "want %d spans, got %zu", THREADS, spans.n);
 	cr_assert_eq(zt_spans_count_status(&spans, "thread_work", "ok"), THREADS);
 	cr_assert_eq(zt_spans_distinct_tids(&spans, "thread_work"), THREADS);

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "common/runproc.h"
-#include "common/scrape.h"
+#include "common/webget.h"
 #include "common/testenv.h"
 
 /* 1 ms of BPF run time per second: hot costs tens of ms/s, cold (~30 calls/s) ~20 us/s. */
@@ -28,7 +28,6 @@
 #define RUN_MS	  60000 /* the target's loop ends (it runs RUN_SECONDS under a busy host) */
 #define SETTLE_MS 5000	/* the registry catches up with the final counts (every second) */
 #define EXIT_MS	  10000
-#define HTTP_MS	  5000
 #define POLL_MS	  200
 #define OUT_TAIL  3000
 
@@ -56,7 +55,7 @@ static double probe_sample(const char *text, const char *name, const char *fn)
 	char series[PATH_MAX + 128];
 
 	snprintf(series, sizeof(series), "%s{probe=\"u:%s:%s\"}", name, hotcold_bin, fn);
-	return zt_metric_sample(text, series);
+	return zt_exposition_value(text, series);
 }
 
 static double calls_sample(const char *text, int pid, const char *fn)
@@ -67,7 +66,7 @@ static double calls_sample(const char *text, int pid, const char *fn)
 		 "ztrace_function_calls_total{pid=\"%d\",comm=\"hotcold\",function=\"%s\","
 		 "binary=\"%s\"}",
 		 pid, fn, hotcold_bin);
-	return zt_metric_sample(text, series);
+	return zt_exposition_value(text, series);
 }
 
 /* The CALLS column of fn's row in the summary table. */
@@ -120,7 +119,7 @@ Test(governor, samples_hot_probe_exactly_and_leaves_cold_one, .init = setup, .ti
 		     tail(zt_proc_text(&zt, ZT_STDERR), OUT_TAIL));
 	cr_assert_not_null(strstr(line, " ns/s over budget " BUDGET " ns/s: sampling 1 in "), "%s",
 			   line);
-	cr_assert_eq(zt_http_get(url, HTTP_MS, &body), 200);
+	cr_assert_eq(zt_http_get(url, &body), 200);
 	cr_assert_gt(probe_sample(body, "ztrace_probe_sample_rate", "hot"), 1, "%s",
 		     tail(body, OUT_TAIL));
 	cr_assert_eq(probe_sample(body, "ztrace_probe_sample_rate", "cold"), 1, "%s",
@@ -141,7 +140,7 @@ Test(governor, samples_hot_probe_exactly_and_leaves_cold_one, .init = setup, .ti
 
 		free(body);
 		body = NULL;
-		cr_assert_eq(zt_http_get(url, HTTP_MS, &body), 200);
+		cr_assert_eq(zt_http_get(url, &body), 200);
 		kept = calls_sample(body, pid, "hot");
 		out = probe_sample(body, "ztrace_function_calls_sampled_out_total", "hot");
 		if (kept >= 0 && out >= 0 && kept + out == (double)hot &&

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "common/runproc.h"
-#include "common/scrape.h"
+#include "common/webget.h"
 #include "common/testenv.h"
 
 #define NPROCS	   400
@@ -33,7 +33,6 @@
 #define RUN_MS	  10000
 #define SETTLE_MS 5000
 #define EXIT_MS	  10000
-#define HTTP_MS	  5000
 #define POLL_MS	  200
 #define OUT_TAIL  3000
 
@@ -140,10 +139,10 @@ Test(membudget, short_lived_processes_evicted_within_budget, .init = setup, .tim
 	for (int waited = 0;; waited += POLL_MS) {
 		free(body);
 		body = NULL;
-		cr_assert_eq(zt_http_get(url, HTTP_MS, &body), 200);
-		evicted = zt_metric_sample(body, "ztrace_cache_evictions_total{cache=\"series\"}");
-		held = zt_metric_sample(body, "ztrace_cache_memory_bytes");
-		rss = zt_metric_sample(body, "process_resident_memory_bytes");
+		cr_assert_eq(zt_http_get(url, &body), 200);
+		evicted = zt_exposition_value(body, "ztrace_cache_evictions_total{cache=\"series\"}");
+		held = zt_exposition_value(body, "ztrace_cache_memory_bytes");
+		rss = zt_exposition_value(body, "process_resident_memory_bytes");
 		shown = pids_shown(body);
 		zt_proc_pump(&agent, 0);
 		/* the processes the agent selected (one it saw too late is discovery's business) */
@@ -158,7 +157,7 @@ Test(membudget, short_lived_processes_evicted_within_budget, .init = setup, .tim
 	cr_assert_gt(evicted, 0, "nothing evicted: %zu shown", shown);
 	cr_assert_gt(held, 0);
 	cr_assert_leq(held, BUDGET);
-	cr_assert_eq(zt_metric_sample(body, "ztrace_cache_memory_budget_bytes"), BUDGET);
+	cr_assert_eq(zt_exposition_value(body, "ztrace_cache_memory_budget_bytes"), BUDGET);
 	cr_assert_lt(rss, RSS_LIMIT, "agent RSS %.0f bytes", rss);
 	free(body);
 

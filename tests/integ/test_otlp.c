@@ -64,7 +64,7 @@ static void setup(void)
 {
 	if (geteuid() != 0)
 		cr_skip_test("integration tests load BPF programs: run as root");
-	zt_output_path(ztrace_bin, "ztrace");
+	zt_ztrace_path(ztrace_bin);
 	zt_output_path(orders_bin, "targets/orders");
 	zt_output_path(pricing_lib, "targets/libpricing.so");
 	zt_output_path(args_bin, "targets/args_app");

@@ -21,8 +21,8 @@
 #include <unistd.h>
 
 #include "common/runproc.h"
-#include "common/scrape.h"
 #include "common/testenv.h"
+#include "common/webget.h"
 
 /* orders --orders 10 --threads 1: ids 5 and 10 fail, one slow_io nanosleep per order. */
 #define ORDERS_N	"10"
@@ -38,7 +38,6 @@
 #define PROM_READY_MS	30000 /* Prometheus answers /-/ready */
 #define PROM_QUERY_MS	60000 /* the first scrapes land (the first one takes ~6 s) */
 #define POLL_MS		200
-#define HTTP_TIMEOUT_MS 5000
 #define PROMTOOL_MS	20000
 
 #define TRACING_LINE "ztrace: tracing "
@@ -149,9 +148,9 @@ static char *scrape_settled(struct session *s)
 		long status;
 
 		free(body);
-		status = zt_http_get(url, HTTP_TIMEOUT_MS, &body);
+		status = zt_http_get(url, &body);
 		cr_assert_eq(status, 200, "GET %s: %ld", url, status);
-		if (zt_metric_sample(body, series) == ORDERS_CALLS)
+		if (zt_exposition_value(body, series) == ORDERS_CALLS)
 			return body;
 		cr_assert_lt(zt_now_ms(), deadline, "no '%s %d' in:\n%s", series, ORDERS_CALLS,
 			     tail(body, OUT_TAIL));
@@ -175,11 +174,11 @@ Test(prometheus, promtool_checks_live_endpoint, .init = setup)
 	    "ztrace_function_errors_total{pid=\"%d\",comm=\"orders\",function=\"process_order\","
 	    "binary=\"%s\"}",
 	    s.worker.pid, orders_bin);
-	cr_assert_eq(zt_metric_sample(body, series), ORDERS_ERRORS, "%s", tail(body, OUT_TAIL));
+	cr_assert_eq(zt_exposition_value(body, series), ORDERS_ERRORS, "%s", tail(body, OUT_TAIL));
 	snprintf(series, sizeof(series),
 		 "ztrace_syscalls_total{pid=\"%d\",comm=\"orders\",syscall=\"clock_nanosleep\"}",
 		 s.worker.pid);
-	cr_assert_eq(zt_metric_sample(body, series), ORDERS_CALLS, "%s", tail(body, OUT_TAIL));
+	cr_assert_eq(zt_exposition_value(body, series), ORDERS_CALLS, "%s", tail(body, OUT_TAIL));
 
 	ret = zt_proc_spawn(&promtool, argv, NULL);
 	cr_assert_eq(ret, 0, "cannot run promtool: %s", strerror(-ret));
@@ -233,7 +232,7 @@ static bool query_one(unsigned int prom_port, const char *promql, char *out, siz
 	curl_free(escaped);
 	curl_easy_cleanup(c);
 	free(*last);
-	status = zt_http_get(url, HTTP_TIMEOUT_MS, last);
+	status = zt_http_get(url, last);
 	if (status != 200 || !*last)
 		return false;
 	/* {"status":"success","data":{"resultType":"vector","result":[{..."value":[T,"V"]}]}} */
@@ -296,7 +295,7 @@ Test(prometheus, real_prometheus_scrapes_ztrace, .init = setup)
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/-/ready", prom_port);
 	deadline = zt_now_ms() + PROM_READY_MS;
-	while (zt_http_get(url, HTTP_TIMEOUT_MS, &body) != 200) {
+	while (zt_http_get(url, &body) != 200) {
 		free(body);
 		body = NULL;
 		cr_assert_lt(zt_now_ms(), deadline, "Prometheus not ready; stderr:\n%s",

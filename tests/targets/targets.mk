@@ -14,6 +14,7 @@ TARGET_CFLAGS := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -fno-opti
 TARGET_BINS := $(TARGET_DIR)/libpricing.so $(TARGET_DIR)/orders $(TARGET_DIR)/spin \
 	       $(TARGET_DIR)/dlopener $(TARGET_DIR)/sysload $(TARGET_DIR)/usdt_app $(TARGET_DIR)/crasher \
 	       $(TARGET_DIR)/recurse $(TARGET_DIR)/threads $(TARGET_DIR)/args_app \
+	       $(TARGET_DIR)/execer \
 	       $(TARGET_DIR)/hotcold
 # Rebuild the targets when their flags change.
 TARGET_MK := tests/targets/targets.mk
@@ -59,6 +60,10 @@ $(TARGET_DIR)/recurse: tests/targets/recurse.c $(TARGET_MK) | $(TARGET_DIR)
 	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) $< -o $@
 
 $(TARGET_DIR)/args_app: tests/targets/args_app.c $(TARGET_MK) | $(TARGET_DIR)
+	$(call msg,CC,$@)
+	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) $< -o $@
+
+$(TARGET_DIR)/execer: tests/targets/execer.c $(TARGET_MK) | $(TARGET_DIR)
 	$(call msg,CC,$@)
 	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) $< -o $@
 

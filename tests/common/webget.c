@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scrape.h"
+#include "webget.h"
 
 struct body {
 	char *data;
@@ -24,7 +24,7 @@ static size_t collect(char *data, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-long zt_http_get(const char *url, long timeout_ms, char **body)
+long zt_http_get(const char *url, char **body)
 {
 	struct body b = {0};
 	CURL *c = curl_easy_init();
@@ -34,7 +34,7 @@ long zt_http_get(const char *url, long timeout_ms, char **body)
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)ZT_HTTP_TIMEOUT_MS);
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
 	if (curl_easy_perform(c) == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -43,7 +43,7 @@ long zt_http_get(const char *url, long timeout_ms, char **body)
 	return status;
 }
 
-double zt_metric_sample(const char *text, const char *series)
+double zt_exposition_value(const char *text, const char *series)
 {
 	size_t n = strlen(series);
 
