@@ -30,9 +30,9 @@
 
 #define SIZE_UNITS "B, KiB, MiB, GiB, TiB, KB, MB, GB or TB"
 
-static const char *const top_keys[] = {"log_format",   "log_level", "max_memory",
-				       "metrics_addr", "otlp",	    "probe_budget",
-				       "record",       "k8s_pods_dir", "rules",	    NULL};
+static const char *const top_keys[] = {
+    "log_format",   "log_level", "max_memory",	 "metrics_addr", "otlp",
+    "probe_budget", "record",	 "k8s_pods_dir", "rules",	 NULL};
 enum {
 	TOP_LOG_FORMAT,
 	TOP_LOG_LEVEL,

@@ -128,7 +128,8 @@ static uint64_t mean_call_ns(struct zt_governor *g)
 /* Say why probe p's sampling went from old to its shift now. */
 static void log_decision(const struct zt_governor *g, const struct zt_probe *p, uint32_t old)
 {
-	unsigned long long cost = g->cost[p->id], budget = g->budget_ns, n = 1ull << g->shift[p->id];
+	unsigned long long cost = g->cost[p->id], budget = g->budget_ns,
+			   n = 1ull << g->shift[p->id];
 
 	if (g->shift[p->id] > old)
 		zt_notice("probe %s costs %llu ns/s over budget %llu ns/s: sampling 1 in %llu",

@@ -198,7 +198,7 @@ struct zt_probe_stats {
 	zt_u64 lost;	 /* ring buffer full: a completed span could not be recorded */
 	zt_u64 overflow; /* call deeper than ZT_MAX_DEPTH: not recorded */
 	zt_u64 args_lost; /* --capture: no room for the arguments (ZT_MAX_ARG_SLOTS) */
-	zt_u64 calls;	 /* entries of the probe by traced processes (function probes) */
+	zt_u64 calls;	  /* entries of the probe by traced processes (function probes) */
 	zt_u64 sampled_out; /* of those, left out by the overhead governor's sampling */
 };
 

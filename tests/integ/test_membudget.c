@@ -140,7 +140,8 @@ Test(membudget, short_lived_processes_evicted_within_budget, .init = setup, .tim
 		free(body);
 		body = NULL;
 		cr_assert_eq(zt_http_get(url, &body), 200);
-		evicted = zt_exposition_value(body, "ztrace_cache_evictions_total{cache=\"series\"}");
+		evicted =
+		    zt_exposition_value(body, "ztrace_cache_evictions_total{cache=\"series\"}");
 		held = zt_exposition_value(body, "ztrace_cache_memory_bytes");
 		rss = zt_exposition_value(body, "process_resident_memory_bytes");
 		shown = pids_shown(body);
