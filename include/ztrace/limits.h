@@ -133,7 +133,7 @@
 #define ZT_GOVERNOR_DEFAULT_BUDGET_NS (20ull * 1000 * 1000)
 /* Overhead governor: sampling goes no sparser than 1 call in 2^this. */
 #define ZT_GOVERNOR_MAX_SHIFT 16
-/* Overhead governor: sampling is relaxed only when the cost at the sparser rate would be this
+/* Overhead governor: sampling is relaxed only as far as the cost at the denser rate stays this
  * many times under budget (hysteresis: no flapping around the budget). */
 #define ZT_GOVERNOR_LIFT_FACTOR 4
 
