@@ -27,6 +27,7 @@ struct zt_agent {
 	size_t pid_max;
 	size_t traced;
 	uint64_t execs, selected;
+	uint64_t max_memory_flag; /* --max-memory, over the config's; 0 = not given */
 };
 
 /* agent.c: match every running process against the rules (attach, set policies, untrace). */

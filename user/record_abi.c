@@ -16,13 +16,13 @@ _Static_assert(sizeof(struct zt_exit_rec) == 24, "zt_exit_rec size");
 _Static_assert(sizeof(struct zt_agg_key) == 8, "zt_agg_key size");
 _Static_assert(sizeof(struct zt_agg_val) == 32 + 8 * ZT_HIST_BUCKETS, "zt_agg_val size");
 _Static_assert(sizeof(struct zt_errno_key) == 12, "zt_errno_key size");
-_Static_assert(sizeof(struct zt_thread_stack) == 16 + ZT_COMM_LEN + 32 * ZT_MAX_DEPTH,
+_Static_assert(sizeof(struct zt_thread_stack) == 16 + ZT_COMM_LEN + 36 * ZT_MAX_DEPTH,
 	       "zt_thread_stack size");
 _Static_assert(offsetof(struct zt_thread_stack, frames) == 32, "zt_thread_stack.frames");
 _Static_assert(sizeof(struct zt_target_policy) == 24, "zt_target_policy size");
 _Static_assert(offsetof(struct zt_target_policy, err_val) == 8, "zt_target_policy.err_val");
 _Static_assert(offsetof(struct zt_target_policy, span_min_ns) == 16, "zt_target_policy.span_min");
-_Static_assert(sizeof(struct zt_probe_stats) == 24, "zt_probe_stats size");
+_Static_assert(sizeof(struct zt_probe_stats) == 40, "zt_probe_stats size");
 _Static_assert(sizeof(struct zt_arg_spec) == 8, "zt_arg_spec size");
 _Static_assert(sizeof(struct zt_arg_str) == 72, "zt_arg_str size");
 _Static_assert(offsetof(struct zt_arg_str, text) == 4, "zt_arg_str.text");
