@@ -118,7 +118,7 @@ static int get_probe_budget(struct zt_yaml *y, const yaml_node_t *n, struct zt_a
 		c->probe_budget_ns = 0;
 		return 0;
 	}
-	if (zt_governor_parse_budget(text, &c->probe_budget_ns, msg, sizeof(msg)))
+	if (zt_parse_probe_budget(text, &c->probe_budget_ns, msg, sizeof(msg)))
 		return zt_yaml_fail(y, n, "%s", msg);
 	return 0;
 }

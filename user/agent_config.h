@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include "error_rule.h"
 #include "log.h"
+#include "units.h"
 
 struct zt_otlp_config;
 
@@ -154,12 +155,5 @@ bool zt_agent_rule_same_probes(const struct zt_agent_rule *a, const struct zt_ag
  * fields the file does not set are left alone. o's strings then point into c.
  */
 void zt_agent_otlp_apply(const struct zt_agent_config *c, struct zt_otlp_config *o);
-
-/*
- * Parse a size: an integer with an optional unit B; K, KiB, Ki; M, MiB, Mi; G, GiB, Gi;
- * T, TiB, Ti (powers of 1024) or kB, KB, MB, GB, TB (powers of 1000). Returns 0, -EINVAL
- * for a malformed size, -ERANGE when it does not fit in 64 bits.
- */
-int zt_parse_size(const char *text, uint64_t *bytes);
 
 #endif

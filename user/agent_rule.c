@@ -126,53 +126,6 @@ void zt_agent_otlp_apply(const struct zt_agent_config *c, struct zt_otlp_config 
 		o->timeout_ms = c->otlp.timeout_ms;
 }
 
-int zt_parse_size(const char *text, uint64_t *bytes)
-{
-	static const struct {
-		const char *unit;
-		uint64_t scale;
-	} units[] = {
-	    {"", 1},
-	    {"B", 1},
-	    {"K", 1ull << 10},
-	    {"KiB", 1ull << 10},
-	    {"Ki", 1ull << 10},
-	    {"M", 1ull << 20},
-	    {"MiB", 1ull << 20},
-	    {"Mi", 1ull << 20},
-	    {"G", 1ull << 30},
-	    {"GiB", 1ull << 30},
-	    {"Gi", 1ull << 30},
-	    {"T", 1ull << 40},
-	    {"TiB", 1ull << 40},
-	    {"Ti", 1ull << 40},
-	    {"kB", 1000ull},
-	    {"KB", 1000ull},
-	    {"MB", 1000ull * 1000},
-	    {"GB", 1000ull * 1000 * 1000},
-	    {"TB", 1000ull * 1000 * 1000 * 1000},
-	};
-	unsigned long long v;
-	char *end;
-
-	/* strtoull() would accept a sign and leading blanks: a size starts with a digit */
-	if (!text || !isdigit((unsigned char)text[0]))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(text, &end, 10);
-	if (errno == ERANGE)
-		return -ERANGE;
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(end, units[i].unit))
-			continue;
-		if (v > UINT64_MAX / units[i].scale)
-			return -ERANGE;
-		*bytes = v * units[i].scale;
-		return 0;
-	}
-	return -EINVAL;
-}
-
 bool zt_agent_rule_selects_file(const struct zt_agent_rule *r, const char *exe)
 {
 	const struct zt_agent_match *m = &r->match;

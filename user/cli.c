@@ -306,7 +306,7 @@ static int parse_option(int c, struct zt_options *o, char *err, size_t errlen)
 	case OPT_CAPTURE:
 		return add_capture(o, optarg, err, errlen);
 	case OPT_PROBE_BUDGET:
-		return zt_governor_parse_budget(optarg, &o->probe_budget_ns, err, errlen);
+		return zt_parse_probe_budget(optarg, &o->probe_budget_ns, err, errlen);
 	case OPT_MAX_MEMORY:
 		if (zt_parse_size(optarg, &o->max_memory) || o->max_memory < ZT_AGENT_MIN_MEMORY) {
 			snprintf(err, errlen,

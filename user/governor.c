@@ -30,34 +30,6 @@ struct zt_governor {
 	uint8_t old_shift[ZT_MAX_PROBES]; /* before the last tick's decisions */
 };
 
-int zt_governor_parse_budget(const char *text, uint64_t *ns_per_s, char *err, size_t errlen)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(text, &end);
-	if (end == text || errno || !isfinite(v) || v <= 0 || text[0] == '-' || text[0] == '+')
-		goto bad;
-	if (*end == '%' && end[1] == '\0') {
-		if (v > 100)
-			goto bad;
-		*ns_per_s = (uint64_t)(v * (double)NS_PER_S / 100);
-	} else if (*end == '\0' && v < (double)NS_PER_S) {
-		*ns_per_s = (uint64_t)v;
-	} else {
-		goto bad;
-	}
-	if (*ns_per_s)
-		return 0;
-bad:
-	snprintf(err, errlen,
-		 "bad probe budget '%s': give a percentage of one CPU (e.g. 2%%) or nanoseconds "
-		 "of BPF run time per second (1 to 999999999)",
-		 text);
-	return -EINVAL;
-}
-
 /* The smallest shift that brings cost_ns under budget_ns, within ZT_GOVERNOR_MAX_SHIFT. */
 static uint32_t shift_needed(uint64_t cost_ns, uint64_t budget_ns)
 {

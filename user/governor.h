@@ -26,14 +26,9 @@
 #include "loader.h"
 #include "metrics.h"
 #include "probes.h"
+#include "units.h"
 
 struct zt_governor;
-
-/*
- * Parse a probe budget: "N%" of one CPU (0 < N <= 100, decimals allowed) or N nanoseconds of BPF
- * run time per second. Returns 0 with *ns_per_s set, or -EINVAL with a one-line reason in err.
- */
-int zt_governor_parse_budget(const char *text, uint64_t *ns_per_s, char *err, size_t errlen);
 
 /* The sampling shift for a probe costing cost_ns (per second, every call kept) under budget_ns,
  * sampled 1 in 2^shift until now (see the decision above). */

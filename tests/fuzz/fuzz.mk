@@ -28,7 +28,7 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-paramet
 # The modules under test, the record-file writer for the seeds, and what they call (an
 # "undefined reference" when linking a fuzzer means one more belongs here).
 FUZZ_MODULES := probe_spec procmaps elf_sym store_read store procinfo span error_rule cli log \
-		span_args capture_spec
+		span_args capture_spec units k8s_pod
 FUZZ_OBJS := $(patsubst %,$(FUZZ_DIR)/obj/%.o,$(FUZZ_MODULES))
 FUZZ_LIB := $(FUZZ_DIR)/libztrace-fuzz.a
 
