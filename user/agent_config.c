@@ -137,15 +137,20 @@ static int check_probe(struct zt_yaml *y, const yaml_node_t *n, const char *wher
 
 static int check_capture(struct zt_yaml *y, const yaml_node_t *n, const char *where)
 {
+	const char *text = zt_yaml_text(n);
 	struct zt_capture_spec spec;
-	char msg[MSG_LEN];
-	int ret = zt_capture_spec_parse(zt_yaml_text(n), &spec, msg, sizeof(msg));
+	char msg[MSG_LEN], cli[MSG_LEN];
+	int ret = zt_capture_spec_parse(text, &spec, msg, sizeof(msg));
+	size_t skip;
 
-	if (ret == -EINVAL)
-		return zt_yaml_fail(y, n, "bad capture%s: %s", where, msg);
 	if (!ret)
 		zt_capture_spec_free(&spec);
-	return ret;
+	if (ret != -EINVAL)
+		return ret;
+	/* the parser speaks of the command line's --capture: say the reason only */
+	snprintf(cli, sizeof(cli), "bad --capture '%s': ", text);
+	skip = strncmp(msg, cli, strlen(cli)) ? 0 : strlen(cli);
+	return zt_yaml_fail(y, n, "bad capture '%s'%s: %s", text, where, msg + skip);
 }
 
 static int check_syscall(struct zt_yaml *y, const yaml_node_t *n, const char *where)
@@ -632,7 +637,7 @@ static int load_top(struct zt_yaml *y, const yaml_node_t *root, struct zt_agent_
 		    c->metrics_retention_ns > ZT_METRICS_MAX_RETENTION_NS)
 			return zt_yaml_fail(
 			    y, v[TOP_METRICS_RETENTION],
-			    "metrics_retention '%s' is out of range: give 1s to 600s",
+			    "metrics_retention '%s' is out of range: give 1s to 300s",
 			    zt_yaml_text(v[TOP_METRICS_RETENTION]));
 	}
 	return load_rules(y, root, v[TOP_RULES], c);

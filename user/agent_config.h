@@ -6,7 +6,7 @@
  *
  *   log_format: logfmt | json          log_level: error | warn | notice | info | debug
  *   max_memory: SIZE                    metrics_addr: [HOST:]PORT
- *   metrics_retention: DURATION (1s..600s, default 60s)
+ *   metrics_retention: DURATION (1s..300s, default 60s)
  *   otlp:   { endpoint, protocol, headers, gzip, timeout }
  *   record: { path, max_size, keep }   k8s_pods_dir: PATH (default /var/log/pods)
  *   rules:  [ { name, match: { exe, comm, cgroup, container_id, k8s_namespace, k8s_pod,

@@ -239,7 +239,7 @@ static int parse_option(int c, struct zt_options *o, char *err, size_t errlen)
 		    o->metrics_retention_ns < ZT_METRICS_MIN_RETENTION_NS ||
 		    o->metrics_retention_ns > ZT_METRICS_MAX_RETENTION_NS) {
 			snprintf(err, errlen,
-				 "bad --metrics-retention '%s': expected a duration from 1s to 600s "
+				 "bad --metrics-retention '%s': expected a duration from 1s to 300s "
 				 "such as 60s",
 				 optarg);
 			return -EINVAL;

@@ -125,11 +125,12 @@
  */
 #define ZT_METRICS_EXITED_LINGER_S 60
 /*
- * Metrics: the longest retention that can be asked for (agent metrics_retention, trace
- * --metrics-retention): no longer than the grace period, which frees series unscraped.
+ * Metrics: the retention that can be asked for instead (agent metrics_retention, trace
+ * --metrics-retention), at most half the grace period: a series unscraped through the grace
+ * period is freed unshown, and the retention must end well before it.
  */
 #define ZT_METRICS_MIN_RETENTION_NS 1000000000ull
-#define ZT_METRICS_MAX_RETENTION_NS ((uint64_t)ZT_METRICS_EXITED_GRACE_S * 1000000000ull)
+#define ZT_METRICS_MAX_RETENTION_NS ((uint64_t)ZT_METRICS_EXITED_GRACE_S / 2 * 1000000000ull)
 
 /* Agent config: a config file larger than this many bytes is refused. */
 #define ZT_AGENT_CONFIG_MAX_BYTES (1u << 20)
