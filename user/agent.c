@@ -90,6 +90,10 @@ static int attach_rule(struct zt_agent *a, uint32_t pid, size_t r, const char *e
 		zt_probe_spec_free(&spec);
 	}
 	if (any) {
+		/* a probe a removed rule made capture captures again only if this rule says so */
+		for (size_t i = 0; i < ZT_MAX_PROBES; i++)
+			if (want[i])
+				zt_loader_clear_args(a->s.loader, (uint32_t)i);
 		if (rule->ncaptures)
 			capture_rule(a, rule, want);
 		zt_loader_set_group(a->s.loader, a->group[r]);

@@ -600,17 +600,30 @@ Test(agent, exited_series_stay_for_the_retention_then_go_and_a_reused_pid_is_fre
 	zt_proc_free(&agent);
 }
 
+/* Run args_app once the agent traces it, to its end. */
+static void run_args_app(struct zt_proc *agent, struct zt_proc *p)
+{
+	char *argv[] = {args_bin, "--wait", NULL};
+	char line[64];
+
+	cr_assert_eq(zt_proc_spawn(p, argv, NULL), 0);
+	snprintf(line, sizeof(line), "tracing pid %d ", (int)p->pid);
+	cr_assert_eq(zt_proc_wait_line(agent, ZT_STDERR, line, START_MS, NULL, 0), 0, "%s",
+		     zt_proc_text(agent, ZT_STDERR));
+	cr_assert_eq(zt_proc_write(p, "g", 1), 0);
+	cr_assert_eq(zt_proc_wait(p, RUN_MS), 0);
+}
+
 /*
  * A rule's capture: its processes' submit_order spans carry the arguments, audit_order's
- * (a probe of the rule with no capture spec) none.
+ * (a probe of the rule with no capture spec) none; the rule reloaded without capture, the
+ * next process's spans carry none.
  */
 Test(agent, rule_capture_gives_its_processes_the_arguments)
 {
 	char rule[512];
-	char *argv[] = {args_bin, "--wait", NULL};
-	struct zt_proc agent = {0}, p = {0};
+	struct zt_proc agent = {0}, p = {0}, later = {0};
 	struct zt_spans spans;
-	char line[64];
 	size_t seen = 0;
 
 	rule_text(rule, sizeof(rule), "args", args_bin,
@@ -618,13 +631,18 @@ Test(agent, rule_capture_gives_its_processes_the_arguments)
 		  "    capture: [\"submit_order:arg0/i32,str1/8\"]\n");
 	write_rules(rule);
 	start_agent(&agent);
-	cr_assert_eq(zt_proc_spawn(&p, argv, NULL), 0);
-	snprintf(line, sizeof(line), "tracing pid %d ", (int)p.pid);
-	cr_assert_eq(zt_proc_wait_line(&agent, ZT_STDERR, line, START_MS, NULL, 0), 0, "%s",
-		     zt_proc_text(&agent, ZT_STDERR));
-	cr_assert_eq(zt_proc_write(&p, "g", 1), 0);
-	cr_assert_eq(zt_proc_wait(&p, RUN_MS), 0);
+	run_args_app(&agent, &p);
+	rule_text(rule, sizeof(rule), "args", args_bin, "    probes: [submit_order, audit_order]\n");
+	write_rules(rule);
+	zt_proc_signal(&agent, SIGHUP);
+	cr_assert_eq(zt_proc_wait_line(&agent, ZT_STDERR, "config reloaded", RUN_MS, NULL, 0), 0,
+		     "%s", zt_proc_text(&agent, ZT_STDERR));
+	run_args_app(&agent, &later);
 	stop_and_read_spans(&agent, &spans);
+	cr_assert_eq(count_spans(&spans, later.pid, "submit_order", NULL), 4);
+	for (size_t i = 0; i < spans.n; i++)
+		if (spans.v[i].pid == later.pid)
+			cr_assert_str_eq(spans.v[i].attributes, "{}", "reloaded without capture");
 	cr_assert_eq(count_spans(&spans, p.pid, "submit_order", NULL), 4);
 	cr_assert_eq(count_spans(&spans, p.pid, "audit_order", NULL), 1);
 	for (size_t i = 0; i < spans.n; i++) {
@@ -651,6 +669,7 @@ Test(agent, rule_capture_gives_its_processes_the_arguments)
 	zt_spans_free(&spans);
 	zt_proc_free(&agent);
 	zt_proc_free(&p);
+	zt_proc_free(&later);
 }
 
 /* The number in "N spans from M processes" of ztrace report FILE. */
