@@ -9,6 +9,7 @@
 
 #include "common.bpf.h"
 #include "args.bpf.h"
+#include "sample.bpf.h"
 
 /*
  * Frame i of st, i masked into range. The barrier keeps clang from dropping the mask where it
@@ -87,6 +88,8 @@ static __always_inline __u64 zt_push(__u32 probe_id)
 	if (!st)
 		return 0;
 	d = st->depth;
+	if (zt_sample_out(probe_id, st, d))
+		return 0;
 	if (d >= ZT_MAX_DEPTH) {
 		struct zt_probe_stats *s = zt_stats(probe_id);
 
@@ -99,6 +102,7 @@ static __always_inline __u64 zt_push(__u32 probe_id)
 		return 0;
 	}
 	st->depth = d + 1;
+	zt_sample_pushed(st, d);
 	f = zt_frame_at(st, d);
 	f->span_id = zt_next_span_id();
 	f->probe_id = probe_id;
@@ -275,7 +279,7 @@ static __always_inline void zt_pop_flags(__u32 probe_id, __s64 ret, __u16 flags)
 	if (pol.ret32)
 		ret = (__s64)(__s32)ret;
 	st = zt_stack_get((__u32)pid_tgid, false);
-	if (!st || st->depth == 0)
+	if (!st || zt_sample_return(st, st->depth) || st->depth == 0)
 		return;
 	depth = st->depth;
 	if (depth > ZT_MAX_DEPTH) {

@@ -287,6 +287,8 @@ static void options_from_config(struct zt_agent *a, bool *syscalls)
 						   : NULL;
 	o->otlp_gzip = a->cfg.otlp.gzip;
 	o->output = a->cfg.record.path;
+	o->probe_budget_ns = a->cfg.probe_budget_ns;
+	o->max_memory = a->max_memory_flag ? a->max_memory_flag : a->cfg.max_memory;
 	if (a->cfg.otlp.headers)
 		setenv("OTEL_EXPORTER_OTLP_HEADERS", a->cfg.otlp.headers, 1);
 	/* error_if, ret32, min_duration and sample are per rule: see consider() */
@@ -298,7 +300,7 @@ static void options_from_config(struct zt_agent *a, bool *syscalls)
 
 int zt_cmd_agent(const struct zt_options *cli)
 {
-	struct zt_agent a = {.config_path = cli->config};
+	struct zt_agent a = {.config_path = cli->config, .max_memory_flag = cli->max_memory};
 	struct zt_loader_config lcfg = {0};
 	int code = ZT_EXIT_USAGE, ret;
 	bool syscalls;

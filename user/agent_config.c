@@ -15,6 +15,7 @@
 #include "capture_spec.h"
 #include "cli.h"
 #include "export_otlp.h"
+#include "governor.h"
 #include "http_server.h"
 #include "k8s_pod.h"
 #include "probe_spec.h"
@@ -31,7 +32,7 @@
 #define SIZE_UNITS "B, KiB, MiB, GiB, TiB, KB, MB, GB or TB"
 
 static const char *const top_keys[] = {
-    "log_format", "log_level",	  "max_memory", "metrics_addr",	     "otlp",
+    "log_format", "log_level",	  "max_memory", "metrics_addr",	     "otlp", "probe_budget",
     "record",	  "k8s_pods_dir", "rules",	"metrics_retention", NULL};
 enum {
 	TOP_LOG_FORMAT,
@@ -39,6 +40,7 @@ enum {
 	TOP_MAX_MEMORY,
 	TOP_METRICS_ADDR,
 	TOP_OTLP,
+	TOP_PROBE_BUDGET,
 	TOP_RECORD,
 	TOP_K8S_PODS_DIR,
 	TOP_RULES,
@@ -103,6 +105,24 @@ static int get_size(struct zt_yaml *y, const yaml_node_t *n, const char *key, co
 	if (*out < min)
 		return zt_yaml_fail(y, n, "%s '%s'%s is too small: give at least %lluKiB", key,
 				    text, where, (unsigned long long)(min >> 10));
+	return 0;
+}
+
+/* probe_budget: the overhead governor's budget per probe (user/governor.h), or "off". */
+static int get_probe_budget(struct zt_yaml *y, const yaml_node_t *n, struct zt_agent_config *c)
+{
+	const char *text = NULL;
+	char msg[MSG_LEN];
+	int ret = zt_yaml_scalar(y, n, "probe_budget", "", "a percentage such as 2% or off", &text);
+
+	if (ret)
+		return ret;
+	if (strcmp(text, "off") == 0) {
+		c->probe_budget_ns = 0;
+		return 0;
+	}
+	if (zt_governor_parse_budget(text, &c->probe_budget_ns, msg, sizeof(msg)))
+		return zt_yaml_fail(y, n, "%s", msg);
 	return 0;
 }
 
@@ -612,6 +632,8 @@ static int load_top(struct zt_yaml *y, const yaml_node_t *root, struct zt_agent_
 		if (zt_http_parse_addr(c->metrics_addr, &sa, &salen, msg, sizeof(msg)))
 			return zt_yaml_fail(y, v[TOP_METRICS_ADDR], "bad metrics_addr: %s", msg);
 	}
+	if (v[TOP_PROBE_BUDGET] && (ret = get_probe_budget(y, v[TOP_PROBE_BUDGET], c)))
+		return ret;
 	if (v[TOP_OTLP] && (ret = load_otlp(y, v[TOP_OTLP], &c->otlp)))
 		return ret;
 	if (v[TOP_RECORD] && (ret = load_record(y, v[TOP_RECORD], &c->record)))
@@ -670,6 +692,7 @@ int zt_agent_config_load(const char *path, struct zt_agent_config *out, char *er
 	out->log_level = ZT_LOG_INFO;
 	out->max_memory = ZT_AGENT_DEFAULT_MAX_MEMORY;
 	out->metrics_retention_ns = (uint64_t)ZT_METRICS_EXITED_LINGER_S * 1000000000ull;
+	out->probe_budget_ns = ZT_GOVERNOR_DEFAULT_BUDGET_NS;
 	out->otlp.json = -1;
 	out->otlp.gzip = -1;
 	out->record.max_size = ZT_AGENT_DEFAULT_RECORD_MAX_SIZE;

@@ -7,6 +7,7 @@
  *   log_format: logfmt | json          log_level: error | warn | notice | info | debug
  *   max_memory: SIZE                    metrics_addr: [HOST:]PORT
  *   metrics_retention: DURATION (1s..300s, default 60s)
+ *   probe_budget: PERCENT%, NS per second or off (the overhead governor, user/governor.h)
  *   otlp:   { endpoint, protocol, headers, gzip, timeout }
  *   record: { path, max_size, keep }   k8s_pods_dir: PATH (default /var/log/pods)
  *   rules:  [ { name, match: { exe, comm, cgroup, container_id, k8s_namespace, k8s_pod,
@@ -83,6 +84,7 @@ struct zt_agent_config {
 	enum zt_agent_log_format log_format;
 	enum zt_log_level log_level;
 	uint64_t max_memory;	       /* bytes */
+	uint64_t probe_budget_ns;      /* overhead governor: BPF ns/s per probe, 0 = off */
 	char *metrics_addr;	       /* "[HOST:]PORT" (checked), or NULL for no listener */
 	uint64_t metrics_retention_ns; /* an exited process's series stay at least this long */
 	struct zt_agent_otlp otlp;

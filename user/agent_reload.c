@@ -104,6 +104,8 @@ void zt_agent_reload(struct zt_session *s)
 	a->group = groups;
 	if (s->metrics)
 		zt_metrics_set_retention(s->metrics, a->cfg.metrics_retention_ns);
+	if (!a->max_memory_flag)
+		s->membudget.max_bytes = a->cfg.max_memory;
 	zt_agent_scan(a);
 	zt_notice("config reloaded: %zu rules (%zu kept attached, %zu new or with new probes, %zu "
 		  "detached), %zu processes traced, %zu functions attached",

@@ -28,6 +28,7 @@ struct zt_agent {
 	size_t traced;
 	bool capture_args; /* the loader has room for captured arguments (a rule had capture) */
 	uint64_t execs, selected;
+	uint64_t max_memory_flag; /* --max-memory, over the config's; 0 = not given */
 };
 
 /* agent.c: match every running process against the rules (attach, set policies, untrace). */

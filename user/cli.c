@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "agent_config.h"
 #include "cli.h"
+#include "governor.h"
 #include "kprobes.h"
 #include "log.h"
 
@@ -29,6 +31,8 @@ enum {
 	OPT_AGGREGATE,
 	OPT_CAPTURE,
 	OPT_METRICS_RETENTION,
+	OPT_PROBE_BUDGET,
+	OPT_MAX_MEMORY,
 };
 
 static const struct option long_options[] = {
@@ -58,6 +62,8 @@ static const struct option long_options[] = {
 	{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
 	{ "aggregate", no_argument, NULL, OPT_AGGREGATE },
 	{ "capture", required_argument, NULL, OPT_CAPTURE },
+	{ "probe-budget", required_argument, NULL, OPT_PROBE_BUDGET },
+	{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
 	{ "usdt", no_argument, NULL, OPT_LIST_USDT },
 	{ 0 },
 };
@@ -78,7 +84,7 @@ void zt_cli_usage(FILE *out)
 	      "                [--format text|json] [--error-if 'ret<0'] [--otlp URL]\n"
 	      "                [--metrics-addr [HOST:]PORT] [--min-duration DUR] [-q] [-v]\n"
 	      "                [--metrics-retention DUR] [--syscall-spans] [--aggregate] [--ret32]\n"
-	      "                [--capture 'FUNC_GLOB:argN,strN[/LEN],...']\n"
+	      "                [--capture 'FUNC_GLOB:argN,strN[/LEN],...'] [--probe-budget PCT%|NS]\n"
 	      "                [--kprobe-mechanism auto|fentry|kprobe]\n"
 	      "                [-- COMMAND ARGS...]\n"
 	      "  ztrace record -o FILE (same selection options as trace)\n"
@@ -86,7 +92,7 @@ void zt_cli_usage(FILE *out)
 	      "  ztrace export FILE --format jsonl|otlp-json|perfetto\n"
 	      "  ztrace probes (-p PID | FILE | -k) [GLOB]\n"
 	      "  ztrace probes --list-usdt FILE\n"
-	      "  ztrace agent  --config FILE [--check-config]\n"
+	      "  ztrace agent  --config FILE [--check-config] [--max-memory SIZE]\n"
 	      "  ztrace version\n"
 	      "\n"
 	      "PROBE is GLOB (functions of the target's executable), u:FILE:GLOB (FILE a path or a\n"
@@ -312,6 +318,17 @@ static int parse_option(int c, struct zt_options *o, char *err, size_t errlen)
 		return 0;
 	case OPT_CAPTURE:
 		return add_capture(o, optarg, err, errlen);
+	case OPT_PROBE_BUDGET:
+		return zt_governor_parse_budget(optarg, &o->probe_budget_ns, err, errlen);
+	case OPT_MAX_MEMORY:
+		if (zt_parse_size(optarg, &o->max_memory) || o->max_memory < ZT_AGENT_MIN_MEMORY) {
+			snprintf(err, errlen,
+				 "bad --max-memory '%s': expected a size of at least %lluKiB, e.g. "
+				 "64MiB",
+				 optarg, (unsigned long long)(ZT_AGENT_MIN_MEMORY >> 10));
+			return -EINVAL;
+		}
+		return 0;
 	}
 	snprintf(err, errlen, "unknown option: see ztrace help");
 	return -EINVAL;

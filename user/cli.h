@@ -50,6 +50,7 @@ struct zt_options {
 	bool aggregate; /* --aggregate: count in the kernel, spans only for slow or failed calls */
 	struct zt_capture_spec *captures; /* --capture, in order; freed by zt_options_free() */
 	size_t ncaptures;
+	uint64_t probe_budget_ns; /* --probe-budget: overhead governor, BPF ns/s per probe; 0 off */
 	bool quiet; /* no per-call lines, summary only */
 	int verbose;
 	/* exporters */
@@ -66,6 +67,8 @@ struct zt_options {
 	const char *glob;
 	const char *config; /* agent --config */
 	bool check_config;  /* agent --check-config: validate and exit */
+	uint64_t
+	    max_memory; /* agent --max-memory: overrides the config's max_memory; 0 = not given */
 };
 
 /* Parse argv into opts. Returns 0, or -EINVAL with a one-line message (no "ztrace: " prefix)

@@ -617,8 +617,26 @@ int zt_loader_probe_stats(struct zt_loader *l, uint32_t probe_id, struct zt_prob
 		out->lost += percpu[i].lost;
 		out->overflow += percpu[i].overflow;
 		out->args_lost += percpu[i].args_lost;
+		out->calls += percpu[i].calls;
+		out->sampled_out += percpu[i].sampled_out;
 	}
 	return 0;
+}
+
+int zt_loader_set_sample_shift(struct zt_loader *l, uint32_t probe_id, uint32_t shift)
+{
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.probe_sample), &probe_id, &shift,
+				BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+void zt_loader_function_progs(struct zt_loader *l, int fds[4])
+{
+	fds[0] = bpf_program__fd(l->skel->progs.zt_uprobe_entry);
+	fds[1] = bpf_program__fd(l->skel->progs.zt_uprobe_return);
+	fds[2] = bpf_program__fd(l->skel->progs.zt_uprobe_multi_entry);
+	fds[3] = bpf_program__fd(l->skel->progs.zt_uprobe_multi_return);
 }
 
 int zt_loader_aggs_fd(struct zt_loader *l)

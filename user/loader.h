@@ -117,6 +117,13 @@ uint64_t zt_loader_ringbuf_used(struct zt_loader *l);
 /* Sum of the per-CPU counters of probe_id. */
 int zt_loader_probe_stats(struct zt_loader *l, uint32_t probe_id, struct zt_probe_stats *out);
 
+/* Sample probe_id 1 in 2^shift in the kernel (0: keep every call); see bpf/sample.bpf.h. */
+int zt_loader_set_sample_shift(struct zt_loader *l, uint32_t probe_id, uint32_t shift);
+
+/* The fds of the function-probe programs: entry, return, uprobe_multi entry, uprobe_multi
+ * return (-1 where not loaded). */
+void zt_loader_function_progs(struct zt_loader *l, int fds[4]);
+
 /* Per (process, probe) aggregates and the thread stacks, for metrics and the final flush. */
 int zt_loader_aggs_fd(struct zt_loader *l);
 int zt_loader_errnos_fd(struct zt_loader *l); /* -1 without --syscalls */

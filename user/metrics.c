@@ -56,6 +56,15 @@ struct probe_events {
 	char *probe;
 	uint64_t delivered;
 	uint64_t lost;
+	bool sampling_set; /* a function probe the governor watches */
+	uint64_t sampled_out;
+	uint64_t sample_period;
+};
+
+/* Entries one of the agent's caches evicted under the memory budget (see membudget.h). */
+struct cache_evictions {
+	char *cache;
+	uint64_t evictions;
 };
 
 struct exporter_stats {
@@ -83,6 +92,11 @@ struct zt_metrics {
 	struct exporter_stats *exporters; /* in the order they were first set */
 	size_t nexporters;
 	size_t exporters_cap;
+	struct cache_evictions *caches; /* in the order they were first set */
+	size_t ncaches;
+	size_t caches_cap;
+	bool memory_set;
+	uint64_t memory_used, memory_budget;
 	struct sampled_out *sampled; /* in the order the rules first sampled */
 	size_t nsampled;
 	size_t sampled_cap;
@@ -169,6 +183,9 @@ void zt_metrics_free(struct zt_metrics *m)
 	for (size_t i = 0; i < m->nsampled; i++)
 		free(m->sampled[i].rule);
 	free(m->sampled);
+	for (size_t i = 0; i < m->ncaches; i++)
+		free(m->caches[i].cache);
+	free(m->caches);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
@@ -417,6 +434,80 @@ static void prune(struct zt_metrics *m)
 	m->nprocs = kept;
 }
 
+/* Heap bytes of p's series. Called with the lock held. */
+static uint64_t proc_bytes(const struct proc *p)
+{
+	uint64_t n = sizeof(*p) + p->fns_cap * sizeof(*p->fns);
+
+	for (size_t i = 0; i < p->nfns; i++)
+		n += strlen(p->fns[i].function) + strlen(p->fns[i].binary) + 2;
+	if (p->sys) {
+		n += ZT_MAX_SYSCALLS * sizeof(*p->sys);
+		for (int nr = 0; nr < ZT_MAX_SYSCALLS; nr++)
+			n += p->sys[nr] ? sizeof(*p->sys[nr]) : 0;
+	}
+	return n;
+}
+
+static uint64_t series_bytes(const struct zt_metrics *m)
+{
+	uint64_t n = m->procs_cap * sizeof(*m->procs);
+
+	for (size_t i = 0; i < m->nprocs; i++)
+		n += proc_bytes(m->procs[i]);
+	return n;
+}
+
+/* Everything the registry holds on the heap. Called with the lock held. */
+static uint64_t registry_bytes(const struct zt_metrics *m)
+{
+	uint64_t n = sizeof(*m) + series_bytes(m) + m->events_cap * sizeof(*m->events);
+
+	for (size_t i = 0; i < m->nevents; i++)
+		n += strlen(m->events[i].probe) + 1;
+	return n;
+}
+
+uint64_t zt_metrics_bytes(struct zt_metrics *m)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&m->lock);
+	n = registry_bytes(m);
+	pthread_mutex_unlock(&m->lock);
+	return n;
+}
+
+size_t zt_metrics_evict_exited(struct zt_metrics *m, uint64_t max_bytes)
+{
+	size_t evicted = 0;
+	uint64_t total;
+
+	pthread_mutex_lock(&m->lock);
+	total = registry_bytes(m);
+	while (total > max_bytes) {
+		struct proc *oldest = NULL;
+
+		for (size_t i = 0; i < m->nprocs; i++) {
+			struct proc *p = m->procs[i];
+
+			if (p->state == PROC_EXITED &&
+			    (!oldest || p->exited_ns < oldest->exited_ns))
+				oldest = p;
+		}
+		if (!oldest)
+			break;
+		/* gone before its last scrape; the tombstone still refuses late updates */
+		total -= proc_bytes(oldest);
+		proc_free_series(oldest);
+		oldest->state = PROC_GONE;
+		total += proc_bytes(oldest);
+		evicted++;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return evicted;
+}
+
 int zt_metrics_process_exited(struct zt_metrics *m, uint32_t pid, uint64_t start_time)
 {
 	bool found;
@@ -434,47 +525,75 @@ int zt_metrics_process_exited(struct zt_metrics *m, uint32_t pid, uint64_t start
 	return err;
 }
 
-int zt_metrics_set_events(struct zt_metrics *m, const char *probe, uint64_t delivered,
-			  uint64_t lost)
+/* The entry of probe, created (zeroed) where missing; NULL when out of memory. Under m->lock. */
+static struct probe_events *probe_events_get(struct zt_metrics *m, const char *probe)
 {
 	struct probe_events *e;
-	size_t lo = 0, hi;
-	int err = 0;
+	size_t lo = 0, hi = m->nevents;
 
-	pthread_mutex_lock(&m->lock);
-	hi = m->nevents;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		int c = strcmp(m->events[mid].probe, probe);
 
-		if (c == 0) {
-			m->events[mid].delivered = delivered;
-			m->events[mid].lost = lost;
-			goto out;
-		}
+		if (c == 0)
+			return &m->events[mid];
 		if (c < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (grow((void **)&m->events, &m->events_cap, m->nevents, sizeof(*m->events))) {
-		err = -ENOMEM;
-		goto out;
-	}
+	if (grow((void **)&m->events, &m->events_cap, m->nevents, sizeof(*m->events)))
+		return NULL;
 	e = &m->events[lo];
 	memmove(e + 1, e, (m->nevents - lo) * sizeof(*e));
+	memset(e, 0, sizeof(*e));
 	e->probe = strdup(probe);
 	if (!e->probe) {
 		memmove(e, e + 1, (m->nevents - lo) * sizeof(*e));
-		err = -ENOMEM;
-		goto out;
+		return NULL;
 	}
-	e->delivered = delivered;
-	e->lost = lost;
 	m->nevents++;
-out:
+	return e;
+}
+
+int zt_metrics_set_events(struct zt_metrics *m, const char *probe, uint64_t delivered,
+			  uint64_t lost)
+{
+	struct probe_events *e;
+
+	pthread_mutex_lock(&m->lock);
+	e = probe_events_get(m, probe);
+	if (e) {
+		e->delivered = delivered;
+		e->lost = lost;
+	}
 	pthread_mutex_unlock(&m->lock);
-	return err;
+	return e ? 0 : -ENOMEM;
+}
+
+int zt_metrics_set_sampling(struct zt_metrics *m, const char *probe, uint64_t sampled_out,
+			    uint64_t period)
+{
+	struct probe_events *e;
+
+	pthread_mutex_lock(&m->lock);
+	e = probe_events_get(m, probe);
+	if (e) {
+		e->sampling_set = true;
+		e->sampled_out = sampled_out;
+		e->sample_period = period;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return e ? 0 : -ENOMEM;
+}
+
+void zt_metrics_set_memory(struct zt_metrics *m, uint64_t used_bytes, uint64_t budget_bytes)
+{
+	pthread_mutex_lock(&m->lock);
+	m->memory_set = true;
+	m->memory_used = used_bytes;
+	m->memory_budget = budget_bytes;
+	pthread_mutex_unlock(&m->lock);
 }
 
 /*
@@ -527,6 +646,19 @@ int zt_metrics_add_sampled_out(struct zt_metrics *m, const char *rule, uint64_t 
 			rule);
 	if (x)
 		x->spans += spans;
+	pthread_mutex_unlock(&m->lock);
+	return x ? 0 : -ENOMEM;
+}
+
+int zt_metrics_set_evictions(struct zt_metrics *m, const char *cache, uint64_t evictions)
+{
+	struct cache_evictions *x;
+
+	pthread_mutex_lock(&m->lock);
+	x = named_entry((void **)&m->caches, &m->ncaches, &m->caches_cap, sizeof(*m->caches),
+			cache);
+	if (x)
+		x->evictions = evictions;
 	pthread_mutex_unlock(&m->lock);
 	return x ? 0 : -ENOMEM;
 }
@@ -633,6 +765,53 @@ static void render_syscalls(struct zt_prom *out, struct zt_metrics *m, enum seri
 	}
 }
 
+/* The overhead governor's sampling and the memory budget's caches (user/governor.h). */
+static void render_governor(struct zt_prom *out, struct zt_metrics *m)
+{
+	bool sampling = false;
+
+	for (size_t i = 0; i < m->nevents; i++)
+		sampling |= m->events[i].sampling_set;
+	/* families only where there is something to show: ztrace trace has no governor */
+	if (sampling) {
+		zt_prom_family(out, "ztrace_function_calls_sampled_out_total", ZT_PROM_COUNTER,
+			       "Calls of a function probe left out by the overhead governor's "
+			       "in-kernel sampling: calls made = ztrace_function_calls_total + "
+			       "this.");
+		for (size_t i = 0; i < m->nevents; i++) {
+			struct zt_prom_label l[] = {{"probe", m->events[i].probe}};
+
+			if (m->events[i].sampling_set)
+				zt_prom_sample_u64(out, l, 1, m->events[i].sampled_out);
+		}
+		zt_prom_family(out, "ztrace_probe_sample_rate", ZT_PROM_GAUGE,
+			       "The governor keeps 1 call in this many of a function probe (1: "
+			       "every call).");
+		for (size_t i = 0; i < m->nevents; i++) {
+			struct zt_prom_label l[] = {{"probe", m->events[i].probe}};
+
+			if (m->events[i].sampling_set)
+				zt_prom_sample_u64(out, l, 1, m->events[i].sample_period);
+		}
+	}
+	if (!m->memory_set)
+		return;
+	zt_prom_family(out, "ztrace_cache_evictions_total", ZT_PROM_COUNTER,
+		       "Entries a cache of the agent evicted to stay within max_memory.");
+	for (size_t i = 0; i < m->ncaches; i++) {
+		struct zt_prom_label l[] = {{"cache", m->caches[i].cache}};
+
+		zt_prom_sample_u64(out, l, 1, m->caches[i].evictions);
+	}
+	zt_prom_family(out, "ztrace_cache_memory_bytes", ZT_PROM_GAUGE,
+		       "Bytes the agent's caches hold (what max_memory bounds; BPF maps and the "
+		       "ring buffer are kernel memory, not counted).");
+	zt_prom_sample_u64(out, NULL, 0, m->memory_used);
+	zt_prom_family(out, "ztrace_cache_memory_budget_bytes", ZT_PROM_GAUGE,
+		       "The agent's max_memory.");
+	zt_prom_sample_u64(out, NULL, 0, m->memory_budget);
+}
+
 static void render_own(struct zt_prom *out, struct zt_metrics *m)
 {
 	zt_prom_family(out, "ztrace_events_total", ZT_PROM_COUNTER,
@@ -646,6 +825,8 @@ static void render_own(struct zt_prom *out, struct zt_metrics *m)
 		zt_prom_sample_u64(out, delivered, 2, e->delivered);
 		zt_prom_sample_u64(out, lost, 2, e->lost);
 	}
+
+	render_governor(out, m);
 
 	zt_prom_family(out, "ztrace_spans_exported_total", ZT_PROM_COUNTER,
 		       "Spans per exporter sent, dropped because its queue was full, or failed "

@@ -75,12 +75,38 @@ int zt_metrics_set_container(struct zt_metrics *m, uint32_t pid, uint64_t start_
  */
 int zt_metrics_process_exited(struct zt_metrics *m, uint32_t pid, uint64_t start_time);
 
+/* Heap bytes the registry holds (what the agent's memory budget counts). */
+uint64_t zt_metrics_bytes(struct zt_metrics *m);
+
+/*
+ * Memory budget: free the series of exited processes, longest exited first, before their last
+ * scrape, until the registry holds at most max_bytes (zt_metrics_bytes; live processes' series
+ * are never evicted). Returns how many processes' series were freed.
+ */
+size_t zt_metrics_evict_exited(struct zt_metrics *m, uint64_t max_bytes);
+
 /*
  * Records of probe delivered to the agent and lost (ring buffer full), cumulative:
  * ztrace_events_total{probe, outcome="delivered|lost"}. Returns 0 or -ENOMEM.
  */
 int zt_metrics_set_events(struct zt_metrics *m, const char *probe, uint64_t delivered,
 			  uint64_t lost);
+
+/*
+ * The overhead governor's view of function probe probe: calls it sampled out (cumulative) and
+ * its sampling period (keeps 1 call in period):
+ * ztrace_function_calls_sampled_out_total{probe}, ztrace_probe_sample_rate{probe}.
+ * Returns 0 or -ENOMEM.
+ */
+int zt_metrics_set_sampling(struct zt_metrics *m, const char *probe, uint64_t sampled_out,
+			    uint64_t period);
+
+/* Entries cache evicted under the memory budget, cumulative:
+ * ztrace_cache_evictions_total{cache}. Returns 0 or -ENOMEM. */
+int zt_metrics_set_evictions(struct zt_metrics *m, const char *cache, uint64_t evictions);
+
+/* The caches' memory and its budget: ztrace_cache_memory_bytes, ..._budget_bytes. */
+void zt_metrics_set_memory(struct zt_metrics *m, uint64_t used_bytes, uint64_t budget_bytes);
 
 /*
  * Spans an exporter sent, dropped (queue full) and failed (given up after retries), cumulative:

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "elf_sym.h"
+#include "exec_image.h"
 #include "libresolve.h"
 #include "probes.h"
 #include "procmaps.h"
@@ -121,10 +122,11 @@ static int locate_file(const struct zt_probe_spec *spec, const struct zt_resolve
 
 	if (!file) {
 		if (!ctx->exe) {
-			snprintf(err, errlen,
-				 "probe spec '%s' names functions of the target's executable: give -p "
-				 "PID or -- COMMAND, or write u:PATH:%s",
-				 spec->text, spec->glob);
+			snprintf(
+			    err, errlen,
+			    "probe spec '%s' names functions of the target's executable: give -p "
+			    "PID or -- COMMAND, or write u:PATH:%s",
+			    spec->text, spec->glob);
 			return -EINVAL;
 		}
 		snprintf(binary, binlen, "%s", ctx->exe);
@@ -133,15 +135,15 @@ static int locate_file(const struct zt_probe_spec *spec, const struct zt_resolve
 	if (strchr(file, '/')) { /* a path; a bare name is a library */
 		if (!realpath(file, binary)) {
 			ret = -errno;
-			snprintf(err, errlen, "probe spec '%s': cannot open %s: %s", spec->text, file,
-				 strerror(errno));
+			snprintf(err, errlen, "probe spec '%s': cannot open %s: %s", spec->text,
+				 file, strerror(errno));
 			return ret;
 		}
 		return 0;
 	}
 	/* A library name: where the target has it mapped, or where its loader will find it. */
 	if (ctx->pid > 0 && !ctx->not_started) {
-		struct zt_maps maps = { 0 };
+		struct zt_maps maps = {0};
 		const char *path;
 
 		ret = zt_procmaps_read(ctx->pid, &maps);
@@ -163,14 +165,33 @@ static int locate_file(const struct zt_probe_spec *spec, const struct zt_resolve
 		return -ENOENT;
 	}
 	if (ctx->not_started) {
-		ret = zt_libresolve(ctx->exe, file, getenv("LD_LIBRARY_PATH"), binary, binlen);
+		char image[PATH_MAX];
+
+		/* a script loads what its interpreter loads */
+		ret = zt_exec_image(ctx->exe, getenv("PATH"), image, sizeof(image));
+		if (ret) {
+			snprintf(err, errlen,
+				 "probe spec '%s': cannot tell which program %s runs (its \"#!\" "
+				 "interpreter): %s",
+				 spec->text, ctx->exe, strerror(-ret));
+			return ret == -ENOEXEC || ret == -ELOOP ? -EINVAL : ret;
+		}
+		ret = zt_libresolve(image, file, getenv("LD_LIBRARY_PATH"), binary, binlen);
 		if (ret == 0)
 			return 0;
-		snprintf(err, errlen,
-			 "probe spec '%s': %s does not load a library matching '%s' (searched its "
-			 "DT_NEEDED libraries like ld.so); give a path (u:/path/to/lib.so:GLOB) "
-			 "for a library it dlopen()s",
-			 spec->text, ctx->exe, file);
+		if (strcmp(image, ctx->exe) != 0)
+			snprintf(
+			    err, errlen,
+			    "probe spec '%s': %s is a script run by %s, which does not load a "
+			    "library matching '%s' (searched its DT_NEEDED libraries like ld.so); "
+			    "give a path (u:/path/to/lib.so:GLOB)",
+			    spec->text, ctx->exe, image, file);
+		else
+			snprintf(err, errlen,
+				 "probe spec '%s': %s does not load a library matching '%s' "
+				 "(searched its DT_NEEDED libraries like ld.so); give a path "
+				 "(u:/path/to/lib.so:GLOB) for a library it dlopen()s",
+				 spec->text, ctx->exe, file);
 		return -ENOENT;
 	}
 	snprintf(err, errlen,
@@ -209,7 +230,8 @@ int zt_probes_resolve(struct zt_probe_table *tab, const struct zt_probe_spec *sp
 	*ids = NULL;
 	*nids = 0;
 	if (spec->kind != ZT_SPEC_UPROBE) {
-		snprintf(err, errlen, "probe spec '%s': only function (u:) probes are resolved here",
+		snprintf(err, errlen,
+			 "probe spec '%s': only function (u:) probes are resolved here",
 			 spec->text);
 		return -EINVAL;
 	}
@@ -220,8 +242,10 @@ int zt_probes_resolve(struct zt_probe_table *tab, const struct zt_probe_spec *sp
 
 	ret = zt_elf_open(open_path, &elf);
 	if (ret == -ENOEXEC) {
-		snprintf(err, errlen, "probe spec '%s': %s is not an ELF file: give an executable or "
-				      "shared library", spec->text, binary);
+		snprintf(err, errlen,
+			 "probe spec '%s': %s is not an ELF file: give an executable or "
+			 "shared library",
+			 spec->text, binary);
 		goto out;
 	}
 	if (ret == -EXDEV) {
@@ -243,11 +267,12 @@ int zt_probes_resolve(struct zt_probe_table *tab, const struct zt_probe_spec *sp
 	if (n == 0) {
 		ret = -ENOENT;
 		if (!zt_elf_has_symtab(elf))
-			snprintf(err, errlen,
-				 "probe spec '%s' matches no function in %s, which is stripped (no "
-				 ".symtab, only exported symbols were searched): trace an unstripped "
-				 "build or install its debug symbols",
-				 spec->text, binary);
+			snprintf(
+			    err, errlen,
+			    "probe spec '%s' matches no function in %s, which is stripped (no "
+			    ".symtab, only exported symbols were searched): trace an unstripped "
+			    "build or install its debug symbols",
+			    spec->text, binary);
 		else
 			snprintf(err, errlen,
 				 "probe spec '%s' matches no function in %s: list them with ztrace "
@@ -284,7 +309,8 @@ int zt_probes_resolve(struct zt_probe_table *tab, const struct zt_probe_spec *sp
 			}
 			id = (long)tab->n - 1;
 		} else if (strcmp(tab->v[id].open_path, open_path)) {
-			/* the process it was found through may be gone: reach it through this one */
+			/* the process it was found through may be gone: reach it through this one
+			 */
 			char *path = strdup(open_path);
 
 			if (path) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "k8s_pod.h"
@@ -10,13 +11,55 @@
 
 struct proc_node {
 	struct proc_node *next;
+	uint64_t last_used; /* pt->clock at the last get: least recently used goes first */
+	uint64_t bytes;
 	struct zt_process_info info;
 };
 
 struct zt_proctable {
 	struct proc_node *buckets[PROCTABLE_BUCKETS];
+	uint64_t clock;
+	uint64_t bytes;
+	size_t n;
 	char *pods_dir; /* NULL: ZT_K8S_PODS_DIR_DEFAULT */
 };
+
+static size_t str_bytes(const char *s)
+{
+	return s ? strlen(s) + 1 : 0;
+}
+
+/* What a node holds on the heap, as counted against the memory budget. */
+static uint64_t node_bytes(const struct proc_node *n)
+{
+	const struct zt_process_info *i = &n->info;
+
+	return sizeof(*n) + str_bytes(i->exe) + str_bytes(i->cmdline) + str_bytes(i->service_name) +
+	       str_bytes(i->container_id) + str_bytes(i->resource_attrs);
+}
+
+/* Link n into the table and count it. */
+static void node_add(struct zt_proctable *pt, struct proc_node *n)
+{
+	n->bytes = node_bytes(n);
+	n->last_used = ++pt->clock;
+	n->next = pt->buckets[n->info.pid % PROCTABLE_BUCKETS];
+	pt->buckets[n->info.pid % PROCTABLE_BUCKETS] = n;
+	pt->bytes += n->bytes;
+	pt->n++;
+}
+
+/* Unlink the node *pp points to, uncount and free it. */
+static void node_remove(struct zt_proctable *pt, struct proc_node **pp)
+{
+	struct proc_node *n = *pp;
+
+	*pp = n->next;
+	pt->bytes -= n->bytes;
+	pt->n--;
+	zt_procinfo_free(&n->info);
+	free(n);
+}
 
 struct zt_proctable *zt_proctable_new(void)
 {
@@ -70,8 +113,11 @@ const struct zt_process_info *zt_proctable_get(struct zt_proctable *pt, uint32_t
 
 	if (created)
 		*created = !found;
-	if (found)
+	if (found) {
+		((struct proc_node *)((char *)found - offsetof(struct proc_node, info)))
+		    ->last_used = ++pt->clock;
 		return found;
+	}
 	n = calloc(1, sizeof(*n));
 	if (!n)
 		return NULL;
@@ -86,8 +132,7 @@ const struct zt_process_info *zt_proctable_get(struct zt_proctable *pt, uint32_t
 		zt_procinfo_add_pod_names(&n->info,
 					  pt->pods_dir ? pt->pods_dir : ZT_K8S_PODS_DIR_DEFAULT);
 	}
-	n->next = pt->buckets[pid % PROCTABLE_BUCKETS];
-	pt->buckets[pid % PROCTABLE_BUCKETS] = n;
+	node_add(pt, n);
 	return &n->info;
 }
 
@@ -100,8 +145,7 @@ int zt_proctable_put(struct zt_proctable *pt, const struct zt_process_info *info
 		return -ENOMEM;
 	}
 	zt_proctable_remove(pt, info->pid);
-	n->next = pt->buckets[info->pid % PROCTABLE_BUCKETS];
-	pt->buckets[info->pid % PROCTABLE_BUCKETS] = n;
+	node_add(pt, n);
 	return 0;
 }
 
@@ -111,12 +155,44 @@ void zt_proctable_remove(struct zt_proctable *pt, uint32_t pid)
 
 	for (; *pp; pp = &(*pp)->next) {
 		if ((*pp)->info.pid == pid) {
-			struct proc_node *n = *pp;
-
-			*pp = n->next;
-			zt_procinfo_free(&n->info);
-			free(n);
+			node_remove(pt, pp);
 			return;
 		}
 	}
+}
+
+uint64_t zt_proctable_bytes(const struct zt_proctable *pt)
+{
+	return sizeof(*pt) + pt->bytes;
+}
+
+/* Evict the least recently used entry (of a process that is gone, with dead_only). */
+static bool evict_one(struct zt_proctable *pt, bool dead_only, bool (*alive)(uint32_t, uint64_t))
+{
+	struct proc_node **victim = NULL;
+
+	for (size_t b = 0; b < PROCTABLE_BUCKETS; b++) {
+		for (struct proc_node **pp = &pt->buckets[b]; *pp; pp = &(*pp)->next) {
+			if (dead_only && alive((*pp)->info.pid, (*pp)->info.start_time))
+				continue;
+			if (!victim || (*pp)->last_used < (*victim)->last_used)
+				victim = pp;
+		}
+	}
+	if (!victim)
+		return false;
+	node_remove(pt, victim);
+	return true;
+}
+
+size_t zt_proctable_shrink(struct zt_proctable *pt, uint64_t max_bytes, bool dead_only,
+			   bool (*alive)(uint32_t pid, uint64_t start_time))
+{
+	size_t evicted = 0;
+
+	while (zt_proctable_bytes(pt) > max_bytes && evict_one(pt, true, alive))
+		evicted++;
+	while (!dead_only && zt_proctable_bytes(pt) > max_bytes && evict_one(pt, false, alive))
+		evicted++;
+	return evicted;
 }

@@ -37,4 +37,16 @@ int zt_proctable_put(struct zt_proctable *pt, const struct zt_process_info *info
 /* Forget pid (it exited); a later process with the same pid gets a fresh entry. */
 void zt_proctable_remove(struct zt_proctable *pt, uint32_t pid);
 
+/* Heap bytes the table holds (what the agent's memory budget counts). */
+uint64_t zt_proctable_bytes(const struct zt_proctable *pt);
+
+/*
+ * Evict entries until the table holds at most max_bytes: first those whose process is gone
+ * (alive(pid, start_time) false), least recently used first, then, unless dead_only, live ones
+ * the same way (a live process's entry is read again from /proc when next needed). Pointers to
+ * evicted entries become invalid. Returns how many were evicted.
+ */
+size_t zt_proctable_shrink(struct zt_proctable *pt, uint64_t max_bytes, bool dead_only,
+			   bool (*alive)(uint32_t pid, uint64_t start_time));
+
 #endif

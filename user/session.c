@@ -120,6 +120,14 @@ int zt_session_open_pipeline(struct zt_session *t, const struct zt_loader_config
 	    .exact = t->exact,
 	    .syscalls = lcfg->syscalls,
 	};
+	t->membudget.max_bytes = o->max_memory;
+	if (o->probe_budget_ns) {
+		t->governor = zt_governor_new(t->loader, o->probe_budget_ns);
+		if (!t->governor)
+			zt_warn("overhead governor off: cannot enable the kernel's BPF run-time "
+				"stats: %s",
+				strerror(errno));
+	}
 	return 0;
 }
 
@@ -133,6 +141,8 @@ void zt_session_cleanup(struct zt_session *t)
 	ring_buffer__free(t->rb);
 	zt_kprobes_close(t->kprobes);
 	zt_points_close(t->points);
+	zt_governor_free(t->governor);
+	t->governor = NULL;
 	zt_loader_close(t->loader);
 	zt_summary_free(t->summary);
 	zt_summary_free(t->exact);

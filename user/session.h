@@ -15,8 +15,10 @@
 #include "cli.h"
 #include "collect.h"
 #include "export_otlp.h"
+#include "governor.h"
 #include "http_server.h"
 #include "kprobes.h"
+#include "membudget.h"
 #include "loader.h"
 #include "metrics.h"
 #include "points.h"
@@ -53,6 +55,8 @@ struct zt_session {
 	struct zt_summary *summary; /* functions from spans, syscalls from the kernel */
 	struct zt_summary *exact;   /* everything from the kernel's counts (see collect.h) */
 	bool aggregated;	    /* spans were not all made: show the exact summary */
+	struct zt_governor *governor;  /* --probe-budget / probe_budget: NULL when off */
+	struct zt_membudget membudget; /* the agent's max_memory; max_bytes 0: off */
 	struct zt_proctable *procs;
 	struct zt_metrics *metrics; /* --metrics-addr */
 	struct zt_http *http;

@@ -193,9 +193,13 @@ int zt_session_run(struct zt_session *t)
 			}
 		}
 		zt_session_drain(t, false);
-		if ((t->metrics || t->store) &&
+		if (t->governor)
+			zt_governor_tick(t->governor, &t->probes, t->metrics, zt_monotonic_ms());
+		if ((t->metrics || t->store || t->membudget.max_bytes) &&
 		    zt_monotonic_ms() - last_publish >= ZT_METRICS_REFRESH_MS) {
 			zt_session_publish(t);
+			if (t->membudget.max_bytes)
+				zt_membudget_enforce(&t->membudget, t->procs, t->metrics);
 			last_publish = zt_monotonic_ms();
 		}
 		for (int i = 0; i < n; i++) {
@@ -231,6 +235,18 @@ static FILE *summary_out(const struct zt_session *t)
 {
 	return t->opts->format == ZT_FORMAT_JSON || t->opts->cmd == ZT_CMD_RECORD ? stderr
 										  : stdout;
+}
+
+/* Counts above are of the calls kept: say how many the governor left out. */
+static void warn_sampled(struct zt_session *t)
+{
+	size_t nprobes;
+	uint64_t n = zt_governor_sampled_out(t->governor, &t->probes, &nprobes);
+
+	if (n)
+		zt_warn("the overhead governor sampled out %llu calls of %zu probe%s: the counts "
+			"above are of the calls kept",
+			(unsigned long long)n, nprobes, nprobes == 1 ? "" : "s");
 }
 
 void zt_session_finish(struct zt_session *t)
@@ -305,6 +321,8 @@ void zt_session_finish(struct zt_session *t)
 			lost ? " because span records were lost" : "");
 	zt_summary_print(t->aggregated || lost || t->spans_sampled_out ? t->exact : t->summary,
 			 summary_out(t));
+	if (t->governor)
+		warn_sampled(t);
 	if (overflow)
 		zt_warn("%llu calls nested deeper than %d traced calls were not recorded",
 			(unsigned long long)overflow, ZT_MAX_DEPTH);

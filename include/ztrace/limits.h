@@ -21,6 +21,8 @@
 #define ZT_MAX_THREADS 16384
 /* Processes the kernel filter can hold. */
 #define ZT_MAX_TARGETS 1024
+/* Scripts followed to their interpreter ("#!" lines), as the kernel's BINPRM recursion limit. */
+#define ZT_MAX_INTERP_DEPTH 4
 /* Executable files the kernel selects processes by at their exec (the agent's exe rules). */
 #define ZT_MAX_EXEC_FILES 1024
 /* Ring buffer size in bytes (power of two, multiple of the page size). */
@@ -131,6 +133,16 @@
  */
 #define ZT_METRICS_MIN_RETENTION_NS 1000000000ull
 #define ZT_METRICS_MAX_RETENTION_NS ((uint64_t)ZT_METRICS_EXITED_GRACE_S / 2 * 1000000000ull)
+
+/* Overhead governor: how often probe costs are measured and sampling decided, in ms. */
+#define ZT_GOVERNOR_INTERVAL_MS 1000
+/* Overhead governor: default probe budget, BPF run time per second of one CPU (2%). */
+#define ZT_GOVERNOR_DEFAULT_BUDGET_NS (20ull * 1000 * 1000)
+/* Overhead governor: sampling goes no sparser than 1 call in 2^this. */
+#define ZT_GOVERNOR_MAX_SHIFT 16
+/* Overhead governor: sampling is relaxed only as far as the cost at the denser rate stays this
+ * many times under budget (hysteresis: no flapping around the budget). */
+#define ZT_GOVERNOR_LIFT_FACTOR 4
 
 /* Agent config: a config file larger than this many bytes is refused. */
 #define ZT_AGENT_CONFIG_MAX_BYTES (1u << 20)

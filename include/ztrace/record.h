@@ -167,6 +167,9 @@ struct zt_thread_stack {
 	zt_u32 depth;	/* open calls, including ones past ZT_MAX_DEPTH that were not stored */
 	zt_u32 tgid;
 	struct zt_frame frames[ZT_MAX_DEPTH];
+	/* sampled_open[k]: calls sampled out by the governor and still open directly above the
+	 * first k frames (bpf/sample.bpf.h): their returns are recognised by this count */
+	zt_u32 sampled_open[ZT_MAX_DEPTH];
 };
 
 /* Failed syscalls by errno (per-CPU hash map, value: a count). */
@@ -195,6 +198,8 @@ struct zt_probe_stats {
 	zt_u64 lost;	 /* ring buffer full: a completed span could not be recorded */
 	zt_u64 overflow; /* call deeper than ZT_MAX_DEPTH: not recorded */
 	zt_u64 args_lost; /* --capture: no room for the arguments (ZT_MAX_ARG_SLOTS) */
+	zt_u64 calls;	  /* entries of the probe by traced processes (function probes) */
+	zt_u64 sampled_out; /* of those, left out by the overhead governor's sampling */
 };
 
 /*

@@ -574,6 +574,30 @@ Test(bad_input, command_not_found)
 	expect_refusal(&a, denied);
 }
 
+/* A script whose "#!" interpreter does not exist cannot run: said before anything loads. */
+Test(bad_input, script_with_a_missing_interpreter)
+{
+	static const char *const needles[] = {
+	    "probe spec 'u:libc:getenv': cannot tell which program",
+	    "runs (its \"#!\" interpreter): No such file or directory", NULL};
+	char script[PATH_MAX];
+	struct zt_argv a = {0};
+	FILE *f;
+
+	snprintf(script, sizeof(script), "/tmp/zt-badinterp-%d.sh", (int)getpid());
+	f = fopen(script, "w");
+	cr_assert_not_null(f);
+	fputs("#!/nonexistent/interpreter\n", f);
+	fclose(f);
+	cr_assert_eq(chmod(script, 0755), 0);
+	av_ztrace(&a, "trace");
+	zt_argv_add(&a, "u:libc:getenv");
+	zt_argv_add(&a, "--");
+	zt_argv_add(&a, script);
+	expect_refusal(&a, needles);
+	unlink(script);
+}
+
 /* A directory is no command either; ztrace exited 1 and blamed the probe spec. */
 Test(bad_input, command_is_a_directory)
 {

@@ -822,6 +822,38 @@ Test(uprobe, duration_ends_tracing)
 	zt_proc_free(&orders);
 }
 
+/*
+ * A launched script's process runs its interpreter, then (exec) the program: a library name
+ * is resolved through the "#!" interpreter (env finds sh on PATH), and the pid's calls into
+ * it are traced across the exec, from the first instruction.
+ */
+Test(uprobe, launched_script_traces_through_its_interpreter)
+{
+	char script[PATH_MAX];
+	struct zt_spans spans;
+	struct zt_argv a = {0};
+	struct zt_proc zt;
+	FILE *f;
+
+	snprintf(script, sizeof(script), "/tmp/zt-script-%d.sh", (int)getpid());
+	f = fopen(script, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "#!/usr/bin/env sh\nexec '%s' --orders 3 --threads 1 --quiet\n", orders_bin);
+	fclose(f);
+	cr_assert_eq(chmod(script, 0755), 0);
+	av_trace_json(&a);
+	zt_argv_add(&a, "u:libc:nanosleep"); /* slow_io: once per order; sh never sleeps */
+	zt_argv_add(&a, "--");
+	zt_argv_add(&a, script);
+	cr_assert_eq(zt_run(&zt, a.v, NULL, EXIT_MS), 0, "%s", zt_proc_text(&zt, ZT_STDERR));
+	unlink(script);
+	parse_spans(&zt, &spans);
+	cr_expect_eq(zt_spans_count(&spans, "nanosleep"), 3, "%s",
+		     tail(zt_proc_text(&zt, ZT_STDOUT), OUT_TAIL));
+	zt_spans_free(&spans);
+	zt_proc_free(&zt);
+}
+
 #define DLOPEN_CALLS	 7
 #define DLOPEN_CALLS_ARG "7"
 

@@ -23,14 +23,6 @@ ZT_TARGET_FN long work(long i)
 	return i * 3 + 1;
 }
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * ZT_NS_PER_SEC + ts.tv_nsec;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -60,10 +52,10 @@ int main(int argc, char **argv)
 		}
 	}
 
-	start = now_ns();
+	start = zt_target_now_ns();
 	for (i = 0; i < iters; i++)
 		sum += work(i);
-	elapsed = now_ns() - start;
+	elapsed = zt_target_now_ns() - start;
 
 	printf("spin: iters=%ld sum=%ld ns_per_call=%.2f\n", iters, sum,
 	       iters ? (double)elapsed / iters : 0.0);

@@ -41,6 +41,15 @@ static inline int zt_target_parse_long(const char *s, long min, long max, long *
 }
 
 /* Sleeps @ms milliseconds, resuming after signals. */
+/* CLOCK_MONOTONIC in nanoseconds. */
+static inline long long zt_target_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * ZT_NS_PER_SEC + ts.tv_nsec;
+}
+
 static inline void zt_target_sleep_ms(long ms)
 {
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * ZT_NS_PER_MS};

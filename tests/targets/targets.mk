@@ -14,7 +14,8 @@ TARGET_CFLAGS := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -fno-opti
 TARGET_BINS := $(TARGET_DIR)/libpricing.so $(TARGET_DIR)/orders $(TARGET_DIR)/spin \
 	       $(TARGET_DIR)/dlopener $(TARGET_DIR)/sysload $(TARGET_DIR)/usdt_app $(TARGET_DIR)/crasher \
 	       $(TARGET_DIR)/recurse $(TARGET_DIR)/threads $(TARGET_DIR)/args_app \
-	       $(TARGET_DIR)/execer
+	       $(TARGET_DIR)/execer \
+	       $(TARGET_DIR)/hotcold
 # Rebuild the targets when their flags change.
 TARGET_MK := tests/targets/targets.mk
 
@@ -35,6 +36,10 @@ $(TARGET_DIR)/orders: tests/targets/orders.c $(TARGET_DIR)/libpricing.so $(TARGE
 		-Wl,-rpath,'$$ORIGIN' -lpthread -o $@
 
 $(TARGET_DIR)/spin: tests/targets/spin.c $(TARGET_MK) | $(TARGET_DIR)
+	$(call msg,CC,$@)
+	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) $< -o $@
+
+$(TARGET_DIR)/hotcold: tests/targets/hotcold.c $(TARGET_MK) | $(TARGET_DIR)
 	$(call msg,CC,$@)
 	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) $< -o $@
 

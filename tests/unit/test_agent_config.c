@@ -139,6 +139,7 @@ Test(agent_config, minimal_file_gets_defaults)
 	cr_assert_eq(c.max_memory, ZT_AGENT_DEFAULT_MAX_MEMORY);
 	cr_assert_eq(c.metrics_retention_ns, ZT_METRICS_EXITED_LINGER_S * 1000000000ull);
 	cr_assert_eq(c.rules[0].ncaptures, 0);
+	cr_assert_eq(c.probe_budget_ns, ZT_GOVERNOR_DEFAULT_BUDGET_NS);
 	assert_str(c.metrics_addr, NULL, "metrics_addr");
 	assert_str(c.otlp.endpoint, NULL, "otlp.endpoint");
 	cr_assert_eq(c.otlp.json, -1);
@@ -189,6 +190,7 @@ Test(agent_config, value_spellings)
 	int ret;
 
 	ret = load_text("max_memory: 8388608\n"
+			"probe_budget: 0.5%\n"
 			"metrics_addr: '9464'\n"
 			"otlp: {endpoint: \"https://collector.example:4318/v1/traces\", gzip: TRUE,"
 			" protocol: http/protobuf}\n"
@@ -199,6 +201,7 @@ Test(agent_config, value_spellings)
 			&c, err);
 	cr_assert_eq(ret, 0, "%d: %s", ret, err);
 	cr_assert_eq(c.max_memory, 8 * MiB);
+	cr_assert_eq(c.probe_budget_ns, 5000000);
 	assert_str(c.metrics_addr, "9464", "metrics_addr");
 	assert_str(c.otlp.endpoint, "https://collector.example:4318/v1/traces", "endpoint");
 	cr_assert_eq(c.otlp.gzip, 1);
@@ -227,7 +230,7 @@ static const struct bad_case bad[] = {
      "min_duration, sample, error_if, ret32, capture)"},
     {"log_formt: json\nrules:\n" RULE_OK,
      "1:1: unknown key 'log_formt' (expected one of: log_format, log_level, max_memory, "
-     "metrics_addr, otlp, record, k8s_pods_dir, rules, metrics_retention)"},
+     "metrics_addr, otlp, probe_budget, record, k8s_pods_dir, rules, metrics_retention)"},
     {"otlp:\n  endpoint: http://c:4318\n  compression: gzip\nrules:\n" RULE_OK,
      "3:3: unknown key 'compression' in otlp (expected one of: endpoint, protocol, headers, gzip, "
      "timeout)"},
@@ -345,6 +348,9 @@ static const struct bad_case bad[] = {
     {"max_memory: 12XB\nrules:\n" RULE_OK,
      "1:13: bad max_memory '12XB': expected bytes with an optional unit (B, KiB, MiB, GiB, TiB, "
      "KB, MB, GB or TB), e.g. 64MiB"},
+    {"probe_budget: 150%\nrules:\n" RULE_OK,
+     "1:15: bad probe budget '150%': give a percentage of one CPU (e.g. 2%) or nanoseconds of "
+     "BPF run time per second (1 to 999999999)"},
     {"max_memory: 1MiB\nrules:\n" RULE_OK,
      "1:13: max_memory '1MiB' is too small: give at least 4096KiB"},
     {"max_memory: 99999999999999GiB\nrules:\n" RULE_OK,
