@@ -27,8 +27,9 @@ from benchlib import (BenchError, Proc, describe_environment, emit_json, environ
 
 PROCESSES = 100
 RATES = [100, 1000]  # calls per second of each process
-# what the agent exports: metrics only (in-kernel counts), or also every span to a record file
-MODES = ['metrics', 'metrics + record']
+# what the agent exports: metrics only (in-kernel counts), or also every span to a record file;
+# with the overhead governor at its default budget (as deployed), or off (every call costs)
+MODES = ['metrics', 'metrics + record', 'metrics + record, governor off']
 DURATION_MS = 4000
 LATENCY_RUNS = 20
 PERIOD_US = 200  # exec_stamp: one call every 200 us
@@ -38,6 +39,9 @@ STAMP_RE = re.compile(r'exec_stamp: pid=(\d+) start_ns=(\d+) calls=(\d+)')
 SPAN_RE = re.compile(r'"start_ns":(\d+),.*?"pid":(\d+),.*?"ret":(-?\d+)')
 CALLS_RE = re.compile(r'^ztrace_function_calls_total\{[^}]*function="bench_span"[^}]*\} (\d+)',
                       re.M)
+# calls the overhead governor (on by default, probe_budget 2%) left out in the kernel
+SAMPLED_RE = re.compile(r'^ztrace_function_calls_sampled_out_total\{[^}]*bench_span[^}]*\} (\d+)',
+                        re.M)
 
 
 def _free_port():
@@ -46,9 +50,11 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _write_config(path, port, exe_glob, probe, record=None):
+def _write_config(path, port, exe_glob, probe, record=None, governor=True):
     with open(path, 'w') as f:
         f.write('log_level: info\n')
+        if not governor:
+            f.write('probe_budget: off\n')
         f.write(f'metrics_addr: 127.0.0.1:{port}\n')
         if record:
             f.write(f'record:\n  path: {record}\n')
@@ -67,9 +73,11 @@ def _usage(pid):
 
 
 def _metrics_calls(port):
+    """(calls counted, calls the governor sampled out) from the agent's /metrics."""
     with urllib.request.urlopen(f'http://127.0.0.1:{port}/metrics', timeout=10) as r:
         text = r.read().decode()
-    return sum(int(v) for v in CALLS_RE.findall(text))
+    return (sum(int(v) for v in CALLS_RE.findall(text)),
+            sum(int(v) for v in SAMPLED_RE.findall(text)))
 
 
 def _footprint(ctx, rate, mode, tmp):
@@ -78,7 +86,7 @@ def _footprint(ctx, rate, mode, tmp):
     config = os.path.join(tmp, f'footprint-{rate}.yaml')
     producer = ctx.target('bench_producer')
     record = os.path.join(tmp, f'footprint-{rate}.zt') if 'record' in mode else None
-    _write_config(config, port, producer, 'bench_span', record)
+    _write_config(config, port, producer, 'bench_span', record, 'governor off' not in mode)
     agent = _start_agent(ctx, config)
     procs = []
     try:
@@ -112,7 +120,7 @@ def _footprint(ctx, rate, mode, tmp):
         wall = time.monotonic() - t0
         load = {'cpu_pct': 100 * (proc_cpu_s(agent.pid) - c0) / wall, **_usage(agent.pid),
                 'VmRSS_max_during': max(r for r in rss_during if r is not None)}
-        counted = _metrics_calls(port)
+        counted, sampled_out = _metrics_calls(port)
     finally:
         for p in procs:
             p.kill()
@@ -127,7 +135,7 @@ def _footprint(ctx, rate, mode, tmp):
     return {'rate_per_process': rate, 'mode': mode, 'processes': PROCESSES, 'calls': calls,
             'spans_recorded': spans,
             'calls_per_s': calls / (DURATION_MS / 1000), 'counted': counted,
-            'count_exact': counted == calls, 'selected_by_log': selected,
+            'governor_sampled_out': sampled_out, 'count_exact': counted + sampled_out == calls, 'selected_by_log': selected,
             'idle': idle, 'load': load}
 
 
@@ -227,21 +235,23 @@ def run(ctx):
         if 'error' in s:
             rows.append([key] + ['n/a'] * 8 + [s['error'][:60]])
             continue
-        note = ''
+        note = f'governor left out {s["governor_sampled_out"]}'
         if s['spans_recorded'] is not None:
-            note = f'{s["spans_recorded"]} spans in the record file'
+            note += f'; {s["spans_recorded"]} spans in the record file'
         mb = lambda kb: fmt(kb / 1024 if kb is not None else None, 1)  # noqa: E731
         rows.append([f'{s["mode"]}: {PROCESSES} x {s["rate_per_process"]}',
                      fmt(s['calls_per_s'], 0),
                      mb(s['idle']['VmRSS']), mb(s['load']['VmRSS']),
                      mb(s['load']['VmRSS_max_during']), mb(s['load']['VmHWM']),
                      fmt(s['idle']['cpu_pct']), fmt(s['load']['cpu_pct']),
-                     f'{s["counted"]}/{s["calls"]} ' + ('exact' if s['count_exact'] else
-                                                        'MISMATCH'), note])
+                     f'{s["counted"]}+{s["governor_sampled_out"]}/{s["calls"]} ' +
+                     ('exact' if s['count_exact'] else 'MISMATCH'), note])
     print_table(['exports: processes x calls/s', 'calls/s', 'idle RSS MB', 'RSS MB', 'RSS max MB',
                  'VmHWM MB', 'idle cpu%', 'cpu%', 'metrics count', 'note'], rows)
     print('idle: the same agent and rule before any process runs, over as long; cpu%: of one '
-          'core, from the go byte until 1.5 s after the last exit (the metrics refresh)')
+          'core, from the go byte until 1.5 s after the last exit (the metrics refresh); '
+          'metrics count: calls counted + calls the overhead governor (default probe_budget 2%) '
+          'sampled out in the kernel / calls made')
     lat = results['latency']
     if lat and 'error' not in lat:
         rows = []
