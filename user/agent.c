@@ -23,6 +23,36 @@
 #include "proc_identity.h"
 #include "session.h"
 
+/*
+ * Have the probes marked in want capture the arguments rule's capture specs name for them, before
+ * they are attached. A failure is logged: the probes are attached without capture.
+ */
+static void capture_rule(struct zt_agent *a, const struct zt_agent_rule *rule, const uint8_t *want)
+{
+	struct zt_capture_spec *specs = calloc(rule->ncaptures, sizeof(*specs));
+	size_t n = 0;
+	char err[256];
+
+	if (!specs) {
+		zt_warn("rule '%s': no argument capture: out of memory", rule->name);
+		return;
+	}
+	for (; n < rule->ncaptures; n++)
+		if (zt_capture_spec_parse(rule->captures[n], &specs[n], err, sizeof(err)))
+			break; /* checked when the config was loaded: only -ENOMEM */
+	if (n < rule->ncaptures)
+		zt_warn("rule '%s': no argument capture: out of memory", rule->name);
+	else if (!a->capture_args)
+		zt_warn("rule '%s': no argument capture: the agent started without a rule that "
+			"captures (restart it to capture)",
+			rule->name);
+	else if (zt_session_apply_capture_specs(&a->s, specs, n, want))
+		zt_warn("rule '%s': %s", rule->name, a->s.err);
+	while (n--)
+		zt_capture_spec_free(&specs[n]);
+	free(specs);
+}
+
 /* Attach the function specs of rule r in pid's binaries (once per file), in r's group. */
 static int attach_rule(struct zt_agent *a, uint32_t pid, size_t r, const char *exe)
 {
@@ -60,6 +90,12 @@ static int attach_rule(struct zt_agent *a, uint32_t pid, size_t r, const char *e
 		zt_probe_spec_free(&spec);
 	}
 	if (any) {
+		/* a probe a removed rule made capture captures again only if this rule says so */
+		for (size_t i = 0; i < ZT_MAX_PROBES; i++)
+			if (want[i])
+				zt_loader_clear_args(a->s.loader, (uint32_t)i);
+		if (rule->ncaptures)
+			capture_rule(a, rule, want);
 		zt_loader_set_group(a->s.loader, a->group[r]);
 		ret = zt_session_attach_marked(&a->s, want, -1);
 		if (ret)
@@ -242,6 +278,7 @@ static void options_from_config(struct zt_agent *a, bool *syscalls)
 	o->quiet = true;
 	o->max_probes = ZT_MAX_PROBES;
 	o->metrics_addr = a->cfg.metrics_addr;
+	o->metrics_retention_ns = a->cfg.metrics_retention_ns;
 	o->otlp_url = a->cfg.otlp.endpoint;
 	o->otlp_protocol = a->cfg.otlp.json == 1   ? "http/json"
 			   : a->cfg.otlp.json == 0 ? "http/protobuf"
@@ -311,6 +348,10 @@ int zt_cmd_agent(const struct zt_options *cli)
 	lcfg.filter_tgids = true;
 	lcfg.report_execs = true;
 	lcfg.syscalls = syscalls;
+	/* slots for captured arguments are allocated only when a rule asks for them */
+	for (size_t i = 0; i < a.cfg.nrules; i++)
+		lcfg.capture_args |= a.cfg.rules[i].ncaptures > 0;
+	a.capture_args = lcfg.capture_args;
 	if (zt_session_open_pipeline(&a.s, &lcfg, &code))
 		goto fail;
 	if (a.s.store && zt_store_set_rotation(a.s.store, a.cfg.record.path, a.cfg.record.max_size,

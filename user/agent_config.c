@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "agent_config.h"
+#include "capture_spec.h"
 #include "cli.h"
 #include "export_otlp.h"
 #include "governor.h"
@@ -31,8 +32,8 @@
 #define SIZE_UNITS "B, KiB, MiB, GiB, TiB, KB, MB, GB or TB"
 
 static const char *const top_keys[] = {
-    "log_format",   "log_level", "max_memory",	 "metrics_addr", "otlp",
-    "probe_budget", "record",	 "k8s_pods_dir", "rules",	 NULL};
+    "log_format", "log_level",	  "max_memory", "metrics_addr",	     "otlp", "probe_budget",
+    "record",	  "k8s_pods_dir", "rules",	"metrics_retention", NULL};
 enum {
 	TOP_LOG_FORMAT,
 	TOP_LOG_LEVEL,
@@ -43,6 +44,7 @@ enum {
 	TOP_RECORD,
 	TOP_K8S_PODS_DIR,
 	TOP_RULES,
+	TOP_METRICS_RETENTION,
 	TOP_N
 };
 
@@ -53,7 +55,7 @@ static const char *const record_keys[] = {"path", "max_size", "keep", NULL};
 enum { REC_PATH, REC_MAX_SIZE, REC_KEEP, REC_N };
 
 static const char *const rule_keys[] = {"name",	  "match",    "probes", "syscalls", "min_duration",
-					"sample", "error_if", "ret32",	NULL};
+					"sample", "error_if", "ret32",	"capture",  NULL};
 enum {
 	RULE_NAME,
 	RULE_MATCH,
@@ -63,6 +65,7 @@ enum {
 	RULE_SAMPLE,
 	RULE_ERROR_IF,
 	RULE_RET32,
+	RULE_CAPTURE,
 	RULE_N
 };
 
@@ -150,6 +153,24 @@ static int check_probe(struct zt_yaml *y, const yaml_node_t *n, const char *wher
 		return zt_yaml_fail(y, n, "bad probe%s: %s", where, msg);
 	zt_probe_spec_free(&spec);
 	return 0;
+}
+
+static int check_capture(struct zt_yaml *y, const yaml_node_t *n, const char *where)
+{
+	const char *text = zt_yaml_text(n);
+	struct zt_capture_spec spec;
+	char msg[MSG_LEN], cli[MSG_LEN];
+	int ret = zt_capture_spec_parse(text, &spec, msg, sizeof(msg));
+	size_t skip;
+
+	if (!ret)
+		zt_capture_spec_free(&spec);
+	if (ret != -EINVAL)
+		return ret;
+	/* the parser speaks of the command line's --capture: say the reason only */
+	snprintf(cli, sizeof(cli), "bad --capture '%s': ", text);
+	skip = strncmp(msg, cli, strlen(cli)) ? 0 : strlen(cli);
+	return zt_yaml_fail(y, n, "bad capture '%s'%s: %s", text, where, msg + skip);
 }
 
 static int check_syscall(struct zt_yaml *y, const yaml_node_t *n, const char *where)
@@ -398,6 +419,11 @@ static int load_rule(struct zt_yaml *y, const yaml_node_t *n, size_t index, stru
 	}
 	if (v[RULE_RET32] && (ret = zt_yaml_bool(y, v[RULE_RET32], "ret32", where, &r->ret32)))
 		return ret;
+	if (v[RULE_CAPTURE] &&
+	    (ret = zt_yaml_str_list(y, v[RULE_CAPTURE], "capture", where, "a list of capture specs",
+				    "a capture spec", false, &r->captures, &r->ncaptures,
+				    check_capture)))
+		return ret;
 	return 0;
 }
 
@@ -624,6 +650,18 @@ static int load_top(struct zt_yaml *y, const yaml_node_t *root, struct zt_agent_
 			    "k8s_pods_dir '%s' must be absolute (the agent runs in /)",
 			    c->k8s_pods_dir);
 	}
+	if (v[TOP_METRICS_RETENTION]) {
+		ret = get_duration(y, v[TOP_METRICS_RETENTION], "metrics_retention", "",
+				   &c->metrics_retention_ns);
+		if (ret)
+			return ret;
+		if (c->metrics_retention_ns < ZT_METRICS_MIN_RETENTION_NS ||
+		    c->metrics_retention_ns > ZT_METRICS_MAX_RETENTION_NS)
+			return zt_yaml_fail(
+			    y, v[TOP_METRICS_RETENTION],
+			    "metrics_retention '%s' is out of range: give 1s to 300s",
+			    zt_yaml_text(v[TOP_METRICS_RETENTION]));
+	}
 	return load_rules(y, root, v[TOP_RULES], c);
 }
 
@@ -653,6 +691,7 @@ int zt_agent_config_load(const char *path, struct zt_agent_config *out, char *er
 	out->log_format = ZT_AGENT_LOG_LOGFMT;
 	out->log_level = ZT_LOG_INFO;
 	out->max_memory = ZT_AGENT_DEFAULT_MAX_MEMORY;
+	out->metrics_retention_ns = (uint64_t)ZT_METRICS_EXITED_LINGER_S * 1000000000ull;
 	out->probe_budget_ns = ZT_GOVERNOR_DEFAULT_BUDGET_NS;
 	out->otlp.json = -1;
 	out->otlp.gzip = -1;
@@ -698,6 +737,7 @@ void zt_agent_config_free(struct zt_agent_config *c)
 		free_list(r->match.k8s_pod_labels, r->match.n_k8s_pod_labels);
 		free_list(r->probes, r->nprobes);
 		free(r->syscall_list);
+		free_list(r->captures, r->ncaptures);
 	}
 	free(c->rules);
 	free(c->path);

@@ -6,11 +6,13 @@
  *
  *   log_format: logfmt | json          log_level: error | warn | notice | info | debug
  *   max_memory: SIZE                    metrics_addr: [HOST:]PORT
+ *   metrics_retention: DURATION (1s..300s, default 60s)
  *   probe_budget: PERCENT%, NS per second or off (the overhead governor, user/governor.h)
  *   otlp:   { endpoint, protocol, headers, gzip, timeout }
  *   record: { path, max_size, keep }   k8s_pods_dir: PATH (default /var/log/pods)
  *   rules:  [ { name, match: { exe, comm, cgroup, container_id, k8s_namespace, k8s_pod,
- *               k8s_pod_label }, probes, syscalls, min_duration, sample, error_if, ret32 } ]
+ *               k8s_pod_label }, probes, syscalls, min_duration, sample, error_if, ret32,
+ *               capture } ]
  *
  * Loading checks everything that can be checked without the running system (probe spec syntax,
  * globs, URLs, addresses, syscall names); every error names FILE:LINE:COLUMN.
@@ -57,7 +59,9 @@ struct zt_agent_rule {
 	bool has_error_rule;
 	struct zt_error_rule error_rule; /* error_if, when has_error_rule */
 	bool ret32;			 /* return values are 32-bit ints */
-	unsigned line;			 /* line of the rule in the file, for messages */
+	char **captures; /* capture specs (capture_spec.h) as written, syntax checked */
+	size_t ncaptures;
+	unsigned line; /* line of the rule in the file, for messages */
 };
 
 /* OTLP export settings as written; unset fields leave the environment or defaults in force. */
@@ -80,9 +84,10 @@ struct zt_agent_config {
 	char *path; /* the file it was loaded from */
 	enum zt_agent_log_format log_format;
 	enum zt_log_level log_level;
-	uint64_t max_memory; /* bytes */
-	uint64_t probe_budget_ns; /* overhead governor: BPF ns/s per probe, 0 = off */
-	char *metrics_addr;  /* "[HOST:]PORT" (checked), or NULL for no listener */
+	uint64_t max_memory;	       /* bytes */
+	uint64_t probe_budget_ns;      /* overhead governor: BPF ns/s per probe, 0 = off */
+	char *metrics_addr;	       /* "[HOST:]PORT" (checked), or NULL for no listener */
+	uint64_t metrics_retention_ns; /* an exited process's series stay at least this long */
 	struct zt_agent_otlp otlp;
 	struct zt_agent_record record;
 	char *k8s_pods_dir; /* the kubelet's pods directory (k8s namespace and pod names) */

@@ -102,6 +102,8 @@ void zt_agent_reload(struct zt_session *s)
 	free(a->group);
 	a->cfg = next;
 	a->group = groups;
+	if (s->metrics)
+		zt_metrics_set_retention(s->metrics, a->cfg.metrics_retention_ns);
 	if (!a->max_memory_flag)
 		s->membudget.max_bytes = a->cfg.max_memory;
 	zt_agent_scan(a);

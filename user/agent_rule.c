@@ -88,6 +88,7 @@ bool zt_agent_rule_same_probes(const struct zt_agent_rule *a, const struct zt_ag
 	       list_eq(ma->k8s_pod_labels, ma->n_k8s_pod_labels, mb->k8s_pod_labels,
 		       mb->n_k8s_pod_labels) &&
 	       list_eq(a->probes, a->nprobes, b->probes, b->nprobes) &&
+	       list_eq(a->captures, a->ncaptures, b->captures, b->ncaptures) &&
 	       a->syscalls == b->syscalls && str_eq(a->syscall_list, b->syscall_list);
 }
 

@@ -26,6 +26,7 @@ struct zt_agent {
 	int *rule_of;
 	size_t pid_max;
 	size_t traced;
+	bool capture_args; /* the loader has room for captured arguments (a rule had capture) */
 	uint64_t execs, selected;
 	uint64_t max_memory_flag; /* --max-memory, over the config's; 0 = not given */
 };

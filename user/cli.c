@@ -30,6 +30,7 @@ enum {
 	OPT_CHECK_CONFIG,
 	OPT_AGGREGATE,
 	OPT_CAPTURE,
+	OPT_METRICS_RETENTION,
 	OPT_PROBE_BUDGET,
 	OPT_MAX_MEMORY,
 };
@@ -47,6 +48,7 @@ static const struct option long_options[] = {
 	{ "no-gzip", no_argument, NULL, OPT_NO_GZIP },
 	{ "metrics-addr", required_argument, NULL, OPT_METRICS_ADDR },
 	{ "min-duration", required_argument, NULL, OPT_MIN_DURATION },
+	{ "metrics-retention", required_argument, NULL, OPT_METRICS_RETENTION },
 	{ "syscalls", optional_argument, NULL, OPT_SYSCALLS },
 	{ "syscall-spans", no_argument, NULL, OPT_SYSCALL_SPANS },
 	{ "error-if", required_argument, NULL, OPT_ERROR_IF },
@@ -81,7 +83,7 @@ void zt_cli_usage(FILE *out)
 	      "  ztrace trace  [-p PID[,PID]] [PROBE...] [--syscalls[=LIST]] [-d SECONDS]\n"
 	      "                [--format text|json] [--error-if 'ret<0'] [--otlp URL]\n"
 	      "                [--metrics-addr [HOST:]PORT] [--min-duration DUR] [-q] [-v]\n"
-	      "                [--syscall-spans] [--aggregate] [--ret32]\n"
+	      "                [--metrics-retention DUR] [--syscall-spans] [--aggregate] [--ret32]\n"
 	      "                [--capture 'FUNC_GLOB:argN,strN[/LEN],...'] [--probe-budget PCT%|NS]\n"
 	      "                [--kprobe-mechanism auto|fentry|kprobe]\n"
 	      "                [-- COMMAND ARGS...]\n"
@@ -234,6 +236,17 @@ static int parse_option(int c, struct zt_options *o, char *err, size_t errlen)
 		if (zt_parse_duration(optarg, &o->min_duration_ns)) {
 			snprintf(err, errlen,
 				 "bad --min-duration '%s': expected a duration such as 500us, 2ms, 1s",
+				 optarg);
+			return -EINVAL;
+		}
+		return 0;
+	case OPT_METRICS_RETENTION:
+		if (zt_parse_duration(optarg, &o->metrics_retention_ns) ||
+		    o->metrics_retention_ns < ZT_METRICS_MIN_RETENTION_NS ||
+		    o->metrics_retention_ns > ZT_METRICS_MAX_RETENTION_NS) {
+			snprintf(err, errlen,
+				 "bad --metrics-retention '%s': expected a duration from 1s to 300s "
+				 "such as 60s",
 				 optarg);
 			return -EINVAL;
 		}

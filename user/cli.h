@@ -58,6 +58,7 @@ struct zt_options {
 	const char *otlp_protocol; /* "http/protobuf" or "http/json"; NULL = environment/default */
 	int otlp_gzip;		   /* -1 = environment/default */
 	const char *metrics_addr;
+	uint64_t metrics_retention_ns; /* --metrics-retention; 0 = ZT_METRICS_EXITED_LINGER_S */
 	const char *output; /* record -o FILE */
 	/* report / export / probes */
 	const char *file;

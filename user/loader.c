@@ -335,6 +335,12 @@ int zt_loader_set_args(struct zt_loader *l, uint32_t probe_id, const struct zt_a
 	return 0;
 }
 
+void zt_loader_clear_args(struct zt_loader *l, uint32_t probe_id)
+{
+	if (l->captures && probe_id < ZT_MAX_PROBES)
+		l->captures[probe_id] = 0;
+}
+
 /* The BPF cookie of probe_id: the id, and whether the probe captures arguments. */
 static uint64_t probe_cookie(const struct zt_loader *l, uint32_t probe_id)
 {

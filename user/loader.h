@@ -78,6 +78,12 @@ int zt_loader_attach_uprobes(struct zt_loader *l, const char *path, int pid,
  */
 int zt_loader_set_args(struct zt_loader *l, uint32_t probe_id, const struct zt_arg_spec *spec);
 
+/*
+ * Undo zt_loader_set_args for probe_id's next attachment (an agent rule reloaded without its
+ * capture): it captures nothing again. Attachments made before keep their cookie.
+ */
+void zt_loader_clear_args(struct zt_loader *l, uint32_t probe_id);
+
 /* Whether functions are attached through uprobe_multi links (for -v). */
 bool zt_loader_uses_uprobe_multi(const struct zt_loader *l);
 

@@ -82,7 +82,8 @@ struct sampled_out {
 struct zt_metrics {
 	pthread_mutex_t lock;
 	uint64_t (*now_ns)(void);
-	struct proc **procs; /* sorted by (pid, start_time) */
+	uint64_t retention_ns; /* an exited process's series stay at least this long */
+	struct proc **procs;   /* sorted by (pid, start_time) */
 	size_t nprocs;
 	size_t procs_cap;
 	struct probe_events *events; /* sorted by probe */
@@ -137,6 +138,7 @@ struct zt_metrics *zt_metrics_new(void)
 		return NULL;
 	pthread_mutex_init(&m->lock, NULL);
 	m->now_ns = monotonic_ns;
+	m->retention_ns = (uint64_t)ZT_METRICS_EXITED_LINGER_S * NS_PER_SEC;
 	return m;
 }
 
@@ -186,6 +188,14 @@ void zt_metrics_free(struct zt_metrics *m)
 	free(m->caches);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
+}
+
+void zt_metrics_set_retention(struct zt_metrics *m, uint64_t ns)
+{
+	pthread_mutex_lock(&m->lock);
+	/* a series freed by the grace period before its retention ended would break the promise */
+	m->retention_ns = ns < ZT_METRICS_MAX_RETENTION_NS ? ns : ZT_METRICS_MAX_RETENTION_NS;
+	pthread_mutex_unlock(&m->lock);
 }
 
 void zt_metrics_set_clock(struct zt_metrics *m, uint64_t (*now_ns)(void))
@@ -951,7 +961,7 @@ int zt_metrics_render(struct zt_metrics *m, char **text, size_t *len)
 		struct proc *p = m->procs[i];
 
 		if (p->state == PROC_EXITED && !p->hidden &&
-		    now - p->exited_ns >= (uint64_t)ZT_METRICS_EXITED_LINGER_S * NS_PER_SEC) {
+		    now - p->exited_ns >= m->retention_ns) {
 			p->state = PROC_GONE;
 			proc_free_series(p);
 		}

@@ -133,6 +133,13 @@ void zt_metrics_set_ringbuf_fill(struct zt_metrics *m, uint64_t used_bytes, uint
  */
 int zt_metrics_render(struct zt_metrics *m, char **text, size_t *len);
 
+/*
+ * How long an exited process's series stay at least (they also stay for one successful render):
+ * ns, at most ZT_METRICS_MAX_RETENTION_NS (larger is cut to it); ZT_METRICS_EXITED_LINGER_S
+ * seconds until set.
+ */
+void zt_metrics_set_retention(struct zt_metrics *m, uint64_t ns);
+
 /* For tests: replace the CLOCK_MONOTONIC clock (nanoseconds) the grace period is measured on. */
 void zt_metrics_set_clock(struct zt_metrics *m, uint64_t (*now_ns)(void));
 

@@ -62,6 +62,8 @@ int zt_session_start_exporters(struct zt_session *t)
 			snprintf(t->err, sizeof(t->err), "out of memory");
 			return -ENOMEM;
 		}
+		if (o->metrics_retention_ns)
+			zt_metrics_set_retention(t->metrics, o->metrics_retention_ns);
 		t->http = zt_http_start(o->metrics_addr, t->metrics, t->err, sizeof(t->err));
 		if (!t->http)
 			return -EINVAL;

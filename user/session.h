@@ -70,7 +70,7 @@ struct zt_session {
 	size_t drain_left; /* records this drain may still take (0: no limit) */
 	uint64_t syscall_delivered;
 	size_t kernel_attached;		      /* kernel functions */
-	size_t points_attached;	      /* tracepoints and USDT probes */
+	size_t points_attached;		      /* tracepoints and USDT probes */
 	bool *syscall_selected;		      /* --syscalls=LIST, NULL = all */
 	char *syscall_probe[ZT_MAX_SYSCALLS]; /* "syscall:NAME", made on first use */
 	/* the agent's hooks (NULL for ztrace trace) */
@@ -89,8 +89,7 @@ struct zt_session {
 int zt_session_start_exporters(struct zt_session *t);
 /* session.c: load the BPF side with lcfg, ring buffer, summary, process table, record file.
  * Returns 0 or -errno with t->err and *code. */
-int zt_session_open_pipeline(struct zt_session *t, const struct zt_loader_config *lcfg,
-			     int *code);
+int zt_session_open_pipeline(struct zt_session *t, const struct zt_loader_config *lcfg, int *code);
 /* session.c: free everything the session holds but its targets. */
 void zt_session_cleanup(struct zt_session *t);
 
@@ -113,6 +112,12 @@ int zt_session_attach(struct zt_session *t, int *code);
 int zt_session_check_captures(struct zt_session *t);
 /* session_capture.c: hand each function's --capture to the loader, before it is attached. */
 int zt_session_apply_captures(struct zt_session *t);
+/*
+ * session_capture.c: the same with specs[n] (an agent rule's), for the probes marked in only
+ * (all when NULL; only has ZT_MAX_PROBES entries). Returns 0 or -errno with t->err.
+ */
+int zt_session_apply_capture_specs(struct zt_session *t, const struct zt_capture_spec *specs,
+				   size_t n, const uint8_t *only);
 
 /* session_sinks.c */
 /* Write pi (may be NULL) to the record file, if there is one; exec_ns: the unix ns of the

@@ -6,15 +6,15 @@
 #include <string.h>
 #include "session.h"
 
-/* The first --capture whose glob matches function probe p, or NULL. */
-static const struct zt_capture_spec *capture_for(const struct zt_session *t,
+/* The first of specs whose glob matches function probe p, or NULL. */
+static const struct zt_capture_spec *capture_for(const struct zt_capture_spec *specs, size_t n,
 						 const struct zt_probe *p)
 {
 	if (p->kind != ZT_KIND_FUNCTION)
 		return NULL;
-	for (size_t c = 0; c < t->opts->ncaptures; c++)
-		if (!fnmatch(t->opts->captures[c].glob, p->name, 0))
-			return &t->opts->captures[c];
+	for (size_t c = 0; c < n; c++)
+		if (!fnmatch(specs[c].glob, p->name, 0))
+			return &specs[c];
 	return NULL;
 }
 
@@ -38,20 +38,30 @@ int zt_session_check_captures(struct zt_session *t)
 	return 0;
 }
 
-int zt_session_apply_captures(struct zt_session *t)
+int zt_session_apply_capture_specs(struct zt_session *t, const struct zt_capture_spec *specs,
+				   size_t n, const uint8_t *only)
 {
 	for (size_t i = 0; i < t->probes.n; i++) {
-		const struct zt_capture_spec *c = capture_for(t, &t->probes.v[i]);
+		const struct zt_capture_spec *c;
 		int ret;
 
+		if (only && !only[i])
+			continue;
+		c = capture_for(specs, n, &t->probes.v[i]);
 		if (!c)
 			continue;
 		ret = zt_loader_set_args(t->loader, (uint32_t)i, &c->args);
 		if (ret) {
-			snprintf(t->err, sizeof(t->err), "cannot set up --capture for %s: %s",
-				 t->probes.v[i].name, strerror(-ret));
+			snprintf(t->err, sizeof(t->err),
+				 "cannot set up argument capture for %s: %s", t->probes.v[i].name,
+				 strerror(-ret));
 			return ret;
 		}
 	}
 	return 0;
+}
+
+int zt_session_apply_captures(struct zt_session *t)
+{
+	return zt_session_apply_capture_specs(t, t->opts->captures, t->opts->ncaptures, NULL);
 }

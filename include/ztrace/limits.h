@@ -126,6 +126,13 @@
  * values (HA pairs, a person running curl).
  */
 #define ZT_METRICS_EXITED_LINGER_S 60
+/*
+ * Metrics: the retention that can be asked for instead (agent metrics_retention, trace
+ * --metrics-retention), at most half the grace period: a series unscraped through the grace
+ * period is freed unshown, and the retention must end well before it.
+ */
+#define ZT_METRICS_MIN_RETENTION_NS 1000000000ull
+#define ZT_METRICS_MAX_RETENTION_NS ((uint64_t)ZT_METRICS_EXITED_GRACE_S / 2 * 1000000000ull)
 
 /* Overhead governor: how often probe costs are measured and sampling decided, in ms. */
 #define ZT_GOVERNOR_INTERVAL_MS 1000

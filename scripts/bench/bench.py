@@ -3,7 +3,7 @@
 and a JSON line for each, the goals of issue 7 as met or missed, and writes everything to
 OUTPUT/bench/results.json.
 
-    python3 bench.py OUTPUT [calls|syscalls|pipeline|footprint|attach ...]
+    python3 bench.py OUTPUT [calls|syscalls|pipeline|footprint|attach|agent ...]
 
 Every number is taken in this run, side by side with its baseline, and given as a median.
 BENCH_RUNS (default 5, at least 5 unless BENCH_QUICK=1) sizes every benchmark's runs;
@@ -19,6 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import bench_agent  # noqa: E402
 import bench_attach  # noqa: E402
 import bench_calls  # noqa: E402
 import bench_footprint  # noqa: E402
@@ -28,7 +29,7 @@ import goals  # noqa: E402
 from benchlib import environment  # noqa: E402
 
 MIN_RUNS = 5
-ORDER = ['calls', 'syscalls', 'pipeline', 'footprint', 'attach']
+ORDER = ['calls', 'syscalls', 'pipeline', 'footprint', 'attach', 'agent']
 
 
 def find_tool(name):
@@ -101,6 +102,9 @@ def main(argv):
                 results['benchmarks'][n] = modules[n].run(ctx)
         if attach:
             results['benchmarks']['attach'] = attach.finish()
+        # after the attach benchmark's tracers are gone: the agent's numbers are its own
+        if 'agent' in names:
+            results['benchmarks']['agent'] = bench_agent.run(ctx)
     finally:
         if attach:
             attach.cleanup()

@@ -9,6 +9,8 @@ SYSCALL_MAX = 1.0  # ztrace --syscalls added cost / syscount -L's
 PIPELINE_MIN = 1_000_000  # spans per second on one core, 0 lost
 RSS_MAX_KB = 20 * 1024  # at 100k events/s
 RSS_RATE = '100000'
+AGENT_RSS_MAX_KB = 20 * 1024  # the agent tracing 100 processes of one program
+AGENT_EXEC_MS = 100  # issue 6: a matching exec is traced within 100 ms
 
 
 def _call_cost(b):
@@ -113,6 +115,40 @@ def _attach(b):
             'met': met, 'bound': ''}
 
 
+def _agent_rss(b):
+    runs = [s for s in (b or {}).get('footprint', {}).values() if 'error' not in s]
+    if not runs:
+        return None
+    worst = max(runs, key=lambda s: s['load']['VmRSS_max_during'] or 0)
+    rss = worst['load']['VmRSS_max_during']
+    hwm = max(s['load']['VmHWM'] or 0 for s in runs)
+    met = rss is not None and rss <= AGENT_RSS_MAX_KB
+    bound = '' if met else (f'idle with the same rule it holds '
+                            f'{worst["idle"]["VmRSS"] / 1024:.1f} MB: the cost is its own '
+                            f'setup (BPF objects, ring buffer), not the processes')
+    return {'goal': f'agent RSS <= {AGENT_RSS_MAX_KB // 1024} MB tracing 100 processes',
+            'measured': f'VmRSS {rss / 1024:.1f} MB at most ({worst["mode"]}, 100 x '
+                        f'{worst["rate_per_process"]} calls/s), VmHWM {hwm / 1024:.1f} MB, '
+                        f'cpu {fmt(worst["load"]["cpu_pct"])}% of a core',
+            'met': met, 'bound': bound}
+
+
+def _agent_exec(b):
+    lat = (b or {}).get('latency')
+    if not lat or 'error' in lat:
+        return None
+    first, later = lat['first'], lat['later']
+    mx = first['ms']['max']
+    met = (mx is not None and mx <= AGENT_EXEC_MS and first['untraced'] == 0 and
+           later['untraced'] == 0 and later['first_call_missed'] == 0)
+    return {'goal': f'a matching exec traced within {AGENT_EXEC_MS} ms; later processes of an '
+                    'attached file from their first call',
+            'measured': f'first process: median {fmt(first["ms"]["median"], 1)} ms, max '
+                        f'{fmt(mx, 1)} ms; later: {later["first_call_missed"]} of '
+                        f'{later["runs"]} missed their first call',
+            'met': met, 'bound': ''}
+
+
 def evaluate(benchmarks):
     """The list of goals with measured value, met (True, False, None = not measured) and
     bound."""
@@ -122,6 +158,8 @@ def evaluate(benchmarks):
         _pipeline(benchmarks.get('pipeline'), benchmarks.get('calls')),
         _rss(benchmarks.get('footprint')),
         _attach(benchmarks.get('attach')),
+        _agent_rss(benchmarks.get('agent')),
+        _agent_exec(benchmarks.get('agent')),
     ]
     calls = benchmarks.get('calls')
     agg = None

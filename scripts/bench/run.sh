@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench: ztrace's benchmarks side by side with their baselines and with bpftrace,
 # libbpf-tools and strace (scripts/bench/bench.py says what each measures).
-#   usage: run.sh OUTPUT [calls|syscalls|pipeline|footprint|attach ...]
+#   usage: run.sh OUTPUT [calls|syscalls|pipeline|footprint|attach|agent ...]
 # Needs root (BPF) and the build in OUTPUT (make bench builds it first). Results are printed
 # and written to OUTPUT/bench/results.json.
 set -euo pipefail

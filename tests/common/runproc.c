@@ -3,14 +3,17 @@
 #include "runproc.h"
 
 #include <errno.h>
+#include <linux/sched.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -413,4 +416,29 @@ size_t zt_count_lines(const char *text)
 	for (; *text; text++)
 		n += *text == '\n';
 	return n;
+}
+
+/* A pid of one's choice: clone3 with set_tid, then exec. */
+pid_t zt_spawn_as_pid(pid_t pid, char *const argv[], int stdin_fd, int stdout_fd)
+{
+	struct clone_args ca = {.exit_signal = SIGCHLD};
+	pid_t tid = pid;
+	long child;
+
+	if (pid > 0) {
+		ca.set_tid = (uintptr_t)&tid;
+		ca.set_tid_size = 1;
+	}
+	child = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (child < 0)
+		return -errno;
+	if (child == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(stdin_fd >= 0 ? stdin_fd : null, STDIN_FILENO);
+		dup2(stdout_fd >= 0 ? stdout_fd : null, STDOUT_FILENO);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return (pid_t)child;
 }

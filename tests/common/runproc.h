@@ -102,4 +102,11 @@ int zt_time_scale_ms(int ms);
 /* Returns the monotonic clock in milliseconds. */
 long long zt_now_ms(void);
 
+/*
+ * Start argv as a child whose pid is pid (any pid when 0), through clone3's set_tid (Linux 5.5,
+ * needs CAP_SYS_ADMIN): stdin from stdin_fd and stdout to stdout_fd (/dev/null when -1). Not a
+ * struct zt_proc: the caller reaps it. Returns its pid, or -errno (-EEXIST: pid is taken).
+ */
+pid_t zt_spawn_as_pid(pid_t pid, char *const argv[], int stdin_fd, int stdout_fd);
+
 #endif

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/jsonl.h"
@@ -26,6 +27,8 @@
 #define SETTLE_MS 1500 /* > the agent's 1 s metrics refresh */
 
 static char ztrace_bin[PATH_MAX], orders_bin[PATH_MAX], sysload_bin[PATH_MAX];
+static char args_bin[PATH_MAX], producer_bin[PATH_MAX];
+static const char *top_extra = ""; /* more top-level YAML lines, for one test */
 static char config[PATH_MAX];
 static char workdir[PATH_MAX - 64], record[PATH_MAX], orders_a[PATH_MAX], orders_b[PATH_MAX];
 static int port;
@@ -42,8 +45,9 @@ static void write_rules(const char *rules)
 		"metrics_addr: 127.0.0.1:%d\n"
 		"record:\n"
 		"  path: %s\n"
+		"%s"
 		"rules:\n%s",
-		port, record, rules);
+		port, record, top_extra, rules);
 	fclose(f);
 }
 
@@ -80,6 +84,9 @@ static void setup(void)
 	snprintf(ztrace_bin, sizeof(ztrace_bin), "%s/ztrace", dir);
 	snprintf(orders_bin, sizeof(orders_bin), "%s/targets/orders", dir);
 	snprintf(sysload_bin, sizeof(sysload_bin), "%s/targets/sysload", dir);
+	snprintf(args_bin, sizeof(args_bin), "%s/targets/args_app", dir);
+	snprintf(producer_bin, sizeof(producer_bin), "%s/targets/bench_producer", dir);
+	top_extra = "";
 	snprintf(config, sizeof(config), "/tmp/zt-agent-test-%d.yaml", (int)getpid());
 	snprintf(workdir, sizeof(workdir), "/tmp/zt-agent-test-%d", (int)getpid());
 	snprintf(record, sizeof(record), "%s/run.zt", workdir);
@@ -552,4 +559,203 @@ Test(agent, reload_of_a_new_policy_keeps_the_rule_attached)
 	zt_proc_free(&pa);
 	zt_proc_free(&pb);
 	zt_proc_free(&later);
+}
+
+/*
+ * metrics_retention: 3s. An exited process's series are in every scrape until the first one at
+ * least 3 s after its exit, then gone; a new process given the same pid starts a series of its
+ * own (its counts are not added to the old ones).
+ */
+Test(agent, exited_series_stay_for_the_retention_then_go_and_a_reused_pid_is_fresh)
+{
+	char *again_argv[] = {orders_bin,   "--orders", "2",	   "--threads", "1",
+			      "--sleep-ms", "0",	"--quiet", NULL};
+	struct zt_proc agent = {0};
+	char prefix[64];
+	pid_t pid, again;
+	int status;
+
+	top_extra = "metrics_retention: 3s\n";
+	write_config("process_order, validate_order");
+	start_agent(&agent);
+	pid = run_orders(&agent, "3");
+	usleep(SETTLE_MS * 1000); /* the exit is seen: the retention runs from here at the latest */
+	cr_assert_eq(calls_of(pid, "process_order"), 3, "the first scrape after the exit");
+	cr_assert_eq(calls_of(pid, "process_order"), 3, "and the next, within the retention");
+	usleep(3100 * 1000);
+	cr_assert_eq(calls_of(pid, "process_order"), 3, "the first scrape after the retention");
+	snprintf(prefix, sizeof(prefix), "pid=\"%d\"", (int)pid);
+	cr_assert_eq(metric(prefix), -1, "gone by the next scrape");
+	/* the same file again, with the same pid: the kernel selects it at its exec */
+	again = zt_spawn_as_pid(pid, again_argv, -1, -1);
+	cr_assert_eq(again, pid, "clone3 with set_tid %d: %s", (int)pid,
+		     again < 0 ? strerror(-again) : "another pid");
+	cr_assert_eq(waitpid(again, &status, 0), again);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	usleep(SETTLE_MS * 1000);
+	cr_assert_eq(calls_of(pid, "process_order"), 2, "a fresh series, not 3 + 2");
+	cr_assert_eq(calls_of(pid, "validate_order"), 2);
+	zt_proc_signal(&agent, SIGINT);
+	cr_assert_eq(zt_proc_wait(&agent, RUN_MS), 0, "%s", zt_proc_text(&agent, ZT_STDERR));
+	zt_proc_free(&agent);
+}
+
+/* Run args_app once the agent traces it, to its end. */
+static void run_args_app(struct zt_proc *agent, struct zt_proc *p)
+{
+	char *argv[] = {args_bin, "--wait", NULL};
+	char line[64];
+
+	cr_assert_eq(zt_proc_spawn(p, argv, NULL), 0);
+	snprintf(line, sizeof(line), "tracing pid %d ", (int)p->pid);
+	cr_assert_eq(zt_proc_wait_line(agent, ZT_STDERR, line, START_MS, NULL, 0), 0, "%s",
+		     zt_proc_text(agent, ZT_STDERR));
+	cr_assert_eq(zt_proc_write(p, "g", 1), 0);
+	cr_assert_eq(zt_proc_wait(p, RUN_MS), 0);
+}
+
+/*
+ * A rule's capture: its processes' submit_order spans carry the arguments, audit_order's
+ * (a probe of the rule with no capture spec) none; the rule reloaded without capture, the
+ * next process's spans carry none.
+ */
+Test(agent, rule_capture_gives_its_processes_the_arguments)
+{
+	char rule[512];
+	struct zt_proc agent = {0}, p = {0}, later = {0};
+	struct zt_spans spans;
+	size_t seen = 0;
+
+	rule_text(rule, sizeof(rule), "args", args_bin,
+		  "    probes: [submit_order, audit_order]\n"
+		  "    capture: [\"submit_order:arg0/i32,str1/8\"]\n");
+	write_rules(rule);
+	start_agent(&agent);
+	run_args_app(&agent, &p);
+	rule_text(rule, sizeof(rule), "args", args_bin, "    probes: [submit_order, audit_order]\n");
+	write_rules(rule);
+	zt_proc_signal(&agent, SIGHUP);
+	cr_assert_eq(zt_proc_wait_line(&agent, ZT_STDERR, "config reloaded", RUN_MS, NULL, 0), 0,
+		     "%s", zt_proc_text(&agent, ZT_STDERR));
+	run_args_app(&agent, &later);
+	stop_and_read_spans(&agent, &spans);
+	cr_assert_eq(count_spans(&spans, later.pid, "submit_order", NULL), 4);
+	for (size_t i = 0; i < spans.n; i++)
+		if (spans.v[i].pid == later.pid)
+			cr_assert_str_eq(spans.v[i].attributes, "{}", "reloaded without capture");
+	cr_assert_eq(count_spans(&spans, p.pid, "submit_order", NULL), 4);
+	cr_assert_eq(count_spans(&spans, p.pid, "audit_order", NULL), 1);
+	for (size_t i = 0; i < spans.n; i++) {
+		const struct zt_span *sp = &spans.v[i];
+
+		if (sp->pid != p.pid)
+			continue;
+		cr_assert(sp->attributes, "span %zu", i);
+		if (!strcmp(sp->name, "audit_order")) {
+			cr_assert_str_eq(sp->attributes, "{}", "no capture spec, nothing read");
+			continue;
+		}
+		/* args_app's first call: submit_order(42, "abc"); the second a 100-byte string */
+		if (sp->ret == 3) {
+			cr_assert_str_eq(sp->attributes, "{\"arg0\":42,\"arg1\":\"abc\"}");
+			seen++;
+		} else if (sp->ret == 100) {
+			cr_assert_str_eq(sp->attributes, "{\"arg0\":-7,\"arg1\":\"01234567\","
+							 "\"arg1.truncated\":true}");
+			seen++;
+		}
+	}
+	cr_assert_eq(seen, 2);
+	zt_spans_free(&spans);
+	zt_proc_free(&agent);
+	zt_proc_free(&p);
+	zt_proc_free(&later);
+}
+
+/* The number in "N spans from M processes" of ztrace report FILE. */
+static long long spans_in_file(const char *file)
+{
+	char *argv[] = {ztrace_bin, "report", (char *)file, "--top", "0", NULL};
+	struct zt_proc r = {0};
+	const char *at;
+	long long n = -1;
+
+	cr_assert_eq(zt_run(&r, argv, NULL, RUN_MS), 0, "report %s: %s", file,
+		     zt_proc_text(&r, ZT_STDERR));
+	at = strstr(zt_proc_text(&r, ZT_STDOUT), " spans from ");
+	cr_assert(at, "%s", zt_proc_text(&r, ZT_STDOUT));
+	while (at > zt_proc_text(&r, ZT_STDOUT) && at[-1] != ' ')
+		at--;
+	n = atoll(at);
+	zt_proc_free(&r);
+	return n;
+}
+
+/*
+ * record: {max_size: 1MiB, keep: 2}. Short runs of bench_producer (about 0.2 MiB of records
+ * each) until the file rotated twice: then the three files hold every span produced, less
+ * those the agent counted lost, and each reads on its own.
+ */
+Test(agent, record_rotates_twice_and_every_span_is_in_a_file_or_counted)
+{
+	char *first_argv[] = {producer_bin, "--threads", "1", "--duration-ms", "100", "--rate",
+			      "50000",	    "--wait",	 NULL};
+	char *argv[] = {producer_bin, "--threads", "1",	    "--duration-ms",
+			"100",	      "--rate",	   "50000", NULL};
+	char rule[512], files[3][PATH_MAX + 8], line[64];
+	long long produced = 0, in_files = 0, delivered = -1, lost = -1;
+	struct zt_proc agent = {0}, p = {0};
+	const char *summary;
+	int runs = 0;
+
+	rule_text(rule, sizeof(rule), "producer", producer_bin, "    probes: [bench_span]\n");
+	{
+		/* the record file with rotation; no governor: its sampling would leave calls out */
+		FILE *f = fopen(config, "w");
+
+		cr_assert(f);
+		fprintf(f,
+			"probe_budget: off\nrecord:\n  path: %s\n  max_size: 1MiB\n  keep: 2\n"
+			"rules:\n%s",
+			record, rule);
+		fclose(f);
+	}
+	for (int i = 0; i < 3; i++)
+		snprintf(files[i], sizeof(files[i]), i ? "%s.%d" : "%s", record, i);
+	start_agent(&agent);
+	/* the first process once the agent attached; the later ones the kernel selects at exec */
+	cr_assert_eq(zt_proc_spawn(&p, first_argv, NULL), 0);
+	cr_assert_eq(zt_proc_wait_line(&p, ZT_STDOUT, "ready", START_MS, NULL, 0), 0);
+	snprintf(line, sizeof(line), "tracing pid %d ", (int)p.pid);
+	cr_assert_eq(zt_proc_wait_line(&agent, ZT_STDERR, line, START_MS, NULL, 0), 0, "%s",
+		     zt_proc_text(&agent, ZT_STDERR));
+	cr_assert_eq(zt_proc_write(&p, "g", 1), 0);
+	for (;;) {
+		const char *calls;
+
+		cr_assert_eq(zt_proc_wait(&p, RUN_MS), 0);
+		calls = strstr(zt_proc_text(&p, ZT_STDOUT), "calls=");
+		cr_assert(calls, "%s", zt_proc_text(&p, ZT_STDOUT));
+		produced += atoll(calls + strlen("calls="));
+		zt_proc_free(&p);
+		runs++;
+		if (access(files[2], F_OK) == 0)
+			break;
+		cr_assert_lt(runs, 40, "no second rotation after %lld spans", produced);
+		memset(&p, 0, sizeof(p));
+		cr_assert_eq(zt_proc_spawn(&p, argv, NULL), 0);
+	}
+	zt_proc_signal(&agent, SIGINT);
+	cr_assert_eq(zt_proc_wait(&agent, RUN_MS), 0, "%s", zt_proc_text(&agent, ZT_STDERR));
+	summary = strstr(zt_proc_text(&agent, ZT_STDOUT), "events: delivered ");
+	cr_assert(summary &&
+		      sscanf(summary, "events: delivered %lld, lost %lld", &delivered, &lost) == 2,
+		  "%s", zt_proc_text(&agent, ZT_STDOUT));
+	for (int i = 0; i < 3; i++)
+		in_files += spans_in_file(files[i]);
+	cr_assert_eq(in_files + lost, produced,
+		     "%lld in files + %lld lost, %lld produced in %d runs", in_files, lost,
+		     produced, runs);
+	cr_assert_eq(delivered, in_files);
+	zt_proc_free(&agent);
 }

@@ -534,6 +534,28 @@ Test(bad_input, unknown_option)
 	}
 }
 
+/* --metrics-retention: a duration from 1s to 300s, else one line and exit 2. */
+Test(bad_input, metrics_retention_out_of_range)
+{
+	static const char *const values[] = {"500ms", "301s", "1m", "-1s"};
+	struct zt_argv a = {0};
+
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		char why[128];
+		const char *needles[] = {why, NULL};
+
+		snprintf(why, sizeof(why),
+			 "bad --metrics-retention '%s': expected a duration from 1s to 300s such "
+			 "as 60s",
+			 values[i]);
+		av_ztrace(&a, "trace");
+		zt_argv_add(&a, "--metrics-retention");
+		zt_argv_add(&a, values[i]);
+		zt_argv_add(&a, "process_order");
+		expect_refusal(&a, needles);
+	}
+}
+
 Test(bad_input, command_not_found)
 {
 	static const char *const needles[] = {"cannot run '/nonexistent/cmd'", "not found", NULL};

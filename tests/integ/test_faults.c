@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/sched.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
@@ -22,7 +21,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -192,35 +190,6 @@ static void scratch_remove(struct scratch *s)
 
 /* --- PID reuse --- */
 
-/*
- * Starts @argv as a child whose pid is @pid (any pid when 0), through clone3's set_tid (Linux
- * 5.5, needs CAP_SYS_ADMIN): stdin from @stdin_fd and stdout to @stdout_fd (/dev/null when -1).
- * Returns its pid, or -errno (-EEXIST: @pid is taken).
- */
-static pid_t spawn_as_pid(pid_t pid, char *const argv[], int stdin_fd, int stdout_fd)
-{
-	struct clone_args ca = {.exit_signal = SIGCHLD};
-	pid_t tid = pid;
-	long child;
-
-	if (pid > 0) {
-		ca.set_tid = (uintptr_t)&tid;
-		ca.set_tid_size = 1;
-	}
-	child = syscall(SYS_clone3, &ca, sizeof(ca));
-	if (child < 0)
-		return -errno;
-	if (child == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		dup2(stdin_fd >= 0 ? stdin_fd : null, STDIN_FILENO);
-		dup2(stdout_fd >= 0 ? stdout_fd : null, STDOUT_FILENO);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return (pid_t)child;
-}
-
 static int reap(pid_t pid)
 {
 	int status;
@@ -299,7 +268,7 @@ Test(faults, reused_pid_is_a_new_process)
 	{
 		char *old_argv[] = {s.exe, "--calls", OLD_CALLS, NULL};
 
-		pid = spawn_as_pid(0, old_argv, -1, -1);
+		pid = zt_spawn_as_pid(0, old_argv, -1, -1);
 		cr_assert_gt(pid, 0, "clone3: %s", strerror(-pid));
 		cr_assert_eq(reap(pid), 0, "the old process failed");
 	}
@@ -309,7 +278,7 @@ Test(faults, reused_pid_is_a_new_process)
 	{
 		char *new_argv[] = {s.link, "--calls", NEW_CALLS, "--hold", NULL};
 
-		again = spawn_as_pid(pid, new_argv, hold[0], done[1]);
+		again = zt_spawn_as_pid(pid, new_argv, hold[0], done[1]);
 		cr_assert_eq(again, pid, "clone3 with set_tid %d: %s", (int)pid,
 			     again < 0 ? strerror(-again) : "another pid");
 	}

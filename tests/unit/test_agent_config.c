@@ -137,6 +137,8 @@ Test(agent_config, minimal_file_gets_defaults)
 	cr_assert_eq(c.log_format, ZT_AGENT_LOG_LOGFMT);
 	cr_assert_eq(c.log_level, ZT_LOG_INFO);
 	cr_assert_eq(c.max_memory, ZT_AGENT_DEFAULT_MAX_MEMORY);
+	cr_assert_eq(c.metrics_retention_ns, ZT_METRICS_EXITED_LINGER_S * 1000000000ull);
+	cr_assert_eq(c.rules[0].ncaptures, 0);
 	cr_assert_eq(c.probe_budget_ns, ZT_GOVERNOR_DEFAULT_BUDGET_NS);
 	assert_str(c.metrics_addr, NULL, "metrics_addr");
 	assert_str(c.otlp.endpoint, NULL, "otlp.endpoint");
@@ -225,10 +227,10 @@ static const struct bad_case bad[] = {
     /* unknown keys, at every level */
     {"rules:\n" RULE_OK "  - name: pay\n    match: {comm: pay}\n    probez: [x]\n",
      "7:5: unknown key 'probez' in rule 'pay' (expected one of: name, match, probes, syscalls, "
-     "min_duration, sample, error_if, ret32)"},
+     "min_duration, sample, error_if, ret32, capture)"},
     {"log_formt: json\nrules:\n" RULE_OK,
      "1:1: unknown key 'log_formt' (expected one of: log_format, log_level, max_memory, "
-     "metrics_addr, otlp, probe_budget, record, k8s_pods_dir, rules)"},
+     "metrics_addr, otlp, probe_budget, record, k8s_pods_dir, rules, metrics_retention)"},
     {"otlp:\n  endpoint: http://c:4318\n  compression: gzip\nrules:\n" RULE_OK,
      "3:3: unknown key 'compression' in otlp (expected one of: endpoint, protocol, headers, gzip, "
      "timeout)"},
@@ -239,7 +241,7 @@ static const struct bad_case bad[] = {
      "container_id, k8s_namespace, k8s_pod, k8s_pod_label)"},
     {"rules:\n  - match: {exe: /x}\n    probes: [main]\n    nmae: a\n",
      "4:5: unknown key 'nmae' in rule #1 (expected one of: name, match, probes, syscalls, "
-     "min_duration, sample, error_if, ret32)"},
+     "min_duration, sample, error_if, ret32, capture)"},
     {"rules:\n" RULE_OK "rules: []\n", "5:1: duplicate key 'rules' (first at line 1)"},
     {"rules:\n  - name: a\n    match: {exe: /x, exe: /y}\n    probes: [main]\n",
      "3:22: duplicate key 'exe' in the match of rule 'a' (first at line 3)"},
@@ -355,6 +357,19 @@ static const struct bad_case bad[] = {
      "1:13: 'max_memory' is too large: '99999999999999GiB'"},
     {"record: {path: /x, max_size: 10KB}\nrules:\n" RULE_OK,
      "1:30: max_size '10KB' in record is too small: give at least 1024KiB"},
+    {"metrics_retention: 500ms\nrules:\n" RULE_OK,
+     "1:20: metrics_retention '500ms' is out of range: give 1s to 300s"},
+    {"metrics_retention: 11m\nrules:\n" RULE_OK,
+     "1:20: bad metrics_retention '11m': expected a number with a unit ns, us, ms or s, e.g. "
+     "500us or 2ms"},
+    {"metrics_retention: 301s\nrules:\n" RULE_OK,
+     "1:20: metrics_retention '301s' is out of range: give 1s to 300s"},
+    {"rules:\n  - name: a\n    match: {exe: /x}\n    probes: [main]\n"
+     "    capture: [\"main:arg0\", \"main:arg9\"]\n",
+     "5:28: bad capture 'main:arg9' in rule 'a': argument 9 in 'arg9' is not a register "
+     "argument: x86-64 passes the first 6 in registers, arg0 to arg5"},
+    {"rules:\n  - name: a\n    match: {exe: /x}\n    probes: [main]\n    capture: main\n",
+     "5:14: 'capture' in rule 'a' must be a list of capture specs, got 'main'"},
     /* rules as a whole */
     {"rules:\n" RULE_OK "  - name: orders\n    match: {comm: y}\n    syscalls: true\n",
      "5:11: duplicate rule name 'orders' (first at line 2)"},
@@ -398,6 +413,22 @@ Test(agent_config, k8s_pods_dir_given)
 
 	cr_assert_eq(load_text("k8s_pods_dir: /srv/pods\nrules:\n" RULE_OK, &c, err), 0, "%s", err);
 	assert_str(c.k8s_pods_dir, "/srv/pods", "k8s_pods_dir");
+	zt_agent_config_free(&c);
+}
+
+Test(agent_config, capture_and_metrics_retention_given)
+{
+	struct zt_agent_config c;
+	char err[ERRLEN];
+
+	cr_assert_eq(load_text("metrics_retention: 2s\nrules:\n  - name: a\n    match: {exe: /x}\n"
+			       "    probes: [main, f]\n    capture: [\"main:arg0\", \"f*:str1/8\"]\n",
+			       &c, err),
+		     0, "%s", err);
+	cr_assert_eq(c.metrics_retention_ns, 2000000000ull);
+	cr_assert_eq(c.rules[0].ncaptures, 2);
+	assert_str(c.rules[0].captures[0], "main:arg0", "capture 0");
+	assert_str(c.rules[0].captures[1], "f*:str1/8", "capture 1");
 	zt_agent_config_free(&c);
 }
 

@@ -315,6 +315,35 @@ Test(metrics, exited_process_lingers_then_goes)
 	zt_metrics_free(m);
 }
 
+/* A retention set shorter (zt_metrics_set_retention) or past the maximum (cut to it). */
+Test(metrics, retention_is_settable_and_capped)
+{
+	const uint64_t retention[] = {2 * NS_PER_SEC, 2 * ZT_METRICS_MAX_RETENTION_NS};
+	const uint64_t in_force[] = {2 * NS_PER_SEC, ZT_METRICS_MAX_RETENTION_NS};
+
+	for (size_t i = 0; i < 2; i++) {
+		struct zt_metrics *m = new_metrics();
+		struct zt_agg_val v = agg(1, 0, 10, 1000);
+		char *text;
+
+		zt_metrics_set_retention(m, retention[i]);
+		zt_metrics_set_function(m, 10, 1, "app", "f", "/b", &v);
+		cr_assert_eq(zt_metrics_process_exited(m, 10, 1), 0);
+		fake_now += in_force[i] - 1;
+		text = render(m);
+		cr_assert_eq(sample(text, CALLS_P10), 1, "case %zu: within the retention", i);
+		free(text);
+		fake_now += 1;
+		text = render(m);
+		cr_assert_eq(sample(text, CALLS_P10), 1, "case %zu: the last scrape", i);
+		free(text);
+		text = render(m);
+		cr_assert_eq(sample(text, CALLS_P10), -1, "case %zu: gone", i);
+		free(text);
+		zt_metrics_free(m);
+	}
+}
+
 /* Nobody scraped during the linger time: the final values are still shown, once. */
 Test(metrics, exited_process_is_shown_once_even_when_late)
 {
