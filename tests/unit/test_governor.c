@@ -87,12 +87,12 @@ Test(governor, budget_syntax)
 	uint64_t ns;
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		cr_assert_eq(zt_governor_parse_budget(good[i].text, &ns, err, sizeof(err)), 0,
+		cr_assert_eq(zt_parse_probe_budget(good[i].text, &ns, err, sizeof(err)), 0,
 			     "%s: %s", good[i].text, err);
 		cr_assert_eq(ns, good[i].ns, "%s: %llu", good[i].text, (unsigned long long)ns);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		cr_assert_eq(zt_governor_parse_budget(bad[i], &ns, err, sizeof(err)), -EINVAL,
+		cr_assert_eq(zt_parse_probe_budget(bad[i], &ns, err, sizeof(err)), -EINVAL,
 			     "'%s' accepted", bad[i]);
 		snprintf(want, sizeof(want),
 			 "bad probe budget '%s': give a percentage of one CPU (e.g. 2%%) or "
