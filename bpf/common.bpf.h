@@ -180,8 +180,9 @@ static __always_inline __u32 zt_log2_bucket(__u64 ns)
 /* The bucket index is masked for the verifier; a mask only works for a power of two. */
 _Static_assert((ZT_HIST_BUCKETS & (ZT_HIST_BUCKETS - 1)) == 0, "ZT_HIST_BUCKETS: power of two");
 
-/* Count one completed call in the per-(process, probe) aggregates behind the metrics. */
-static __always_inline void zt_aggregate(__u32 tgid, __u32 probe_id, __u64 ns, bool error)
+/* The per-(process, probe) aggregate behind the metrics, made on first use; NULL when the map
+ * is full (counted in aggs_full). */
+static __always_inline struct zt_agg_val *zt_agg_get(__u32 tgid, __u32 probe_id)
 {
 	struct zt_agg_key key = {.tgid = tgid, .probe_id = probe_id};
 	struct zt_agg_val *v = bpf_map_lookup_elem(&aggs, &key);
@@ -196,12 +197,20 @@ static __always_inline void zt_aggregate(__u32 tgid, __u32 probe_id, __u64 ns, b
 
 			if (full)
 				*full += 1;
-			return;
+			return NULL;
 		}
 		v = bpf_map_lookup_elem(&aggs, &key);
-		if (!v)
-			return;
 	}
+	return v;
+}
+
+/* Count one completed call in the per-(process, probe) aggregates behind the metrics. */
+static __always_inline void zt_aggregate(__u32 tgid, __u32 probe_id, __u64 ns, bool error)
+{
+	struct zt_agg_val *v = zt_agg_get(tgid, probe_id);
+
+	if (!v)
+		return;
 	v->count++;
 	v->errors += error;
 	v->sum_ns += ns;

@@ -3,7 +3,8 @@
  * In-kernel sampling of costly probes, set by the agent's overhead governor (user/governor.c).
  * A probe sampled 1 in 2^shift keeps every 2^shift-th of its calls on each CPU; the others
  * push no frame and emit nothing. Every entry and every sampled-out call is counted in
- * probe_stats, so calls made = calls kept + calls sampled out, exactly.
+ * probe_stats, so calls made = calls kept + calls sampled out, exactly; a sampled-out call is
+ * also counted in its process's aggregate (sampled_out), which keeps calls_total exact.
  *
  * A sampled-out call still gets its return probe (the kernel installed it at entry). It is told
  * apart from a kept call's return by a count of sampled-out calls open above each stack level:
@@ -31,6 +32,7 @@ struct {
 static __always_inline bool zt_sample_out(__u32 probe_id, struct zt_thread_stack *st, __u32 d)
 {
 	struct zt_probe_stats *s;
+	struct zt_agg_val *v;
 	__u32 *shift;
 
 	if (probe_id >= ZT_MAX_PROBES) /* syscalls are never sampled */
@@ -46,6 +48,10 @@ static __always_inline bool zt_sample_out(__u32 probe_id, struct zt_thread_stack
 		return false;
 	s->sampled_out++;
 	st->sampled_open[d & (ZT_MAX_DEPTH - 1)]++;
+	/* the process's call count stays exact: only the timing of this call is given up */
+	v = zt_agg_get(bpf_get_current_pid_tgid() >> 32, probe_id);
+	if (v)
+		v->sampled_out++;
 	return true;
 }
 

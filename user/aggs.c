@@ -49,6 +49,7 @@ int zt_aggs_read(int fd, struct zt_agg_entry **out, size_t *n)
 			e->val.count += percpu[c].count;
 			e->val.errors += percpu[c].errors;
 			e->val.sum_ns += percpu[c].sum_ns;
+			e->val.sampled_out += percpu[c].sampled_out;
 			if (percpu[c].max_ns > e->val.max_ns)
 				e->val.max_ns = percpu[c].max_ns;
 			for (int b = 0; b < ZT_HIST_BUCKETS; b++)

@@ -716,8 +716,9 @@ static void render_functions(struct zt_prom *out, struct zt_metrics *m, enum ser
 			struct zt_prom_label labels[SERIES_LABELS_MAX];
 			size_t n = series_labels(p, pid, what, 2, labels);
 
+			/* every call, those the governor left out untimed included */
 			if (part == PART_CALLS)
-				zt_prom_sample_u64(out, labels, n, s->v.count);
+				zt_prom_sample_u64(out, labels, n, s->v.count + s->v.sampled_out);
 			else if (part == PART_ERRORS)
 				zt_prom_sample_u64(out, labels, n, s->v.errors);
 			else
@@ -776,8 +777,8 @@ static void render_governor(struct zt_prom *out, struct zt_metrics *m)
 	if (sampling) {
 		zt_prom_family(out, "ztrace_function_calls_sampled_out_total", ZT_PROM_COUNTER,
 			       "Calls of a function probe left out by the overhead governor's "
-			       "in-kernel sampling: calls made = ztrace_function_calls_total + "
-			       "this.");
+			       "in-kernel sampling: counted in ztrace_function_calls_total, not timed "
+			       "in ztrace_function_duration_seconds.");
 		for (size_t i = 0; i < m->nevents; i++) {
 			struct zt_prom_label l[] = {{"probe", m->events[i].probe}};
 

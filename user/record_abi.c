@@ -14,7 +14,8 @@ _Static_assert(offsetof(struct zt_span_rec, depth) == 88, "zt_span_rec.depth");
 _Static_assert(offsetof(struct zt_span_rec, comm) == 96, "zt_span_rec.comm");
 _Static_assert(sizeof(struct zt_exit_rec) == 24, "zt_exit_rec size");
 _Static_assert(sizeof(struct zt_agg_key) == 8, "zt_agg_key size");
-_Static_assert(sizeof(struct zt_agg_val) == 32 + 8 * ZT_HIST_BUCKETS, "zt_agg_val size");
+_Static_assert(sizeof(struct zt_agg_val) == 40 + 8 * ZT_HIST_BUCKETS, "zt_agg_val size");
+_Static_assert(offsetof(struct zt_agg_val, buckets) == 40, "zt_agg_val.buckets");
 _Static_assert(sizeof(struct zt_errno_key) == 12, "zt_errno_key size");
 _Static_assert(sizeof(struct zt_thread_stack) == 16 + ZT_COMM_LEN + 36 * ZT_MAX_DEPTH,
 	       "zt_thread_stack size");

@@ -258,7 +258,7 @@ int zt_summary_add_agg(struct zt_summary *s, enum zt_span_kind kind, const char 
 		return -ENOMEM;
 	if (zt_latency_add_log2(&r->lat, v->buckets, ZT_HIST_BUCKETS, v->sum_ns, v->max_ns))
 		return -ENOMEM;
-	r->calls += v->count;
+	r->calls += v->count + v->sampled_out; /* timed or not */
 	r->errors += v->errors;
 	return 0;
 }

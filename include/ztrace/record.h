@@ -226,10 +226,11 @@ struct zt_agg_key {
 };
 
 struct zt_agg_val {
-	zt_u64 count;
+	zt_u64 count; /* calls timed: the histogram's count */
 	zt_u64 errors;
 	zt_u64 sum_ns;
 	zt_u64 max_ns;
+	zt_u64 sampled_out; /* calls the overhead governor left out: counted, not timed */
 	zt_u64 buckets[ZT_HIST_BUCKETS]; /* bucket i: duration < 2^i ns (and >= 2^(i-1)) */
 };
 
