@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "capture_spec.h"
+#include "log.h"
 #include "probe_spec.h"
 
 #define CAPTURE_FORM "FUNC_GLOB:LIST, e.g. 'process_*:arg0,str1/64'"
@@ -22,8 +23,10 @@ fail(const char *text, char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (err && errlen)
+	if (err && errlen) {
 		snprintf(err, errlen, "bad --capture '%s': %s", text, msg);
+		zt_msg_clean(err); /* the spec may hold a newline: the message stays one line */
+	}
 	return -EINVAL;
 }
 

@@ -93,6 +93,9 @@ static const struct bad_case bad[] = {
     {"f:str0,str1,str2", "bad --capture 'f:str0,str1,str2': more than 2 strings: capture at "
 			 "most 2 per function"},
     {"f[:arg0", "bad --capture 'f[:arg0': unbalanced '[' in glob 'f[': close the set with ']'"},
+    /* a newline typed into the spec must not break the message's one line */
+    {"f\n:arg9", "bad --capture 'f?:arg9': argument 9 in 'arg9' is not a register argument: "
+		 "x86-64 passes the first 6 in registers, arg0 to arg5"},
 };
 
 Test(capture_spec, bad_forms_exact_messages)
