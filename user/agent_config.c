@@ -610,7 +610,6 @@ static int load_document(struct zt_yaml *y, const char *path, struct zt_agent_co
 			 char *err, size_t errlen)
 {
 	yaml_node_t *root = zt_yaml_root(y);
-	int ret;
 
 	if (!root) {
 		snprintf(err, errlen,
@@ -629,13 +628,22 @@ static int load_document(struct zt_yaml *y, const char *path, struct zt_agent_co
 	out->record.max_size = ZT_AGENT_DEFAULT_RECORD_MAX_SIZE;
 	out->record.keep = ZT_AGENT_DEFAULT_RECORD_KEEP;
 	out->k8s_pods_dir = strdup(ZT_K8S_PODS_DIR_DEFAULT);
-	if (!out->k8s_pods_dir) {
-		snprintf(err, errlen, "%s: out of memory", path);
+	if (!out->k8s_pods_dir)
 		return -ENOMEM;
-	}
-	ret = load_top(y, root, out);
+	return load_top(y, root, out);
+}
+
+/* Finish a load: fill *out from y (of path) when opening it gave ret 0, then close y. */
+static int finish_load(struct zt_yaml *y, int ret, const char *path, struct zt_agent_config *out,
+		       char *err, size_t errlen)
+{
+	if (!ret)
+		ret = load_document(y, path, out, err, errlen);
 	if (ret == -ENOMEM)
 		snprintf(err, errlen, "%s: out of memory", path);
+	if (ret)
+		zt_agent_config_free(out);
+	zt_yaml_close(y);
 	return ret;
 }
 
@@ -646,12 +654,7 @@ int zt_agent_config_load(const char *path, struct zt_agent_config *out, char *er
 
 	memset(out, 0, sizeof(*out));
 	ret = zt_yaml_open(&y, path, ZT_AGENT_CONFIG_MAX_BYTES, err, errlen);
-	if (!ret)
-		ret = load_document(&y, path, out, err, errlen);
-	if (ret)
-		zt_agent_config_free(out);
-	zt_yaml_close(&y);
-	return ret;
+	return finish_load(&y, ret, path, out, err, errlen);
 }
 
 int zt_agent_config_parse(const char *name, const char *text, size_t len,
@@ -662,12 +665,7 @@ int zt_agent_config_parse(const char *name, const char *text, size_t len,
 
 	memset(out, 0, sizeof(*out));
 	ret = zt_yaml_parse(&y, name, text, len, err, errlen);
-	if (!ret)
-		ret = load_document(&y, name, out, err, errlen);
-	if (ret)
-		zt_agent_config_free(out);
-	zt_yaml_close(&y);
-	return ret;
+	return finish_load(&y, ret, name, out, err, errlen);
 }
 
 static void free_list(char **v, size_t n)

@@ -462,6 +462,42 @@ Test(agent_config, unreadable_files)
 	rmdir(dir);
 }
 
+/*
+ * A config in memory (what the fuzzer parses) loads as the same file would: exactly len bytes
+ * are read, and messages name the given name.
+ */
+Test(agent_config, parse_from_memory)
+{
+	static const char text[] = "rules:\n"
+				   "  - name: a\n"
+				   "    match: {exe: /bin/a}\n"
+				   "    probes: [main]\n"
+				   "  - name: a\n";
+	struct zt_agent_config c;
+	char err[ERRLEN];
+
+	/* the second rule, past len, is not read */
+	cr_assert_eq(zt_agent_config_parse("mem.yaml", text, strlen(text) - strlen("  - name: a\n"),
+					   &c, err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_str_eq(c.path, "mem.yaml");
+	cr_assert_eq(c.nrules, 1);
+	assert_str(c.rules[0].match.exe, "/bin/a", "exe");
+	zt_agent_config_free(&c);
+
+	cr_assert_eq(zt_agent_config_parse("mem.yaml", text, strlen(text), &c, err, sizeof(err)),
+		     -EINVAL);
+	cr_assert_str_eq(err, "mem.yaml:5:5: rule 'a' has no 'match': say which processes it "
+			      "selects");
+	cr_assert_eq(zt_agent_config_parse("mem.yaml", "rules: [", 8, &c, err, sizeof(err)),
+		     -EINVAL);
+	cr_assert_str_eq(err, "mem.yaml:2:1: invalid YAML: did not find expected node content "
+			      "(while parsing a flow node at line 2)");
+	cr_assert_eq(zt_agent_config_parse("mem.yaml", "", 0, &c, err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err, "mem.yaml:1:1: the config is empty: give at least one rule under "
+			      "'rules:'");
+}
+
 /* A process in a Kubernetes pod, and one on the host. */
 static const char *const pod_labels[] = {"app=orders", "tier=backend", "team="};
 static const struct zt_proc_identity in_pod = {
