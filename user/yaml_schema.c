@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "yaml_schema.h"
+#include "ztrace/limits.h"
 
 /* Room for "expected one of: a, b, c" in an unknown-key message. */
 #define KEY_LIST_LEN 256
@@ -306,6 +307,44 @@ static int parse_failure(struct zt_yaml *y, const yaml_parser_t *p, const char *
 	return -EINVAL;
 }
 
+/*
+ * Walk the events of text and refuse collections nested deeper than ZT_YAML_MAX_DEPTH, before
+ * the real load (whose cost grows with the square of the depth, so 1 MiB of '[' would take
+ * minutes). Stops at the first error: the real load reports it. Returns 0, -EINVAL, -ENOMEM.
+ */
+static int check_depth(struct zt_yaml *y, const char *text, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	unsigned depth = 0;
+	int ret = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	while (!ret && yaml_parser_parse(&parser, &ev)) {
+		yaml_event_type_t type = ev.type;
+
+		if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+			if (++depth > ZT_YAML_MAX_DEPTH) {
+				snprintf(
+				    y->err, y->errlen,
+				    "%s:%zu:%zu: lists and mappings nest deeper than %d levels",
+				    y->path, ev.start_mark.line + 1, ev.start_mark.column + 1,
+				    ZT_YAML_MAX_DEPTH);
+				ret = -EINVAL;
+			}
+		} else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+			depth--;
+		}
+		yaml_event_delete(&ev);
+		if (type == YAML_STREAM_END_EVENT)
+			break;
+	}
+	yaml_parser_delete(&parser);
+	return ret;
+}
+
 int zt_yaml_parse(struct zt_yaml *y, const char *name, const char *text, size_t len, char *err,
 		  size_t errlen)
 {
@@ -318,6 +357,9 @@ int zt_yaml_parse(struct zt_yaml *y, const char *name, const char *text, size_t 
 	y->err = err;
 	y->errlen = errlen;
 	err[0] = '\0';
+	ret = check_depth(y, text, len);
+	if (ret)
+		goto out;
 	if (!yaml_parser_initialize(&parser)) {
 		ret = -ENOMEM;
 		goto out;

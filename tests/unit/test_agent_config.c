@@ -498,6 +498,33 @@ Test(agent_config, parse_from_memory)
 			      "'rules:'");
 }
 
+/*
+ * Collections nested past ZT_YAML_MAX_DEPTH are refused before the document is built: libyaml
+ * takes time quadratic in the depth, so 1 MiB of '[' would hold a (re)load for many minutes.
+ */
+Test(agent_config, nesting_depth_bounded, .timeout = 10)
+{
+	size_t n = ZT_AGENT_CONFIG_MAX_BYTES / 2 - 16, len;
+	char err[ERRLEN], *text = malloc(2 * n + 16);
+	struct zt_agent_config c;
+
+	cr_assert_not_null(text);
+	/* the top mapping is level 1: 31 lists below it pass the depth check */
+	len = (size_t)sprintf(text, "rules: ");
+	memset(text + len, '[', 31);
+	memset(text + len + 31, ']', 31);
+	text[len + 62] = '\0';
+	cr_assert_eq(zt_agent_config_parse("a.yaml", text, strlen(text), &c, err, ERRLEN), -EINVAL);
+	cr_assert_str_eq(err, "a.yaml:1:9: each rule must be a mapping of settings, got a list");
+
+	memset(text + len, '[', n);
+	memset(text + len + n, ']', n);
+	text[len + 2 * n] = '\0';
+	cr_assert_eq(zt_agent_config_parse("a.yaml", text, strlen(text), &c, err, ERRLEN), -EINVAL);
+	cr_assert_str_eq(err, "a.yaml:1:39: lists and mappings nest deeper than 32 levels");
+	free(text);
+}
+
 /* A process in a Kubernetes pod, and one on the host. */
 static const char *const pod_labels[] = {"app=orders", "tier=backend", "team="};
 static const struct zt_proc_identity in_pod = {
