@@ -307,16 +307,32 @@ static int parse_failure(struct zt_yaml *y, const yaml_parser_t *p, const char *
 	return -EINVAL;
 }
 
+/* The anchor an event defines, or NULL. */
+static const yaml_char_t *event_anchor(const yaml_event_t *ev)
+{
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		return ev->data.scalar.anchor;
+	case YAML_SEQUENCE_START_EVENT:
+		return ev->data.sequence_start.anchor;
+	case YAML_MAPPING_START_EVENT:
+		return ev->data.mapping_start.anchor;
+	default:
+		return NULL;
+	}
+}
+
 /*
- * Walk the events of text and refuse collections nested deeper than ZT_YAML_MAX_DEPTH, before
- * the real load (whose cost grows with the square of the depth, so 1 MiB of '[' would take
- * minutes). Stops at the first error: the real load reports it. Returns 0, -EINVAL, -ENOMEM.
+ * Walk the events of text and refuse collections nested deeper than ZT_YAML_MAX_DEPTH and more
+ * than ZT_YAML_MAX_REFS anchors or aliases, before the real load: its time grows with the square
+ * of the depth (1 MiB of '[' takes minutes) and of the anchors. Stops at the first syntax
+ * error: the real load reports it. Returns 0, -EINVAL, -ENOMEM.
  */
-static int check_depth(struct zt_yaml *y, const char *text, size_t len)
+static int check_size(struct zt_yaml *y, const char *text, size_t len)
 {
 	yaml_parser_t parser;
 	yaml_event_t ev;
-	unsigned depth = 0;
+	unsigned depth = 0, anchors = 0, aliases = 0;
 	int ret = 0;
 
 	if (!yaml_parser_initialize(&parser))
@@ -324,6 +340,7 @@ static int check_depth(struct zt_yaml *y, const char *text, size_t len)
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	while (!ret && yaml_parser_parse(&parser, &ev)) {
 		yaml_event_type_t type = ev.type;
+		const char *too_many = NULL;
 
 		if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
 			if (++depth > ZT_YAML_MAX_DEPTH) {
@@ -336,6 +353,16 @@ static int check_depth(struct zt_yaml *y, const char *text, size_t len)
 			}
 		} else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
 			depth--;
+		}
+		if (type == YAML_ALIAS_EVENT && ++aliases > ZT_YAML_MAX_REFS)
+			too_many = "aliases ('*name')";
+		if (event_anchor(&ev) && ++anchors > ZT_YAML_MAX_REFS)
+			too_many = "anchors ('&name')";
+		if (too_many) {
+			snprintf(y->err, y->errlen, "%s:%zu:%zu: more than %d %s", y->path,
+				 ev.start_mark.line + 1, ev.start_mark.column + 1, ZT_YAML_MAX_REFS,
+				 too_many);
+			ret = -EINVAL;
 		}
 		yaml_event_delete(&ev);
 		if (type == YAML_STREAM_END_EVENT)
@@ -357,7 +384,7 @@ int zt_yaml_parse(struct zt_yaml *y, const char *name, const char *text, size_t 
 	y->err = err;
 	y->errlen = errlen;
 	err[0] = '\0';
-	ret = check_depth(y, text, len);
+	ret = check_size(y, text, len);
 	if (ret)
 		goto out;
 	if (!yaml_parser_initialize(&parser)) {

@@ -525,6 +525,35 @@ Test(agent_config, nesting_depth_bounded, .timeout = 10)
 	free(text);
 }
 
+/* Anchors and aliases past ZT_YAML_MAX_REFS are refused: libyaml's lookups are quadratic. */
+Test(agent_config, anchors_and_aliases_bounded, .timeout = 10)
+{
+	size_t max = 1 << 16, len;
+	char err[ERRLEN], *text = malloc(max);
+	struct zt_agent_config c;
+
+	cr_assert_not_null(text);
+	/* 256 of each load; then the 257th anchor, or the 257th alias, is refused */
+	len = (size_t)sprintf(text, "x: [&a0 1");
+	for (int i = 1; i < 256; i++)
+		len += (size_t)sprintf(text + len, ", &a%d 1", i);
+	for (int i = 0; i < 256; i++)
+		len += (size_t)sprintf(text + len, ", *a255");
+	sprintf(text + len, "]\n");
+	cr_assert_eq(zt_agent_config_parse("a.yaml", text, strlen(text), &c, err, ERRLEN), -EINVAL);
+	cr_assert_str_eq(err,
+			 "a.yaml:1:1: unknown key 'x' (expected one of: log_format, log_level, "
+			 "max_memory, metrics_addr, otlp, record, k8s_pods_dir, rules)");
+
+	sprintf(text + len, ", *a0]\n");
+	cr_assert_eq(zt_agent_config_parse("a.yaml", text, strlen(text), &c, err, ERRLEN), -EINVAL);
+	cr_assert_str_eq(err, "a.yaml:1:3991: more than 256 aliases ('*name')");
+	sprintf(text + len, ", &b 1]\n");
+	cr_assert_eq(zt_agent_config_parse("a.yaml", text, strlen(text), &c, err, ERRLEN), -EINVAL);
+	cr_assert_str_eq(err, "a.yaml:1:3991: more than 256 anchors ('&name')");
+	free(text);
+}
+
 /* A process in a Kubernetes pod, and one on the host. */
 static const char *const pod_labels[] = {"app=orders", "tier=backend", "team="};
 static const struct zt_proc_identity in_pod = {
