@@ -10,7 +10,7 @@
 # For each TARGET: replay tests/fuzz/regressions/TARGET/ (inputs that once crashed it), then
 # (whatever the replay gave) fuzz from tests/fuzz/corpus/TARGET/ and FUZZ_DIR/seeds/TARGET/, keeping new inputs in
 # FUZZ_DIR/corpus/TARGET/ and a crashing one in FUZZ_DIR/artifacts/TARGET/. A dictionary
-# tests/fuzz/TARGET.dict is used when there is one.
+# tests/fuzz/TARGET.dict is used when there is one, and the flags in tests/fuzz/TARGET.options.
 set -u
 if [ $# -lt 3 ]; then
 	echo "usage: $0 FUZZ_DIR SECONDS TARGET[:SECONDS]..." >&2
@@ -40,6 +40,8 @@ for arg in "$@"; do
 	args=(-timeout=$per_input_timeout -rss_limit_mb=$rss_limit_mb -print_final_stats=1
 	      -artifact_prefix="$art/")
 	[ -f "$src/$t.dict" ] && args+=(-dict="$src/$t.dict")
+	# more libFuzzer flags, one a line (e.g. a larger -max_len)
+	[ -f "$src/$t.options" ] && mapfile -t -O ${#args[@]} args <"$src/$t.options"
 
 	reg=$src/regressions/$t
 	if [ -d "$reg" ] && [ -n "$(ls -A "$reg" 2>/dev/null)" ]; then
