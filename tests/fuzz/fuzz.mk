@@ -2,7 +2,7 @@
 #
 #   make fuzz            each libFuzzer target for FUZZ_SECONDS (default 60) seconds
 #   make fuzz-smoke      each for FUZZ_SMOKE_SECONDS (10), the newer targets for
-#                        FUZZ_SMOKE_SHORT_SECONDS (5): the short run `make test` does
+#                        FUZZ_SMOKE_SHORT_SECONDS (4): the short run `make test` does
 #   make fuzz-build      just build them, into $(OUTPUT)/fuzz/
 #   make check-sanitize  the unit tests built with ASan + UBSan, into $(OUTPUT)/asan/
 #
@@ -15,7 +15,7 @@
 
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
-FUZZ_SMOKE_SHORT_SECONDS ?= 5
+FUZZ_SMOKE_SHORT_SECONDS ?= 4
 FUZZ_SRC := tests/fuzz
 FUZZ_DIR := $(OUTPUT)/fuzz
 FUZZ_MK := tests/fuzz/fuzz.mk
