@@ -665,29 +665,21 @@ static int load_top(struct zt_yaml *y, const yaml_node_t *root, struct zt_agent_
 	return load_rules(y, root, v[TOP_RULES], c);
 }
 
-int zt_agent_config_load(const char *path, struct zt_agent_config *out, char *err, size_t errlen)
+/* Fill *out from the parsed document y (of path); out is zeroed. */
+static int load_document(struct zt_yaml *y, const char *path, struct zt_agent_config *out,
+			 char *err, size_t errlen)
 {
-	struct zt_yaml y;
-	yaml_node_t *root;
-	int ret;
+	yaml_node_t *root = zt_yaml_root(y);
 
-	memset(out, 0, sizeof(*out));
-	ret = zt_yaml_open(&y, path, ZT_AGENT_CONFIG_MAX_BYTES, err, errlen);
-	if (ret)
-		goto out;
-	root = zt_yaml_root(&y);
 	if (!root) {
 		snprintf(err, errlen,
 			 "%s:1:1: the config is empty: give at least one rule under 'rules:'",
 			 path);
-		ret = -EINVAL;
-		goto out;
+		return -EINVAL;
 	}
 	out->path = strdup(path);
-	if (!out->path) {
-		ret = -ENOMEM;
-		goto out;
-	}
+	if (!out->path)
+		return -ENOMEM;
 	out->log_format = ZT_AGENT_LOG_LOGFMT;
 	out->log_level = ZT_LOG_INFO;
 	out->max_memory = ZT_AGENT_DEFAULT_MAX_MEMORY;
@@ -698,19 +690,44 @@ int zt_agent_config_load(const char *path, struct zt_agent_config *out, char *er
 	out->record.max_size = ZT_AGENT_DEFAULT_RECORD_MAX_SIZE;
 	out->record.keep = ZT_AGENT_DEFAULT_RECORD_KEEP;
 	out->k8s_pods_dir = strdup(ZT_K8S_PODS_DIR_DEFAULT);
-	if (!out->k8s_pods_dir) {
-		ret = -ENOMEM;
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	ret = load_top(&y, root, out);
+	if (!out->k8s_pods_dir)
+		return -ENOMEM;
+	return load_top(y, root, out);
+}
+
+/* Finish a load: fill *out from y (of path) when opening it gave ret 0, then close y. */
+static int finish_load(struct zt_yaml *y, int ret, const char *path, struct zt_agent_config *out,
+		       char *err, size_t errlen)
+{
+	if (!ret)
+		ret = load_document(y, path, out, err, errlen);
 	if (ret == -ENOMEM)
 		snprintf(err, errlen, "%s: out of memory", path);
-out:
 	if (ret)
 		zt_agent_config_free(out);
-	zt_yaml_close(&y);
+	zt_yaml_close(y);
 	return ret;
+}
+
+int zt_agent_config_load(const char *path, struct zt_agent_config *out, char *err, size_t errlen)
+{
+	struct zt_yaml y;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = zt_yaml_open(&y, path, ZT_AGENT_CONFIG_MAX_BYTES, err, errlen);
+	return finish_load(&y, ret, path, out, err, errlen);
+}
+
+int zt_agent_config_parse(const char *name, const char *text, size_t len,
+			  struct zt_agent_config *out, char *err, size_t errlen)
+{
+	struct zt_yaml y;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = zt_yaml_parse(&y, name, text, len, err, errlen);
+	return finish_load(&y, ret, name, out, err, errlen);
 }
 
 static void free_list(char **v, size_t n)

@@ -124,6 +124,13 @@ struct zt_proc_identity {
  */
 int zt_agent_config_load(const char *path, struct zt_agent_config *out, char *err, size_t errlen);
 
+/*
+ * The same for a config already in memory: len bytes of YAML, named name in messages and in
+ * out->path. Returns 0, -EINVAL or -ENOMEM as zt_agent_config_load() does.
+ */
+int zt_agent_config_parse(const char *name, const char *text, size_t len,
+			  struct zt_agent_config *out, char *err, size_t errlen);
+
 /* Release everything c owns and zero it; safe on a zeroed or freed config. */
 void zt_agent_config_free(struct zt_agent_config *c);
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "yaml_schema.h"
+#include "ztrace/limits.h"
 
 /* Room for "expected one of: a, b, c" in an unknown-key message. */
 #define KEY_LIST_LEN 256
@@ -279,7 +280,7 @@ out:
 }
 
 /* Turn libyaml's parse error into "PATH:LINE:COL: invalid YAML: problem (context)". */
-static int parse_failure(struct zt_yaml *y, const yaml_parser_t *p, const char *text)
+static int parse_failure(struct zt_yaml *y, const yaml_parser_t *p, const char *text, size_t len)
 {
 	size_t line = p->problem_mark.line + 1, col = p->problem_mark.column + 1;
 	const char *problem = p->problem ? p->problem : "unknown error";
@@ -290,7 +291,7 @@ static int parse_failure(struct zt_yaml *y, const yaml_parser_t *p, const char *
 		/* the reader reports a byte offset, not a mark: count lines up to it */
 		line = 1;
 		col = 1;
-		for (size_t i = 0; i < p->problem_offset && text[i]; i++, col++) {
+		for (size_t i = 0; i < p->problem_offset && i < len && text[i]; i++, col++) {
 			if (text[i] == '\n') {
 				line++;
 				col = 0;
@@ -306,51 +307,127 @@ static int parse_failure(struct zt_yaml *y, const yaml_parser_t *p, const char *
 	return -EINVAL;
 }
 
-int zt_yaml_open(struct zt_yaml *y, const char *path, size_t max_bytes, char *err, size_t errlen)
+/* The anchor an event defines, or NULL. */
+static const yaml_char_t *event_anchor(const yaml_event_t *ev)
+{
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		return ev->data.scalar.anchor;
+	case YAML_SEQUENCE_START_EVENT:
+		return ev->data.sequence_start.anchor;
+	case YAML_MAPPING_START_EVENT:
+		return ev->data.mapping_start.anchor;
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * Walk the events of text and refuse collections nested deeper than ZT_YAML_MAX_DEPTH and more
+ * than ZT_YAML_MAX_REFS anchors or aliases, before the real load: its time grows with the square
+ * of the depth (1 MiB of '[' takes minutes) and of the anchors. Stops at the first syntax
+ * error: the real load reports it. Returns 0, -EINVAL, -ENOMEM.
+ */
+static int check_size(struct zt_yaml *y, const char *text, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	unsigned depth = 0, anchors = 0, aliases = 0;
+	int ret = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	while (!ret && yaml_parser_parse(&parser, &ev)) {
+		yaml_event_type_t type = ev.type;
+		const char *too_many = NULL;
+
+		if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+			if (++depth > ZT_YAML_MAX_DEPTH) {
+				snprintf(
+				    y->err, y->errlen,
+				    "%s:%zu:%zu: lists and mappings nest deeper than %d levels",
+				    y->path, ev.start_mark.line + 1, ev.start_mark.column + 1,
+				    ZT_YAML_MAX_DEPTH);
+				ret = -EINVAL;
+			}
+		} else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+			depth--;
+		}
+		if (type == YAML_ALIAS_EVENT && ++aliases > ZT_YAML_MAX_REFS)
+			too_many = "aliases ('*name')";
+		if (event_anchor(&ev) && ++anchors > ZT_YAML_MAX_REFS)
+			too_many = "anchors ('&name')";
+		if (too_many) {
+			snprintf(y->err, y->errlen, "%s:%zu:%zu: more than %d %s", y->path,
+				 ev.start_mark.line + 1, ev.start_mark.column + 1, ZT_YAML_MAX_REFS,
+				 too_many);
+			ret = -EINVAL;
+		}
+		yaml_event_delete(&ev);
+		if (type == YAML_STREAM_END_EVENT)
+			break;
+	}
+	yaml_parser_delete(&parser);
+	return ret;
+}
+
+int zt_yaml_parse(struct zt_yaml *y, const char *name, const char *text, size_t len, char *err,
+		  size_t errlen)
 {
 	yaml_parser_t parser;
 	yaml_document_t extra;
-	bool parser_ok = false;
-	char *text = NULL;
-	size_t len = 0;
-	int ret;
+	int ret = 0;
 
 	memset(y, 0, sizeof(*y));
-	y->path = path;
+	y->path = name;
 	y->err = err;
 	y->errlen = errlen;
 	err[0] = '\0';
-	ret = read_all(path, max_bytes, &text, &len, err, errlen);
+	ret = check_size(y, text, len);
 	if (ret)
 		goto out;
 	if (!yaml_parser_initialize(&parser)) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	parser_ok = true;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &y->doc)) {
-		ret = parse_failure(y, &parser, text);
-		goto out;
+		ret = parse_failure(y, &parser, text, len);
+		goto out_parser;
 	}
 	y->loaded = true;
 	if (!zt_yaml_root(y))
-		goto out;
+		goto out_parser;
 	/* a second document would be ignored without this: refuse it, and any error after it */
 	if (!yaml_parser_load(&parser, &extra)) {
-		ret = parse_failure(y, &parser, text);
-		goto out;
+		ret = parse_failure(y, &parser, text, len);
+		goto out_parser;
 	}
 	if (yaml_document_get_root_node(&extra))
 		ret = zt_yaml_fail(y, yaml_document_get_root_node(&extra),
 				   "a second YAML document: the file must hold one (remove the "
 				   "'---' line)");
 	yaml_document_delete(&extra);
+out_parser:
+	yaml_parser_delete(&parser);
 out:
 	if (ret == -ENOMEM)
-		snprintf(err, errlen, "%s: out of memory", path);
-	if (parser_ok)
-		yaml_parser_delete(&parser);
+		snprintf(err, errlen, "%s: out of memory", name);
+	return ret;
+}
+
+int zt_yaml_open(struct zt_yaml *y, const char *path, size_t max_bytes, char *err, size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int ret;
+
+	memset(y, 0, sizeof(*y));
+	err[0] = '\0';
+	ret = read_all(path, max_bytes, &text, &len, err, errlen);
+	if (!ret)
+		ret = zt_yaml_parse(y, path, text, len, err, errlen);
 	free(text);
 	return ret;
 }

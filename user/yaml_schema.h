@@ -19,7 +19,7 @@
 /* Size of the buffer zt_yaml_describe() needs. */
 #define ZT_YAML_DESCRIBE_LEN (ZT_YAML_SHOWN + 8)
 
-/* One parsed file. Fill with zt_yaml_open(), release with zt_yaml_close(). */
+/* One parsed file. Fill with zt_yaml_open() or zt_yaml_parse(), release with zt_yaml_close(). */
 struct zt_yaml {
 	const char *path; /* as given, for messages (not copied) */
 	yaml_document_t doc;
@@ -37,6 +37,14 @@ struct zt_yaml {
  * zt_yaml_close() whatever the result.
  */
 int zt_yaml_open(struct zt_yaml *y, const char *path, size_t max_bytes, char *err, size_t errlen);
+
+/*
+ * The same for a document already in memory: len bytes of text (NUL-terminated or not), named
+ * name in messages. Returns 0, -EINVAL or -ENOMEM as zt_yaml_open(). Call zt_yaml_close()
+ * whatever the result.
+ */
+int zt_yaml_parse(struct zt_yaml *y, const char *name, const char *text, size_t len, char *err,
+		  size_t errlen);
 
 /* Release the document; safe on a failed or closed y. */
 void zt_yaml_close(struct zt_yaml *y);

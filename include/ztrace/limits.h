@@ -146,6 +146,16 @@
 
 /* Agent config: a config file larger than this many bytes is refused. */
 #define ZT_AGENT_CONFIG_MAX_BYTES (1u << 20)
+/*
+ * YAML files: collections nested deeper than this are refused before libyaml builds the
+ * document (its scanner takes time quadratic in the depth of nested flow collections).
+ */
+#define ZT_YAML_MAX_DEPTH 32
+/*
+ * YAML files: anchors ("&name") and aliases ("*name") one file may hold, of each (libyaml looks
+ * each new anchor and each alias up among all anchors).
+ */
+#define ZT_YAML_MAX_REFS 256
 /* Agent config: rules one file may hold. */
 #define ZT_AGENT_MAX_RULES 256
 /* Agent config: default and smallest max_memory (the agent's cache budget), in bytes. */

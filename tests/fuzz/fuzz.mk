@@ -1,7 +1,8 @@
 # Fuzzing and sanitizer runs. Included by the top Makefile (tests/*/*.mk).
 #
 #   make fuzz            each libFuzzer target for FUZZ_SECONDS (default 60) seconds
-#   make fuzz-smoke      each for FUZZ_SMOKE_SECONDS (10): the short run `make test` does
+#   make fuzz-smoke      each for FUZZ_SMOKE_SECONDS (10), the newer targets for
+#                        FUZZ_SMOKE_SHORT_SECONDS (4): the short run `make test` does
 #   make fuzz-build      just build them, into $(OUTPUT)/fuzz/
 #   make check-sanitize  the unit tests built with ASan + UBSan, into $(OUTPUT)/asan/
 #
@@ -14,11 +15,14 @@
 
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_SMOKE_SHORT_SECONDS ?= 4
 FUZZ_SRC := tests/fuzz
 FUZZ_DIR := $(OUTPUT)/fuzz
 FUZZ_MK := tests/fuzz/fuzz.mk
 FUZZ_NAMES := probe_spec procmaps elf_sym store error_rule cli
-FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
+# Smoke-run for the shorter time, to keep `make test` short: small parsers that need few seconds.
+FUZZ_SHORT_NAMES := agent_config capture_spec identity
+FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES) $(FUZZ_SHORT_NAMES))
 
 # Sanitizer findings abort (no recovery), so libFuzzer stops and saves the input.
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -28,7 +32,8 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-paramet
 # The modules under test, the record-file writer for the seeds, and what they call (an
 # "undefined reference" when linking a fuzzer means one more belongs here).
 FUZZ_MODULES := probe_spec procmaps elf_sym store_read store procinfo span error_rule cli log \
-		span_args capture_spec units k8s_pod
+		span_args capture_spec agent_config agent_rule units yaml_schema http_server otlp_config \
+		syscall_names k8s_pod proc_identity metrics prom_text
 FUZZ_OBJS := $(patsubst %,$(FUZZ_DIR)/obj/%.o,$(FUZZ_MODULES))
 FUZZ_LIB := $(FUZZ_DIR)/libztrace-fuzz.a
 
@@ -45,10 +50,11 @@ FUZZ_STORE_STAMP := $(FUZZ_DIR)/seeds/store.stamp
 fuzz-build: $(FUZZ_BINS) $(FUZZ_ELF_SEEDS) $(FUZZ_STORE_STAMP)
 
 fuzz: fuzz-build
-	$(Q)$(FUZZ_SRC)/run-fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_NAMES)
+	$(Q)$(FUZZ_SRC)/run-fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_NAMES) $(FUZZ_SHORT_NAMES)
 
 fuzz-smoke: fuzz-build
-	$(Q)$(FUZZ_SRC)/run-fuzz.sh $(FUZZ_DIR) $(FUZZ_SMOKE_SECONDS) $(FUZZ_NAMES)
+	$(Q)$(FUZZ_SRC)/run-fuzz.sh $(FUZZ_DIR) $(FUZZ_SMOKE_SECONDS) $(FUZZ_NAMES) \
+		$(patsubst %,%:$(FUZZ_SMOKE_SHORT_SECONDS),$(FUZZ_SHORT_NAMES))
 
 $(FUZZ_DIR)/obj/%.o: user/%.c $(FUZZ_MK)
 	$(call msg,FUZZCC,$@)

@@ -3,15 +3,17 @@
 # line per target with the inputs it executed; exits non-zero if any target crashed, leaked,
 # timed out or failed to replay a saved regression input.
 #
-#   run-fuzz.sh FUZZ_DIR SECONDS TARGET...
+#   run-fuzz.sh FUZZ_DIR SECONDS TARGET[:SECONDS]...
+#
+# A TARGET:SECONDS runs that target for its own SECONDS.
 #
 # For each TARGET: replay tests/fuzz/regressions/TARGET/ (inputs that once crashed it), then
 # (whatever the replay gave) fuzz from tests/fuzz/corpus/TARGET/ and FUZZ_DIR/seeds/TARGET/, keeping new inputs in
 # FUZZ_DIR/corpus/TARGET/ and a crashing one in FUZZ_DIR/artifacts/TARGET/. A dictionary
-# tests/fuzz/TARGET.dict is used when there is one.
+# tests/fuzz/TARGET.dict is used when there is one, and the flags in tests/fuzz/TARGET.options.
 set -u
 if [ $# -lt 3 ]; then
-	echo "usage: $0 FUZZ_DIR SECONDS TARGET..." >&2
+	echo "usage: $0 FUZZ_DIR SECONDS TARGET[:SECONDS]..." >&2
 	exit 2
 fi
 dir=$1
@@ -25,7 +27,10 @@ failed=()
 total=0
 
 printf '%-12s %12s %10s %8s  %s\n' TARGET EXECUTIONS EXEC/S CORPUS RESULT
-for t in "$@"; do
+for arg in "$@"; do
+	t=${arg%%:*}
+	secs=$seconds
+	[[ $arg == *:* ]] && secs=${arg#*:}
 	bin=$dir/fuzz_$t
 	work=$dir/corpus/$t
 	art=$dir/artifacts/$t
@@ -35,6 +40,8 @@ for t in "$@"; do
 	args=(-timeout=$per_input_timeout -rss_limit_mb=$rss_limit_mb -print_final_stats=1
 	      -artifact_prefix="$art/")
 	[ -f "$src/$t.dict" ] && args+=(-dict="$src/$t.dict")
+	# more libFuzzer flags, one a line (e.g. a larger -max_len)
+	[ -f "$src/$t.options" ] && mapfile -t -O ${#args[@]} args <"$src/$t.options"
 
 	reg=$src/regressions/$t
 	if [ -d "$reg" ] && [ -n "$(ls -A "$reg" 2>/dev/null)" ]; then
@@ -49,7 +56,7 @@ for t in "$@"; do
 
 	seeds=("$src/corpus/$t")
 	[ -d "$dir/seeds/$t" ] && seeds+=("$dir/seeds/$t")
-	"$bin" "${args[@]}" -max_total_time="$seconds" "$work" "${seeds[@]}" >"$log" 2>&1
+	"$bin" "${args[@]}" -max_total_time="$secs" "$work" "${seeds[@]}" >"$log" 2>&1
 	rc=$?
 	runs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$log" | tail -1)
 	speed=$(sed -nE 's/^stat::average_exec_per_sec: *([0-9]+).*/\1/p' "$log" | tail -1)

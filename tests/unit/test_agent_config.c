@@ -499,6 +499,98 @@ Test(agent_config, unreadable_files)
 	rmdir(dir);
 }
 
+/*
+ * A config in memory (what the fuzzer parses) loads as the same file would: exactly len bytes
+ * are read, and messages name the given name.
+ */
+Test(agent_config, parse_from_memory)
+{
+	static const char text[] = "rules:\n"
+				   "  - name: a\n"
+				   "    match: {exe: /bin/a}\n"
+				   "    probes: [main]\n"
+				   "  - name: a\n";
+	struct zt_agent_config c;
+	char err[ERRLEN];
+
+	/* the second rule, past len, is not read */
+	cr_assert_eq(zt_agent_config_parse("mem.yaml", text, strlen(text) - strlen("  - name: a\n"),
+					   &c, err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_str_eq(c.path, "mem.yaml");
+	cr_assert_eq(c.nrules, 1);
+	assert_str(c.rules[0].match.exe, "/bin/a", "exe");
+	zt_agent_config_free(&c);
+
+	cr_assert_eq(zt_agent_config_parse("mem.yaml", text, strlen(text), &c, err, sizeof(err)),
+		     -EINVAL);
+	cr_assert_str_eq(err, "mem.yaml:5:5: rule 'a' has no 'match': say which processes it "
+			      "selects");
+	cr_assert_eq(zt_agent_config_parse("mem.yaml", "rules: [", 8, &c, err, sizeof(err)),
+		     -EINVAL);
+	cr_assert_str_eq(err, "mem.yaml:2:1: invalid YAML: did not find expected node content "
+			      "(while parsing a flow node at line 2)");
+	cr_assert_eq(zt_agent_config_parse("mem.yaml", "", 0, &c, err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err, "mem.yaml:1:1: the config is empty: give at least one rule under "
+			      "'rules:'");
+}
+
+/*
+ * Collections nested past ZT_YAML_MAX_DEPTH are refused before the document is built: libyaml
+ * takes time quadratic in the depth, so 1 MiB of '[' would hold a (re)load for many minutes.
+ */
+Test(agent_config, nesting_depth_bounded, .timeout = 10)
+{
+	size_t n = ZT_AGENT_CONFIG_MAX_BYTES / 2 - 16, len;
+	char err[ERRLEN], *text = malloc(2 * n + 16);
+	struct zt_agent_config c;
+
+	cr_assert_not_null(text);
+	/* the top mapping is level 1: 31 lists below it pass the depth check */
+	len = (size_t)sprintf(text, "rules: ");
+	memset(text + len, '[', 31);
+	memset(text + len + 31, ']', 31);
+	text[len + 62] = '\0';
+	cr_assert_eq(zt_agent_config_parse("a.yaml", text, strlen(text), &c, err, ERRLEN), -EINVAL);
+	cr_assert_str_eq(err, "a.yaml:1:9: each rule must be a mapping of settings, got a list");
+
+	memset(text + len, '[', n);
+	memset(text + len + n, ']', n);
+	text[len + 2 * n] = '\0';
+	cr_assert_eq(zt_agent_config_parse("a.yaml", text, strlen(text), &c, err, ERRLEN), -EINVAL);
+	cr_assert_str_eq(err, "a.yaml:1:39: lists and mappings nest deeper than 32 levels");
+	free(text);
+}
+
+/* Anchors and aliases past ZT_YAML_MAX_REFS are refused: libyaml's lookups are quadratic. */
+Test(agent_config, anchors_and_aliases_bounded, .timeout = 10)
+{
+	size_t max = 1 << 16, len;
+	char err[ERRLEN], *text = malloc(max);
+	struct zt_agent_config c;
+
+	cr_assert_not_null(text);
+	/* 256 of each load; then the 257th anchor, or the 257th alias, is refused */
+	len = (size_t)sprintf(text, "x: [&a0 1");
+	for (int i = 1; i < 256; i++)
+		len += (size_t)sprintf(text + len, ", &a%d 1", i);
+	for (int i = 0; i < 256; i++)
+		len += (size_t)sprintf(text + len, ", *a255");
+	sprintf(text + len, "]\n");
+	cr_assert_eq(zt_agent_config_parse("a.yaml", text, strlen(text), &c, err, ERRLEN), -EINVAL);
+	cr_assert_str_eq(err,
+			 "a.yaml:1:1: unknown key 'x' (expected one of: log_format, log_level, "
+			 "max_memory, metrics_addr, otlp, record, k8s_pods_dir, rules)");
+
+	sprintf(text + len, ", *a0]\n");
+	cr_assert_eq(zt_agent_config_parse("a.yaml", text, strlen(text), &c, err, ERRLEN), -EINVAL);
+	cr_assert_str_eq(err, "a.yaml:1:3991: more than 256 aliases ('*name')");
+	sprintf(text + len, ", &b 1]\n");
+	cr_assert_eq(zt_agent_config_parse("a.yaml", text, strlen(text), &c, err, ERRLEN), -EINVAL);
+	cr_assert_str_eq(err, "a.yaml:1:3991: more than 256 anchors ('&name')");
+	free(text);
+}
+
 /* A process in a Kubernetes pod, and one on the host. */
 static const char *const pod_labels[] = {"app=orders", "tier=backend", "team="};
 static const struct zt_proc_identity in_pod = {
