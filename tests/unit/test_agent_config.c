@@ -580,7 +580,8 @@ Test(agent_config, anchors_and_aliases_bounded, .timeout = 10)
 	cr_assert_eq(zt_agent_config_parse("a.yaml", text, strlen(text), &c, err, ERRLEN), -EINVAL);
 	cr_assert_str_eq(err,
 			 "a.yaml:1:1: unknown key 'x' (expected one of: log_format, log_level, "
-			 "max_memory, metrics_addr, otlp, record, k8s_pods_dir, rules)");
+			 "max_memory, metrics_addr, otlp, probe_budget, record, k8s_pods_dir, "
+			 "rules, metrics_retention)");
 
 	sprintf(text + len, ", *a0]\n");
 	cr_assert_eq(zt_agent_config_parse("a.yaml", text, strlen(text), &c, err, ERRLEN), -EINVAL);
