@@ -33,7 +33,7 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-paramet
 # "undefined reference" when linking a fuzzer means one more belongs here).
 FUZZ_MODULES := probe_spec procmaps elf_sym store_read store procinfo span error_rule cli log \
 		span_args capture_spec agent_config agent_rule units yaml_schema http_server otlp_config \
-		syscall_names k8s_pod proc_identity metrics prom_text
+		syscall_names k8s_pod proc_identity metrics metrics_render prom_text
 FUZZ_OBJS := $(patsubst %,$(FUZZ_DIR)/obj/%.o,$(FUZZ_MODULES))
 FUZZ_LIB := $(FUZZ_DIR)/libztrace-fuzz.a
 
