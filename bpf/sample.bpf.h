@@ -58,8 +58,13 @@ static __always_inline bool zt_sample_out(__u32 probe_id, struct zt_thread_stack
 /* A frame is being pushed at index d: nothing sampled out is open above it yet. */
 static __always_inline void zt_sample_pushed(struct zt_thread_stack *st, __u32 d)
 {
-	if (d + 1 < ZT_MAX_DEPTH)
-		st->sampled_open[(d + 1) & (ZT_MAX_DEPTH - 1)] = 0;
+	__u32 next = d + 1;
+
+	/* Linux 6.1's verifier loses the bound of d + 1 once clang drops the mask after the
+	 * check: bound the index itself (newer verifiers track it through the addition) */
+	barrier_var(next);
+	if (next < ZT_MAX_DEPTH)
+		st->sampled_open[next & (ZT_MAX_DEPTH - 1)] = 0;
 }
 
 /* Whether a return on a thread with depth frames open closes a sampled-out call (consumed). */
