@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "elf_sym.h"
 #include "exec_image.h"
 #include "libresolve.h"
@@ -28,11 +29,13 @@ void zt_probes_free(struct zt_probe_table *tab)
 	memset(tab, 0, sizeof(*tab));
 }
 
-/* The id of the probe at (binary, offset), or -1. */
-static long find_probe(const struct zt_probe_table *tab, const char *binary, uint64_t offset)
+/* The id of the probe at offset of the file (dev, ino) seen at binary, or -1. */
+static long find_probe(const struct zt_probe_table *tab, const char *binary, const struct stat *st,
+		       uint64_t offset)
 {
 	for (size_t i = 0; i < tab->n; i++)
 		if (tab->v[i].binary && tab->v[i].offset == offset &&
+		    tab->v[i].dev == (uint64_t)st->st_dev && tab->v[i].ino == (uint64_t)st->st_ino &&
 		    strcmp(tab->v[i].binary, binary) == 0)
 			return (long)i;
 	return -1;
@@ -89,7 +92,7 @@ long zt_probes_add(struct zt_probe_table *tab, enum zt_span_kind kind, const cha
 }
 
 static int add_probe(struct zt_probe_table *tab, const char *binary, const char *open_path,
-		     const struct zt_elf_func *f)
+		     const struct stat *st, const struct zt_elf_func *f)
 {
 	struct zt_probe *p;
 	int ret = 0;
@@ -99,6 +102,8 @@ static int add_probe(struct zt_probe_table *tab, const char *binary, const char 
 		return ret;
 	p->kind = ZT_KIND_FUNCTION;
 	p->offset = f->offset;
+	p->dev = (uint64_t)st->st_dev;
+	p->ino = (uint64_t)st->st_ino;
 	p->name = strdup(f->name);
 	p->binary = strdup(binary);
 	p->open_path = strdup(open_path);
@@ -222,6 +227,7 @@ int zt_probes_resolve(struct zt_probe_table *tab, const struct zt_probe_spec *sp
 		      size_t errlen)
 {
 	char binary[PATH_MAX], open_path[PATH_MAX + 32];
+	struct stat st;
 	struct zt_elf_func *funcs = NULL;
 	struct zt_elf *elf = NULL;
 	size_t n = 0;
@@ -254,6 +260,13 @@ int zt_probes_resolve(struct zt_probe_table *tab, const struct zt_probe_spec *sp
 		goto out;
 	}
 	if (ret) {
+		snprintf(err, errlen, "probe spec '%s': cannot read %s: %s", spec->text, binary,
+			 strerror(-ret));
+		goto out;
+	}
+	/* the file just read, by identity: the same path may be another file in another process */
+	if (stat(open_path, &st)) {
+		ret = -errno;
 		snprintf(err, errlen, "probe spec '%s': cannot read %s: %s", spec->text, binary,
 			 strerror(-ret));
 		goto out;
@@ -295,10 +308,10 @@ int zt_probes_resolve(struct zt_probe_table *tab, const struct zt_probe_spec *sp
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		long id = find_probe(tab, binary, funcs[i].offset);
+		long id = find_probe(tab, binary, &st, funcs[i].offset);
 
 		if (id < 0) {
-			ret = add_probe(tab, binary, open_path, &funcs[i]);
+			ret = add_probe(tab, binary, open_path, &st, &funcs[i]);
 			if (ret) {
 				snprintf(err, errlen, "probe spec '%s': %s", spec->text,
 					 ret == -E2BIG ? "too many probes in one run"

@@ -19,6 +19,8 @@ struct zt_probe {
 	char *open_path; /* the same file as ztrace can open it (through /proc/PID/root) */
 	char *text;	/* "u:BINARY:NAME" */
 	uint64_t offset; /* file offset of the function's first instruction */
+	/* the file itself: two files at one path (the same path in two containers) keep apart */
+	uint64_t dev, ino;
 	uint64_t delivered; /* records received */
 };
 
