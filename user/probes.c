@@ -35,8 +35,8 @@ static long find_probe(const struct zt_probe_table *tab, const char *binary, con
 {
 	for (size_t i = 0; i < tab->n; i++)
 		if (tab->v[i].binary && tab->v[i].offset == offset &&
-		    tab->v[i].dev == (uint64_t)st->st_dev && tab->v[i].ino == (uint64_t)st->st_ino &&
-		    strcmp(tab->v[i].binary, binary) == 0)
+		    tab->v[i].dev == (uint64_t)st->st_dev &&
+		    tab->v[i].ino == (uint64_t)st->st_ino && strcmp(tab->v[i].binary, binary) == 0)
 			return (long)i;
 	return -1;
 }
