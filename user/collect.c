@@ -102,9 +102,12 @@ void zt_collect_refresh(struct zt_collect *c)
 
 void zt_collect_process_exit(struct zt_collect *c, uint32_t pid)
 {
-	const struct zt_process_info *pi = zt_proctable_peek(c->procs, pid);
+	const struct zt_process_info *pi;
 
 	collect(c, ONE_PROCESS_FINAL, pid);
+	/* after the collection, which reads the process's facts again if the memory budget had
+	 * evicted them: its series must still be marked exited, or they would stay forever */
+	pi = zt_proctable_peek(c->procs, pid);
 	if (c->metrics && pi)
 		zt_metrics_process_exited(c->metrics, pi->pid, pi->start_time);
 	zt_proctable_remove(c->procs, pid);

@@ -153,6 +153,8 @@ static void set_comm(struct proc *p, const char *comm)
 {
 	size_t n = comm ? strnlen(comm, ZT_COMM_LEN - 1) : 0;
 
+	if (n == 0 && p->comm[0])
+		return; /* not known (read after the process had gone): keep what was known */
 	memcpy(p->comm, comm ? comm : "", n);
 	p->comm[n] = '\0';
 }
@@ -168,6 +170,21 @@ static struct proc *proc_get(struct zt_metrics *m, uint32_t pid, uint64_t start_
 	size_t at = proc_search(m, pid, start_time, &found);
 	struct proc *p;
 
+	/*
+	 * Start time 0: not known, the process was gone when its facts were (re)read, e.g. after
+	 * the memory budget evicted them. It is the latest process seen with this pid, not a new
+	 * one (which would hide that one's series behind itself and count it nowhere).
+	 */
+	if (!found && start_time == 0) {
+		size_t last = at;
+
+		while (last < m->nprocs && m->procs[last]->pid == pid)
+			last++;
+		if (last > at) {
+			at = last - 1;
+			found = true;
+		}
+	}
 	if (found) {
 		p = m->procs[at];
 		if (p->state == PROC_GONE) {

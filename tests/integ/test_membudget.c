@@ -122,8 +122,27 @@ Test(membudget, short_lived_processes_evicted_within_budget, .init = setup, .tim
 	cr_assert_eq(ret, 0, "agent did not start: %s",
 		     tail(zt_proc_text(&agent, ZT_STDERR), OUT_TAIL));
 
-	/* one after another; the sleep gives each time to be selected before it exits */
-	for (int i = 0; i < NPROCS; i++) {
+	/*
+	 * The first process of the file is held until the agent traces it (a process selected in
+	 * its last syscall would leave nothing to show); from then on the kernel selects every
+	 * process of the file at its exec, before its first syscall.
+	 */
+	{
+		char *argv[] = {orders_bin, "--orders", "1", "--threads", "1", "--wait", "--quiet",
+				NULL};
+		char needle[64];
+		struct zt_proc p;
+
+		cr_assert_eq(zt_proc_spawn(&p, argv, NULL), 0);
+		snprintf(needle, sizeof(needle), "tracing pid %d ", (int)p.pid);
+		ret = zt_proc_wait_line(&agent, ZT_STDERR, needle, START_MS, NULL, 0);
+		cr_assert_eq(ret, 0, "the agent did not trace pid %d", (int)p.pid);
+		cr_assert_eq(zt_proc_write(&p, "g", 1), 0);
+		cr_assert_eq(zt_proc_wait(&p, RUN_MS), 0);
+		zt_proc_free(&p);
+	}
+	/* one after another */
+	for (int i = 1; i < NPROCS; i++) {
 		char *argv[] = {orders_bin,   "--orders", "1",	     "--threads", "1",
 				"--sleep-ms", "20",	  "--quiet", NULL};
 		struct zt_proc p;

@@ -269,6 +269,27 @@ Test(metrics, values_are_set_not_added)
 
 #define LINGER_NS ((uint64_t)ZT_METRICS_EXITED_LINGER_S * NS_PER_SEC)
 
+/*
+ * A process whose facts were read again after it had gone has start time 0 (unknown): it is
+ * the process already registered with that pid, not a new one hiding it.
+ */
+Test(metrics, unknown_start_time_is_the_latest_process_of_the_pid)
+{
+	struct zt_metrics *m = new_metrics();
+	struct zt_agg_val v = agg(5, 0, 10, 5000);
+	char *text;
+
+	zt_metrics_set_syscall(m, 10, 1, "c", 0, &v);
+	v = agg(9, 0, 10, 9000);
+	zt_metrics_set_syscall(m, 10, 0, "", 0, &v);
+	text = render(m);
+	cr_assert_eq(count_lines(text, "ztrace_syscalls_total{"), 1, "%s", text);
+	cr_assert_eq(sample(text, "ztrace_syscalls_total{pid=\"10\",comm=\"c\",syscall=\"read\"}"),
+		     9, "%s", text);
+	free(text);
+	zt_metrics_free(m);
+}
+
 Test(metrics, exited_process_lingers_then_goes)
 {
 	struct zt_metrics *m = new_metrics();
