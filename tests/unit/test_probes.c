@@ -30,13 +30,17 @@ static void teardown(void)
 
 TestSuite(probes, .init = setup, .fini = teardown);
 
-/* Copy the fixture library to dir/lib.so as a new file (a new inode). */
+/*
+ * Copy the fixture library to dir/lib.so as a new file: copied beside the old one, then renamed
+ * over it, so the two exist at once and cannot share an inode number.
+ */
 static void place_library(void)
 {
-	char src[PATH_MAX], cmd[3 * PATH_MAX];
+	char src[PATH_MAX], cmd[4 * PATH_MAX];
 
 	zt_fixture(src, "libsym.so");
-	snprintf(cmd, sizeof(cmd), "rm -f '%s/lib.so' && cp '%s' '%s/lib.so'", dir, src, dir);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s/lib.so.new' && mv -f '%s/lib.so.new' '%s/lib.so'",
+		 src, dir, dir, dir);
 	cr_assert_eq(system(cmd), 0);
 }
 
