@@ -39,6 +39,9 @@ def run(ctx):
             continue
         note = '' if rate == '1' or s['produced_per_s'] >= 0.9 * int(rate) else \
             'producer could not reach the rate (kernel uprobe cost)'
+        if s['aggregated_runs']:
+            note = (note + '; ' if note else '') + \
+                f'{s["aggregated_runs"]} runs switched to in-kernel counting (exact count)'
         mb = [fmt(s[k] / 1024 if s[k] is not None else None, 1)
               for k in ('vm_hwm_kb', 'vm_rss_kb', 'bpf_map_rss_kb', 'rss_anon_kb', 'rss_file_kb')]
         rows.append([label, fmt(s['produced_per_s'], 0)] + mb +

@@ -333,6 +333,15 @@ def parse_events(text):
     return (int(m.group(1)), int(m.group(2))) if m else (None, None)
 
 
+def parse_kernel_calls(text, function):
+    """The CALLS column of function's row when ztrace's summary says the calls were counted in
+    the kernel (it switched to in-kernel aggregation under overload), else None."""
+    if '(calls counted in the kernel' not in text:
+        return None
+    m = re.search(r'^' + re.escape(function) + r'\s+(\d+)\s', text, re.M)
+    return int(m.group(1)) if m else None
+
+
 def parse_otlp(text):
     """(sent, dropped, failed) from ztrace's otlp summary line, or None."""
     m = OTLP_RE.search(text)
