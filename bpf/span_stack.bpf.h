@@ -139,14 +139,27 @@ static __always_inline __u64 zt_push(__u32 probe_id)
 }
 
 /*
+ * How a frame ends, for zt_emit(): the thread, the return value and time, and for a call that
+ * returned the process's policy, which its caller has looked up already.
+ */
+struct zt_frame_end {
+	__u64 pid_tgid;
+	__s64 ret;
+	__u64 end_ns;
+	struct zt_target_policy pol;
+};
+
+/*
  * Emit the record for frame d of st; flags (enum zt_span_flags) ride in the top half of d.
  * With ZT_SPAN_ARGS, the arguments captured at the call's entry (if any) go with it.
  * A real call rather than inlined: inside the callers' loops clang would otherwise turn the
  * frame index into a running pointer the verifier cannot bound.
  */
-static __noinline void zt_emit(struct zt_thread_stack *st, __u32 d_flags, __u64 pid_tgid, __s64 ret,
-			       __u64 end_ns)
+static __noinline void zt_emit(struct zt_thread_stack *st, __u32 d_flags,
+			       const struct zt_frame_end *e)
 {
+	__u64 pid_tgid = e->pid_tgid, end_ns = e->end_ns;
+	__s64 ret = e->ret;
 	__u16 flags = d_flags >> 16;
 	__u32 d = d_flags & 0xffff;
 	struct zt_args_part *args;
@@ -165,17 +178,16 @@ static __noinline void zt_emit(struct zt_thread_stack *st, __u32 d_flags, __u64 
 	syscall = f->probe_id >= ZT_AGG_SYSCALL_BASE;
 	if (syscall)
 		flags |= ZT_SPAN_SYSCALL;
-	/* a syscall fails by returning -errno; functions by the user's rule */
+	/* a syscall fails by returning -errno; functions by the process's rule. The record says
+	 * which, so spans and the aggregates' error counts cannot disagree. */
 	if (!(flags & ZT_SPAN_INCOMPLETE)) {
 		__u64 dur = end_ns - f->start_ns;
-		struct zt_target_policy pol = {};
-		bool error;
+		bool error = syscall ? ret < 0 : zt_func_is_error(&e->pol, ret);
 
-		/* the process's policy (error rule, min duration); gone: judged by nothing */
-		zt_policy_of(pid_tgid >> 32, ZT_TARGET_FUNCS | ZT_TARGET_SYSCALLS, &pol);
-		error = syscall ? ret < 0 : zt_func_is_error(&pol, ret);
+		if (error)
+			flags |= ZT_SPAN_ERROR;
 		zt_aggregate(pid_tgid >> 32, f->probe_id, dur, error);
-		if (!zt_span_wanted(dur, error, syscall ? 0 : pol.span_min_ns)) {
+		if (!zt_span_wanted(dur, error, syscall ? 0 : e->pol.span_min_ns)) {
 			zt_args_release(args, f->span_id);
 			return;
 		}
@@ -215,8 +227,7 @@ static __noinline void zt_emit(struct zt_thread_stack *st, __u32 d_flags, __u64 
 
 struct zt_incomplete_ctx {
 	struct zt_thread_stack *st;
-	__u64 pid_tgid;
-	__u64 now;
+	struct zt_frame_end end; /* no return value, no policy: an incomplete call is not judged */
 	__u32 top;
 };
 
@@ -225,8 +236,7 @@ static long zt_emit_incomplete_cb(__u32 i, void *data)
 	struct zt_incomplete_ctx *c = data;
 
 	/* which frames captured is not kept: their slots are looked up (a rare path) */
-	zt_emit(c->st, (c->top - i) | ((ZT_SPAN_INCOMPLETE | ZT_SPAN_ARGS) << 16), c->pid_tgid, 0,
-		c->now);
+	zt_emit(c->st, (c->top - i) | ((ZT_SPAN_INCOMPLETE | ZT_SPAN_ARGS) << 16), &c->end);
 	return 0;
 }
 
@@ -238,7 +248,8 @@ static long zt_emit_incomplete_cb(__u32 i, void *data)
 static __always_inline void zt_emit_incomplete(struct zt_thread_stack *st, __u32 top, __u32 bottom,
 					       __u64 pid_tgid, __u64 now)
 {
-	struct zt_incomplete_ctx c = {.st = st, .pid_tgid = pid_tgid, .now = now, .top = top};
+	struct zt_incomplete_ctx c = {
+	    .st = st, .end = {.pid_tgid = pid_tgid, .end_ns = now}, .top = top};
 
 	if (top < bottom || top >= ZT_MAX_DEPTH)
 		return;
@@ -296,11 +307,12 @@ static __always_inline void zt_pop_flags(__u32 probe_id, __s64 ret, __u16 flags)
 	__u64 now = bpf_ktime_get_ns();
 	struct zt_thread_stack *st;
 	__u32 depth, found = ZT_MAX_DEPTH;
-	struct zt_target_policy pol;
+	struct zt_frame_end end;
 
-	if (!zt_policy_of(pid_tgid >> 32, ZT_TARGET_FUNCS, &pol))
+	/* the policy, looked up once here, judges the call in zt_emit() too */
+	if (!zt_policy_of(pid_tgid >> 32, ZT_TARGET_FUNCS, &end.pol))
 		return;
-	if (pol.ret32)
+	if (end.pol.ret32)
 		ret = (__s64)(__s32)ret;
 	st = zt_stack_get((__u32)pid_tgid, false);
 	if (!st || zt_sample_return(st, st->depth) || st->depth == 0)
@@ -315,7 +327,10 @@ static __always_inline void zt_pop_flags(__u32 probe_id, __s64 ret, __u16 flags)
 		return;
 	if (depth - 1 > found)
 		zt_emit_incomplete(st, depth - 1, found + 1, pid_tgid, now);
-	zt_emit(st, found | (__u32)flags << 16, pid_tgid, ret, now);
+	end.pid_tgid = pid_tgid;
+	end.ret = ret;
+	end.end_ns = now;
+	zt_emit(st, found | (__u32)flags << 16, &end);
 	st->depth = found;
 }
 

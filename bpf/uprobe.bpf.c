@@ -92,9 +92,10 @@ int BPF_PROG(zt_exec, struct task_struct *p, pid_t old_pid)
 
 	/* old_pid: the exec'ing thread's tid before de_thread() gave it the leader's */
 	zt_flush_exec(tgid, old_pid);
-	if (!report_execs && !zt_traced_for(tgid, ZT_TARGET_FUNCS | ZT_TARGET_SYSCALLS))
+	if (report_execs)
+		zt_select_by_file(tgid); /* only the agent gives files to select */
+	else if (!zt_traced_for(tgid, ZT_TARGET_FUNCS | ZT_TARGET_SYSCALLS))
 		return 0;
-	zt_select_by_file(tgid);
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
 		struct zt_probe_stats *s = zt_stats(ZT_EXEC_STATS_ID);

@@ -118,7 +118,7 @@ static void rule_policy(const struct zt_agent_rule *r, uint8_t flags, struct zt_
 				r->min_duration_ns, flags, out);
 }
 
-/* The session's side of the policy of pid: its rule's error rule and sample. */
+/* The session's side of the policy of pid: its rule's sample (the kernel judges errors). */
 static bool span_policy_of(struct zt_session *s, uint32_t pid, struct zt_span_policy *out)
 {
 	struct zt_agent *a = s->owner;
@@ -128,8 +128,6 @@ static bool span_policy_of(struct zt_session *s, uint32_t pid, struct zt_span_po
 		return false;
 	r = &a->cfg.rules[a->rule_of[pid] - 1];
 	memset(out, 0, sizeof(*out));
-	if (r->has_error_rule)
-		out->error_rule = r->error_rule;
 	out->sample = r->sample;
 	out->rule = r->name;
 	return true;

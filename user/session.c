@@ -102,7 +102,7 @@ int zt_session_open_pipeline(struct zt_session *t, const struct zt_loader_config
 		*code = ZT_EXIT_FAILURE;
 		return -ENOMEM;
 	}
-	zt_stitch_init(&t->stitch, &lcfg->error_rule);
+	zt_stitch_init(&t->stitch);
 	if (o->output) {
 		t->store = zt_store_create(o->output, t->stitch.mono_to_real_ns, t->err,
 					   sizeof(t->err));

@@ -32,11 +32,11 @@
 
 #define ZT_SESSION_ERRLEN 512
 
-/* How one process's spans are judged and sampled on the user side (the agent's rules). */
+/* How one process's spans are sampled on the user side (the agent's rules); errors are
+ * judged by the kernel, per process (struct zt_target_policy). */
 struct zt_span_policy {
-	struct zt_error_rule error_rule; /* span status: the kernel counts errors by the same */
-	double sample;			 /* fraction of traces kept, (0, 1] */
-	const char *rule;		 /* names the policy in ztrace_spans_sampled_out_total */
+	double sample;	  /* fraction of traces kept, (0, 1] */
+	const char *rule; /* names the policy in ztrace_spans_sampled_out_total */
 };
 
 struct zt_session {

@@ -189,18 +189,14 @@ int zt_session_handle_record(void *ctx, void *data, size_t size)
 		p = &t->probes.v[rec->probe_id];
 		p->delivered++;
 	}
-	if (t->policy_of && t->policy_of(t, rec->pid, &policy)) {
-		if (!zt_stitch_sampled_in(&t->stitch, rec->root_id, policy.sample)) {
-			t->spans_sampled_out++;
-			if (t->metrics)
-				zt_metrics_add_sampled_out(t->metrics, policy.rule, 1);
-			return 0;
-		}
-		zt_stitch_span(&t->stitch, rec, args, &span);
-		span.status = zt_stitch_status(&policy.error_rule, rec);
-	} else {
-		zt_stitch_span(&t->stitch, rec, args, &span);
+	if (t->policy_of && t->policy_of(t, rec->pid, &policy) &&
+	    !zt_stitch_sampled_in(&t->stitch, rec->root_id, policy.sample)) {
+		t->spans_sampled_out++;
+		if (t->metrics)
+			zt_metrics_add_sampled_out(t->metrics, policy.rule, 1);
+		return 0;
 	}
+	zt_stitch_span(&t->stitch, rec, args, &span);
 	emit_span(t, &span, rec->hdr.flags & ZT_SPAN_SYSCALL);
 	return 0;
 }

@@ -23,7 +23,7 @@ static uint64_t ts_ns(clockid_t clk)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-void zt_stitch_init(struct zt_stitch *st, const struct zt_error_rule *rule)
+void zt_stitch_init(struct zt_stitch *st)
 {
 	uint64_t best = UINT64_MAX;
 
@@ -45,7 +45,6 @@ void zt_stitch_init(struct zt_stitch *st, const struct zt_error_rule *rule)
 			st->mono_to_real_ns = (int64_t)(r - (m0 + (m1 - m0) / 2));
 		}
 	}
-	st->rule = *rule;
 }
 
 uint64_t zt_stitch_span_id(const struct zt_stitch *st, uint64_t kernel_id)
@@ -86,17 +85,11 @@ void zt_stitch_span(const struct zt_stitch *st, const struct zt_span_rec *rec,
 		out->args = *args;
 	else
 		memset(&out->args, 0, sizeof(out->args));
-	out->status = zt_stitch_status(&st->rule, rec);
-}
-
-enum zt_span_status zt_stitch_status(const struct zt_error_rule *rule,
-				     const struct zt_span_rec *rec)
-{
+	/* judged by the kernel, by the rule of the process's policy (a point event is never) */
 	if (rec->hdr.flags & ZT_SPAN_INCOMPLETE)
-		return ZT_STATUS_INCOMPLETE;
-	if (rec->hdr.flags & ZT_SPAN_INSTANT)
-		return ZT_STATUS_OK; /* a point event returns nothing to judge */
-	return zt_error_rule_match(rule, rec->ret) ? ZT_STATUS_ERROR : ZT_STATUS_OK;
+		out->status = ZT_STATUS_INCOMPLETE;
+	else
+		out->status = rec->hdr.flags & ZT_SPAN_ERROR ? ZT_STATUS_ERROR : ZT_STATUS_OK;
 }
 
 bool zt_stitch_sampled_in(const struct zt_stitch *st, uint64_t root_id, double fraction)

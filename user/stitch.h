@@ -8,18 +8,16 @@
 #ifndef ZTRACE_STITCH_H
 #define ZTRACE_STITCH_H
 
-#include "error_rule.h"
 #include "span.h"
 #include "ztrace/record.h"
 
 struct zt_stitch {
 	uint64_t salt[3];
 	int64_t mono_to_real_ns; /* add to a CLOCK_MONOTONIC time to get unix time */
-	struct zt_error_rule rule;
 };
 
 /* Seed the salts from getrandom() and measure the clock offset. */
-void zt_stitch_init(struct zt_stitch *st, const struct zt_error_rule *rule);
+void zt_stitch_init(struct zt_stitch *st);
 
 /* Exported form of a kernel span id (0 stays 0). */
 uint64_t zt_stitch_span_id(const struct zt_stitch *st, uint64_t kernel_id);
@@ -30,10 +28,6 @@ uint64_t zt_stitch_span_id(const struct zt_stitch *st, uint64_t kernel_id);
  */
 void zt_stitch_span(const struct zt_stitch *st, const struct zt_span_rec *rec,
 		    const struct zt_args_part *args, struct zt_span *out);
-
-/* rec's status under error rule rule (incomplete and point events are not judged by it). */
-enum zt_span_status zt_stitch_status(const struct zt_error_rule *rule,
-				     const struct zt_span_rec *rec);
 
 /*
  * Whether the trace of root span root_id is kept when fraction (0, 1] of traces are: decided

@@ -65,6 +65,7 @@ enum zt_span_flags {
 	ZT_SPAN_SYSCALL = 1 << 1,    /* probe_id is a syscall number, not a function probe */
 	ZT_SPAN_INSTANT = 1 << 2,    /* a point event (tracepoint, USDT hit): start == end */
 	ZT_SPAN_ARGS = 1 << 3,	     /* a struct zt_args_part follows (hdr.size includes it) */
+	ZT_SPAN_ERROR = 1 << 4,	     /* the return value failed the process's error rule */
 };
 
 struct zt_rec_hdr {
