@@ -201,7 +201,6 @@ static void consider(struct zt_agent *a, uint32_t pid, bool exec)
 		}
 		/* read its /proc facts now (resource attributes, pid-reuse identity); an exec
 		 * in a process already known (a pod's shell) was read again by the session */
-		zt_proctable_set_pods_dir(a->s.procs, a->cfg.k8s_pods_dir);
 		zt_session_process(&a->s, pid, NULL);
 		return;
 	}
@@ -221,8 +220,10 @@ void zt_agent_scan(struct zt_agent *a)
 	DIR *d = opendir("/proc");
 	struct dirent *e;
 
-	/* files are selected again as the rules select their processes */
+	/* files are selected again as the rules select their processes; the facts read from now
+	 * on look pods up where this config says */
 	zt_loader_clear_files(a->s.loader);
+	zt_proctable_set_pods_dir(a->s.procs, a->cfg.k8s_pods_dir);
 	if (!d)
 		return;
 	while ((e = readdir(d))) {
